@@ -1,0 +1,82 @@
+/// The name of an instance: its class and key values, written in the untyped WBEM URI form of
+/// DSP0207 without namespace — the form pywbem's `CIMInstanceName.from_wbem_uri` reads:
+///
+///     CIM_EthernetPort.CreationClassName="CIM_EthernetPort",DeviceID="eth0",SystemName="n1"
+///
+/// Strings (and datetimes) are double-quoted with `\"`, `\\` and `\n` escapes; numbers and
+/// booleans are bare; char16 values are single-quoted; a reference is the nested path,
+/// quoted and escaped like a string.
+public struct InstancePath: Sendable, Hashable, CustomStringConvertible {
+    public var className: String
+    /// Key bindings in the order they are written.
+    public var keys: [Binding]
+
+    public struct Binding: Sendable, Hashable {
+        public var name: String
+        public var value: Value
+        public init(name: String, value: Value) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public init(className: String, keys: [Binding]) {
+        self.className = className
+        self.keys = keys
+    }
+
+    public init(className: String, keys: [(String, Value)]) {
+        self.init(className: className, keys: keys.map { Binding(name: $0.0, value: $0.1) })
+    }
+
+    /// The key value bound to `name`, compared case-insensitively.
+    public func value(of name: String) -> Value? {
+        keys.first { sameName($0.name, name) }?.value
+    }
+
+    public var description: String {
+        var out = className
+        for (i, binding) in keys.enumerated() {
+            out += i == 0 ? "." : ","
+            out += binding.name
+            out += "="
+            out += Self.format(binding.value)
+        }
+        return out
+    }
+
+    /// A key value as written in a path.
+    public static func format(_ value: Value) -> String {
+        switch value {
+        case .string(let s), .datetime(let s), .reference(let s): quote(s)
+        case .char16(let c): "'" + escape(String(decoding: [c], as: UTF16.self), quote: "'") + "'"
+        case .boolean(let b): b ? "true" : "false"
+        case .signed(let i): String(i)
+        case .unsigned(let u): String(u)
+        case .real(let d): String(d)
+        case .null: "\"\""
+        case .array(let a): quote(a.map { $0.stringValue ?? $0.description }.joined(separator: ","))
+        }
+    }
+
+    /// `"` + the text with `\`, `"` and line breaks escaped + `"`.
+    public static func quote(_ text: String) -> String {
+        "\"" + escape(text, quote: "\"") + "\""
+    }
+
+    static func escape(_ text: String, quote: Character) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 2)
+        for ch in text {
+            switch ch {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\r\n": out += "\\r\\n"
+            case quote: out += "\\" + String(quote)
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,172 @@
+import ArgumentParser
+import Foundation
+import MOF
+import Subprocess
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `cimdb bench mof`: compile and resolve the DMTF CIM Schema; compare with pywbem's MOF
+/// compiler on the same files in the same run.
+struct BenchMOF: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mof",
+        abstract: "Time the MOF compiler on the full DMTF CIM Schema, against pywbem.",
+        discussion: """
+            Without --schema, extracts Tests/Fixtures/cim_schema_2.51.0.tar.xz (run from the \
+            repository root). pywbem is run with --python (default: /opt/cimxml-venv/bin/python \
+            if present, else python3); install it with 'python3 -m venv /opt/cimxml-venv && \
+            /opt/cimxml-venv/bin/pip install pywbem'.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The top-level MOF file of the schema.", valueName: "file"))
+    var schema: String?
+
+    @Option(help: "Timed in-process runs of cimdb (the median is reported).")
+    var runs = 7
+
+    @Option(help: ArgumentHelp("The Python interpreter that has pywbem.", valueName: "path"))
+    var python: String?
+
+    @Flag(help: "Skip pywbem.")
+    var noPywbem = false
+
+    @Flag(name: .customLong("pywbem-resolve"),
+          help: "Run pywbem through pywbem_mock's FakedWBEMConnection, which also resolves inheritance (much slower).")
+    var pywbemResolve = false
+
+    func run() async throws {
+        let (top, cleanup) = try await locateSchema()
+        defer { cleanup() }
+
+        // Whole process first, so that RUSAGE_CHILDREN's peak RSS is ours.
+        let selfPath = CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe"
+        let processStart = ContinuousClock.now
+        let check = try await Subprocess.run(.path(.init(selfPath)), arguments: ["mof", "check", top], output: .string(limit: 1 << 16), error: .string(limit: 1 << 20))
+        let processTime = ContinuousClock.now - processStart
+        guard check.terminationStatus.isSuccess else {
+            throw ValidationError("cimdb mof check failed on \(top):\n\(check.standardError)")
+        }
+        let processRSS = Self.childrenMaxRSS()
+
+        // In process: one warm-up, then the timed runs.
+        var times: [Double] = []
+        var last: Compilation?
+        for i in 0...runs {
+            let start = ContinuousClock.now
+            let compilation = Compiler().compile(files: [top])
+            let elapsed = (ContinuousClock.now - start).seconds
+            if i > 0 { times.append(elapsed) }
+            last = compilation
+        }
+        guard let compilation = last, !compilation.hasErrors else {
+            throw ValidationError("the schema has errors; run 'cimdb mof check \(top)'")
+        }
+        let stats = compilation.model.statistics
+        times.sort()
+        let median = times[times.count / 2]
+        let selfRSS = Self.selfMaxRSS()
+
+        print("MOF compile + resolve of \(top)")
+        print("  \(compilation.files.count) files, \(String(format: "%.1f", Double(compilation.bytesRead) / 1e6)) MB; \(stats.classes) classes, \(stats.properties) resolved properties, \(stats.methods) methods")
+        print("  cimdb, in process      median \(Self.format(median)) (min \(Self.format(times[0])), \(runs) runs; parse \(Self.format(compilation.parseTime.seconds)), resolve \(Self.format(compilation.resolveTime.seconds)))   peak RSS \(Self.megabytes(selfRSS))")
+        print("  cimdb mof check        wall   \(Self.format(processTime.seconds)) (whole process)   peak RSS \(Self.megabytes(processRSS))")
+
+        var ratioLine = "  pywbem: skipped"
+        if !noPywbem {
+            if let result = try await runPywbem(top) {
+                let ratio = result.seconds / median
+                print("  pywbem \(result.version) \(pywbemResolve ? "(FakedWBEMConnection, resolving)" : "(MOFCompiler)")  \(Self.format(result.seconds)) in process, \(Self.format(result.wall)) whole process   peak RSS \(Self.megabytes(result.maxRSS))")
+                ratioLine = "  ratio pywbem / cimdb   \(String(format: "%.1f", ratio))× (in process)"
+            } else {
+                ratioLine = "  pywbem: not available (see --help for the two install lines)"
+            }
+        }
+        print(ratioLine)
+        let met = median < 0.3 && selfRSS < 100 * 1024
+        print("  goals: < 0.30 s and < 100 MB → \(met ? "met" : "NOT met")")
+    }
+
+    struct PywbemResult {
+        var version: String
+        var seconds: Double
+        var wall: Double
+        var maxRSS: Int
+    }
+
+    static let pywbemScript = """
+        import json, resource, sys, time
+        import pywbem
+        t = time.perf_counter()
+        if sys.argv[2] == "resolve":
+            import pywbem_mock
+            conn = pywbem_mock.FakedWBEMConnection()
+            conn.compile_mof_file(sys.argv[1], namespace="root/cimv2")
+            n = len(conn.EnumerateClassNames(namespace="root/cimv2", DeepInheritance=True))
+        else:
+            from pywbem._mof_compiler import MOFCompiler, MOFWBEMConnection
+            handle = MOFWBEMConnection()
+            MOFCompiler(handle, verbose=False, log_func=None).compile_file(sys.argv[1], "root/cimv2")
+            n = len(handle.classes["root/cimv2"])
+        elapsed = time.perf_counter() - t
+        print(json.dumps({"version": pywbem.__version__, "seconds": elapsed, "classes": n,
+                          "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+        """
+
+    func runPywbem(_ top: String) async throws -> PywbemResult? {
+        let interpreter = python ?? (FileManager.default.isExecutableFile(atPath: "/opt/cimxml-venv/bin/python") ? "/opt/cimxml-venv/bin/python" : "python3")
+        let start = ContinuousClock.now
+        let executable: Executable = interpreter.contains("/") ? .path(.init(interpreter)) : .name(interpreter)
+        let result = try await Subprocess.run(executable, arguments: ["-c", Self.pywbemScript, top, pywbemResolve ? "resolve" : "compile"],
+                                              output: .string(limit: 1 << 16), error: .string(limit: 1 << 20))
+        let wall = (ContinuousClock.now - start).seconds
+        let out = result.standardOutput
+        guard result.terminationStatus.isSuccess,
+              let line = out.split(separator: "\n").last,
+              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let seconds = json["seconds"] as? Double
+        else {
+            Output.error("pywbem run failed: \((result.standardError).suffix(400))")
+            return nil
+        }
+        return PywbemResult(version: json["version"] as? String ?? "?", seconds: seconds, wall: wall, maxRSS: json["maxrss_kb"] as? Int ?? 0)
+    }
+
+    /// The schema's top file, extracting the committed fixture when no --schema is given.
+    func locateSchema() async throws -> (String, () -> Void) {
+        if let schema { return (schema, {}) }
+        let fixture = "Tests/Fixtures/cim_schema_2.51.0.tar.xz"
+        guard FileManager.default.fileExists(atPath: fixture) else {
+            throw ValidationError("No --schema given and \(fixture) is not here: run from the repository root or pass --schema FILE.")
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cimdb-bench-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let tar = try await Subprocess.run(.name("tar"), arguments: ["xJf", fixture, "-C", directory], output: .discarded, error: .string(limit: 1 << 16))
+        guard tar.terminationStatus.isSuccess else { throw ValidationError("cannot extract \(fixture): \(tar.standardError)") }
+        return (directory + "/2.51.0/cim_schema_2.51.0.mof", { try? FileManager.default.removeItem(atPath: directory) })
+    }
+
+    static func selfMaxRSS() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss
+    }
+
+    static func childrenMaxRSS() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        return usage.ru_maxrss
+    }
+
+    static func format(_ seconds: Double) -> String { String(format: "%.3f s", seconds) }
+    static func megabytes(_ kilobytes: Int) -> String { String(format: "%.0f MB", Double(kilobytes) / 1024) }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}
