@@ -39,15 +39,8 @@ extension Checker {
     }
 
     private mutating func wrongType(_ what: @autoclosure () -> String, _ type: DataType, _ found: String, _ file: SourceFile, _ offset: Int) -> Value? {
-        error("value of the wrong type for \(what()): expected \(Self.article(type)) \(type.rawValue) value, found \(found)", file, offset)
+        error("value of the wrong type for \(what()): expected a value of type \(type.rawValue), found \(found)", file, offset)
         return nil
-    }
-
-    static func article(_ type: DataType) -> String {
-        switch type {
-        case .uint8, .uint16, .uint32, .uint64, .object: "an"
-        default: "a"
-        }
     }
 
     static func describe(_ literal: Literal) -> String {

@@ -83,7 +83,7 @@ struct Checker: Sendable {
                 continue
             }
             if !declaration.scope.permits(scope) {
-                error("qualifier '\(declaration.name)' cannot be used on \(Self.scopeNoun(scope)) \(element()): its scope is \(declaration.scope.keywordNames.joined(separator: ", "))", file, q.offset)
+                error("qualifier '\(declaration.name)' cannot be used on \(element()): its scope is \(declaration.scope.keywordNames.joined(separator: ", ")), not \(Self.scopeNoun(scope))", file, q.offset)
             }
             let value: Value
             if let literal = q.value {

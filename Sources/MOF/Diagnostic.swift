@@ -62,8 +62,9 @@ struct DiagnosticLog {
         diagnostics.append(diagnostic)
     }
 
-    mutating func error(_ message: String, in file: SourceFile, at offset: Int) {
-        report(file.diagnostic(.error, message, at: offset))
+    mutating func error(_ message: @autoclosure () -> String, in file: SourceFile, at offset: Int) {
+        guard errorCount < errorLimit else { return }
+        report(file.diagnostic(.error, message(), at: offset))
     }
 
     mutating func warning(_ message: String, in file: SourceFile, at offset: Int) {

@@ -187,7 +187,8 @@ extension Parser {
     mutating func parseType(context: String) throws(Abort) -> TypeSyntax {
         let token = peek(0)
         guard token.kind == .identifier else { throw expected("a data type", context: context) }
-        if isWord(peek(1), "ref"), peek(2).kind == .identifier {
+        // `ClassName REF name`; but `uint32 Ref;` is a property named Ref.
+        if isWord(peek(1), "ref"), peek(2).kind == .identifier || DataType(mofKeyword: file.text(token)) == nil {
             advance()
             advance()
             return TypeSyntax(type: .reference, referenceClass: file.text(token), offset: token.start)

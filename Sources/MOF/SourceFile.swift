@@ -59,6 +59,10 @@ public final class SourceFile: Sendable {
         var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
         if end > start, end <= bytes.count, end - 1 >= start, bytes[end - 1] == 0x0D { end -= 1 }
         guard end > start else { return "" }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
+        return String(decoding: bytes[start..<min(end, start + Self.maximumLineDisplay)], as: UTF8.self)
     }
+
+    /// Source lines shown under a diagnostic are cut after this many bytes (a minified or
+    /// binary file can be one huge line).
+    static let maximumLineDisplay = 4096
 }

@@ -1,0 +1,89 @@
+import Testing
+@testable import CIM
+
+@Suite struct NameTests {
+    @Test func foldsASCIIAndUnicode() {
+        #expect(foldedName("CIM_EthernetPort") == "cim_ethernetport")
+        #expect(foldedName("already_lower") == "already_lower")
+        #expect(foldedName("ÄRGER") == "ärger")
+    }
+
+    @Test func comparesCaseInsensitively() {
+        #expect(sameName("DeviceID", "deviceid"))
+        #expect(sameName("", ""))
+        #expect(!sameName("Key", "KeyX"))
+        #expect(!sameName("Name", "Nome"))
+        #expect(sameName("Größe", "GRÖSSE") == ("größe" == "grösse"))
+        #expect(sameName("Ärger", "ärger"))
+    }
+
+    @Test func nameKeysHashCaseInsensitively() {
+        var table: [NameKey: Int] = [:]
+        table[NameKey("CIM_ManagedElement_WithALongName")] = 1
+        #expect(table[NameKey("cim_managedelement_withalongname")] == 1)
+        #expect(table[NameKey("CIM_MANAGEDELEMENT_WITHALONGNAME")] == 1)
+        #expect(table[NameKey("CIM_ManagedElement")] == nil)
+        table[NameKey("Übung")] = 2
+        #expect(table[NameKey("übung")] == 2)
+    }
+
+    @Test func ordersCaseInsensitively() {
+        let sorted = ["b", "A", "a", "C"].sorted(by: namePrecedes)
+        #expect(sorted == ["A", "a", "b", "C"])
+    }
+}
+
+@Suite struct InstancePathTests {
+    @Test func formatsTheUntypedWBEMURIForm() {
+        let path = InstancePath(className: "CIM_EthernetPort", keys: [
+            ("CreationClassName", .string("CIM_EthernetPort")),
+            ("DeviceID", .string("eth\"0\"\\x\ny")),
+            ("Index", .unsigned(3)),
+            ("Offset", .signed(-2)),
+            ("Enabled", .boolean(true)),
+            ("Letter", .char16(0x61)),
+            ("Owner", .reference(#"CIM_System.Name="n1""#)),
+        ])
+        #expect(path.description == #"CIM_EthernetPort.CreationClassName="CIM_EthernetPort",DeviceID="eth\"0\"\\x\ny",Index=3,Offset=-2,Enabled=true,Letter='a',Owner="CIM_System.Name=\"n1\"""#)
+        #expect(path.value(of: "deviceid") == .string("eth\"0\"\\x\ny"))
+    }
+}
+
+@Suite struct TypeTests {
+    @Test func dataTypeKeywordsAndRanges() {
+        #expect(DataType(mofKeyword: "UINT16") == .uint16)
+        #expect(DataType(mofKeyword: "reference") == nil)
+        #expect(DataType.allCases.count == 16)
+        #expect(DataType.sint8.integerRange! == (-128, 127))
+        #expect(DataType.uint64.integerRange!.maximum == UInt64.max)
+        #expect(DataType.string.integerRange == nil)
+    }
+
+    @Test func scopesPermitTheirElements() {
+        let scope: Scope = [.property, .reference]
+        #expect(scope.permits(.reference))
+        #expect(!scope.permits(.class))
+        #expect(Scope.any.permits(.method))
+        #expect(scope.keywordNames == ["property", "reference"])
+    }
+
+    @Test func flavorSpecificationsFallBack() {
+        let declared = FlavorSpecification(toSubclass: false).applied(to: .default)
+        #expect(declared == Flavor(toSubclass: false, overridable: true, translatable: false))
+        let use = FlavorSpecification(overridable: false).applied(to: declared)
+        #expect(use == Flavor(toSubclass: false, overridable: false, translatable: false))
+        #expect(Flavor.default.keywords == ["EnableOverride", "ToSubclass"])
+    }
+
+    @Test func qualifierListsLookUpCaseInsensitively() {
+        var list = QualifierList()
+        list.append(Qualifier(name: "Key", value: .boolean(true), flavor: Flavor(overridable: false)))
+        list.append(Qualifier(name: "Override", value: .string("Name"), flavor: Flavor(toSubclass: false)))
+        list.append(Qualifier(name: "ValueMap", value: .array([.string("1"), .string("2")])))
+        #expect(list.isTrue("KEY"))
+        #expect(list.strings("valuemap") == ["1", "2"])
+        let inherited = list.inheritable
+        #expect(inherited.map(\.name) == ["Key", "ValueMap"])
+        #expect(inherited.allSatisfy { $0.propagated })
+    }
+}
