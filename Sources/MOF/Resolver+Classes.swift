@@ -124,7 +124,8 @@ extension Resolver {
                 property.classOrigin = inherited.classOrigin
                 property.qualifiers = merge(local: declared.qualifiers, syntax: p.qualifiers, inherited: inherited.qualifiers.inheritable,
                                             from: superclass.name, element: "property \(syntax.name).\(p.name)", file: file)
-                if p.defaultValue == nil { property.defaultValue = inherited.defaultValue }
+                // An override redeclares the property: without `= value` it has no default (as in
+                // pywbem and WMI; DSP0004 does not inherit the overridden default).
                 properties[i] = property
             } else {
                 if let override {
