@@ -21,7 +21,15 @@ public func foldedName(_ name: String) -> String {
         if byte &- 0x41 < 26 { isLower = false }
     }
     if isLower { return name }
-    return String(decoding: name.utf8.map(foldASCII), as: UTF8.self)
+    let utf8 = name.utf8
+    return String(unsafeUninitializedCapacity: utf8.count) { buffer in
+        var i = 0
+        for byte in utf8 {
+            buffer[i] = foldASCII(byte)
+            i += 1
+        }
+        return i
+    }
 }
 
 /// Whether two CIM names are the same name.
@@ -50,39 +58,24 @@ public func namePrecedes(_ a: String, _ b: String) -> Bool {
     return fa != fb ? fa < fb : a < b
 }
 
-/// A dictionary key that compares and hashes a name case-insensitively without building a
-/// folded copy.
+/// A dictionary key that compares and hashes a name case-insensitively.
+///
+/// It keeps the folded name: hashing and equality both use it, so they agree for every name —
+/// also for non-ASCII names whose folding or canonical equivalence makes them equal to others
+/// (the Kelvin sign folds to "k"; "é" precomposed equals "e" + U+0301). Folding allocates only
+/// for names with upper-case letters longer than 15 bytes.
 public struct NameKey: Hashable, Sendable, CustomStringConvertible {
     public let name: String
+    public let folded: String
 
-    @inlinable public init(_ name: String) { self.name = name }
-
-    @inlinable public static func == (a: NameKey, b: NameKey) -> Bool { sameName(a.name, b.name) }
-
-    @inlinable public func hash(into hasher: inout Hasher) {
-        var ascii = true
-        var word: UInt64 = 0
-        var shift: UInt64 = 0
-        for byte in name.utf8 {
-            if byte >= 0x80 {
-                ascii = false
-                break
-            }
-            word |= UInt64(foldASCII(byte)) << shift
-            shift += 8
-            if shift == 64 {
-                hasher.combine(word)
-                word = 0
-                shift = 0
-            }
-        }
-        if ascii {
-            hasher.combine(word)
-            hasher.combine(name.utf8.count)
-        } else {
-            hasher.combine(foldedName(name))
-        }
+    @inlinable public init(_ name: String) {
+        self.name = name
+        self.folded = foldedName(name)
     }
+
+    @inlinable public static func == (a: NameKey, b: NameKey) -> Bool { a.folded == b.folded }
+
+    @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(folded) }
 
     public var description: String { name }
 }

@@ -4,30 +4,39 @@ import CIM
 /// ToSubclass qualifiers propagated, overridden where the class says `Override`, followed by
 /// its new elements. The class's own declarations were checked in pass 2 (`LocalClass`).
 extension Resolver {
-    /// Resolves the class `key` (and its superclass chain first); nil if it cannot be
-    /// resolved at all (unknown, or part of an inheritance cycle).
-    mutating func resolveClass(_ key: NameKey) -> ClassDeclaration? {
-        switch state[key] {
-        case .resolved: return model.class(named: key.name)
-        case .failed, .resolving: return nil
-        case nil: break
+    /// Resolves the class `key` after its superclass chain. Iterative, so that a chain of
+    /// any depth (the fuzzer tried 1,200 levels) cannot exhaust the stack.
+    mutating func resolveClass(_ key: NameKey) {
+        var chain: [NameKey] = []
+        var inChain: Set<NameKey> = []
+        var current: NameKey? = key
+        while let k = current, state[k] == nil, let entry = classSyntax[k] {
+            if inChain.contains(k) {
+                // The chain closed on itself: the last class's superclass completes the cycle.
+                let last = chain.removeLast(), lastEntry = classSyntax[last]!
+                error("class \(lastEntry.syntax.name) inherits from itself (through \(lastEntry.syntax.superclass ?? "?"))",
+                      lastEntry.file, lastEntry.syntax.superclassOffset)
+                state[last] = .failed
+                break
+            }
+            chain.append(k)
+            inChain.insert(k)
+            current = entry.syntax.superclass.map(NameKey.init)
         }
-        guard let entry = classSyntax[key], let local = locals[key] else { return nil }
-        let syntax = entry.syntax, file = entry.file
-        state[key] = .resolving
+        for k in chain.reversed() { resolveOne(k) }
+    }
 
+    /// Resolves one class whose superclass is resolved, failed or unknown.
+    private mutating func resolveOne(_ key: NameKey) {
+        guard state[key] == nil, let entry = classSyntax[key], let local = locals[key] else { return }
+        let syntax = entry.syntax, file = entry.file
         var superclass: ClassDeclaration?
         if let superName = syntax.superclass {
             let superKey = NameKey(superName)
             if classSyntax[superKey] == nil {
                 error("unknown superclass '\(superName)' of class \(syntax.name)", file, syntax.superclassOffset)
-            } else if state[superKey] == .resolving || superKey == key {
-                error("class \(syntax.name) inherits from itself (through \(superName))", file, syntax.superclassOffset)
-                state[key] = .failed
-                return nil
-            } else {
-                superclass = resolveClass(superKey)
-                if superclass == nil, state[key] == .failed { return nil }
+            } else if state[superKey] == .resolved {
+                superclass = model.class(named: superName)
             }
         }
         // The class's own diagnostics come out in resolution order, after its superclass's.
@@ -51,7 +60,6 @@ extension Resolver {
         }
         model.add(resolved)
         state[key] = .resolved
-        return resolved
     }
 
     /// Combines an element's own qualifiers with those it inherits (already restricted to the

@@ -26,7 +26,7 @@ struct Resolver {
         var namespace: String?
     }
 
-    enum ClassState { case resolving, resolved, failed }
+    enum ClassState { case resolved, failed }
 
     mutating func resolve(_ declarations: [Declaration]) -> Model {
         var classOrder: [NameKey] = []
@@ -53,7 +53,7 @@ struct Resolver {
         checker.log = DiagnosticLog()
 
         checkLocals(classOrder)
-        for key in classOrder { _ = resolveClass(key) }
+        for key in classOrder { resolveClass(key) }
 
         for declaration in declarations {
             if case .instanceDeclaration(let syntax) = declaration.production {
@@ -71,7 +71,7 @@ struct Resolver {
     /// Pass 2: each class's own declarations, checked in parallel.
     private mutating func checkLocals(_ order: [NameKey]) {
         var memo: [NameKey: (association: Bool, indication: Bool)] = [:]
-        for key in order { _ = kind(of: key, memo: &memo, depth: 0) }
+        for key in order { kind(of: key, memo: &memo) }
         let kinds = memo
         let entries = order.map { classSyntax[$0]! }
         let checker = self.checker
@@ -88,22 +88,26 @@ struct Resolver {
     }
 
     /// Whether a class is an association or an indication, locally or by inheritance.
-    private func kind(of key: NameKey, memo: inout [NameKey: (association: Bool, indication: Bool)], depth: Int) -> (association: Bool, indication: Bool) {
-        if let known = memo[key] { return known }
-        guard let entry = classSyntax[key], depth < 1000 else { return (false, false) }
-        func locallyTrue(_ name: String) -> Bool {
-            guard let q = entry.syntax.qualifiers.first(where: { sameName($0.name, name) }) else { return false }
-            if case .boolean(false)? = q.value?.literal { return false }
-            return true
+    /// Iterative over the superclass chain (any depth), memoized.
+    private func kind(of key: NameKey, memo: inout [NameKey: (association: Bool, indication: Bool)]) {
+        var chain: [NameKey] = []
+        var inChain: Set<NameKey> = []
+        var current: NameKey? = key
+        while let k = current, memo[k] == nil, let entry = classSyntax[k], inChain.insert(k).inserted {
+            chain.append(k)
+            current = entry.syntax.superclass.map(NameKey.init)
         }
-        var result = (association: locallyTrue("Association"), indication: locallyTrue("Indication"))
-        if let superName = entry.syntax.superclass, NameKey(superName) != key {
-            let inherited = kind(of: NameKey(superName), memo: &memo, depth: depth + 1)
-            result.association = result.association || inherited.association
-            result.indication = result.indication || inherited.indication
+        var inherited = current.flatMap { memo[$0] } ?? (false, false)
+        for k in chain.reversed() {
+            let syntax = classSyntax[k]!.syntax
+            func locallyTrue(_ name: String) -> Bool {
+                guard let q = syntax.qualifiers.first(where: { sameName($0.name, name) }) else { return false }
+                if case .boolean(false)? = q.value?.literal { return false }
+                return true
+            }
+            inherited = (locallyTrue("Association") || inherited.association, locallyTrue("Indication") || inherited.indication)
+            memo[k] = inherited
         }
-        memo[key] = result
-        return result
     }
 
     // MARK: Qualifier declarations

@@ -87,3 +87,22 @@ import Testing
         #expect(inherited.allSatisfy { $0.propagated })
     }
 }
+
+/// Found by the fuzzer: names that are equal through Unicode case folding or canonical
+/// equivalence must hash alike, or dictionaries keyed by name trap.
+@Suite struct UnicodeNameKeyTests {
+    @Test(arguments: [
+        ("\u{212A}1", "k1"),                 // KELVIN SIGN folds to ASCII k
+        ("\u{0130}d", "i\u{0307}D"),         // capital I with dot above folds to i + U+0307
+        ("Caf\u{00E9}", "CAFE\u{0301}"),     // precomposed é equals e + combining acute
+        ("\u{037E}x", ";X"),                 // GREEK QUESTION MARK is canonically ';'
+    ])
+    func equalNamesHashAlike(_ a: String, _ b: String) {
+        #expect(sameName(a, b))
+        #expect(NameKey(a) == NameKey(b))
+        #expect(NameKey(a).hashValue == NameKey(b).hashValue)
+        var table: [NameKey: Int] = [NameKey(a): 1]
+        table[NameKey(b)] = 2
+        #expect(table.count == 1)
+    }
+}

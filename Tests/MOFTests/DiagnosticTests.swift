@@ -288,3 +288,34 @@ let malformedCases: [MalformedCase] = [
         #expect(errorLines(compilation).first?.contains("includes itself") == true, "\(errorLines(compilation))")
     }
 }
+
+/// Inputs the fuzzer found (Fuzz/findings/), kept as regression tests.
+@Suite struct FuzzFindingTests {
+    @Test func kelvinSignNameIsADuplicateOfK() {
+        let compilation = compile("class A { string \u{212A}1; string k1; };", withPrelude: false)
+        #expect(errorLines(compilation) == ["1:29: duplicate property 'k1' in class A (first declared at line 1)"])
+    }
+}
+
+@Suite struct DeepModelTests {
+    @Test func deepInheritanceDoesNotExhaustTheStack() throws {
+        // A 1,500-level chain, declared leaf first (the fuzzer found 1,200 levels crashed a recursive resolver).
+        let depth = 1_500
+        var source = ""
+        for i in 0..<depth { source += "class C\(i) : C\(i + 1) { uint32 P\(i); };\n" }
+        source += "class C\(depth) { [Key] string Name; };\n"
+        let compilation = compile(source)
+        #expect(!compilation.hasErrors, "\(errorLines(compilation).prefix(3))")
+        let leaf = try #require(compilation.model.class(named: "C0"))
+        #expect(leaf.properties.count == depth + 1)
+        #expect(leaf.keys.map(\.name) == ["Name"])
+        #expect(compilation.model.classes.first?.name == "C\(depth)")
+    }
+
+    @Test func longCycleIsReportedOnce() {
+        var source = ""
+        for i in 0..<300 { source += "class C\(i) : C\((i + 1) % 300) { };\n" }
+        let errors = errorLines(compile(source))
+        #expect(errors == ["300:14: class C299 inherits from itself (through C0)"])
+    }
+}
