@@ -13,10 +13,35 @@ public final class SourceFile: Sendable {
         self.bytes = bytes
         var starts = [0]
         starts.reserveCapacity(bytes.count / 32)
+        var blocks: [Int] = []
+        var continuations = 0
         bytes.withUnsafeBufferPointer { buffer in
-            for i in 0..<buffer.count where buffer[i] == 0x0A { starts.append(i + 1) }
+            for i in 0..<buffer.count {
+                let byte = buffer[i]
+                if i & (Self.blockSize - 1) == 0 { blocks.append(continuations) }
+                if byte == 0x0A { starts.append(i + 1) }
+                if byte & 0xC0 == 0x80 { continuations += 1 }
+            }
         }
         self.lineStarts = starts
+        // Pure-ASCII files (the usual case) need no table: a column is an offset difference.
+        self.continuationsBeforeBlock = continuations == 0 ? [] : blocks
+        self.totalContinuations = continuations
+    }
+
+    /// Columns count characters. For files with multi-byte UTF-8, the number of continuation
+    /// bytes before every 256-byte block, so that a column costs O(256) however long the line
+    /// (the fuzzer found a quadratic slow-down on one-line files).
+    private let continuationsBeforeBlock: [Int]
+    private let totalContinuations: Int
+    private static let blockSize = 256
+
+    private func continuations(before offset: Int) -> Int {
+        if offset >= bytes.count { return totalContinuations }
+        let block = offset / Self.blockSize
+        var count = continuationsBeforeBlock[block]
+        for i in (block * Self.blockSize)..<offset where bytes[i] & 0xC0 == 0x80 { count += 1 }
+        return count
     }
 
     public convenience init(path: String, text: String) {
@@ -37,14 +62,10 @@ public final class SourceFile: Sendable {
     public func lineAndColumn(of offset: Int) -> (line: Int, column: Int) {
         let offset = min(max(offset, 0), bytes.count)
         let line = lineIndex(of: offset)
-        var column = 1
-        var i = lineStarts[line]
-        while i < offset {
-            if bytes[i] & 0xC0 != 0x80 { column += 1 }
-            i += 1
-        }
-        // A multi-byte character that starts before `offset` counted once already.
-        return (line + 1, column)
+        let start = lineStarts[line]
+        guard !continuationsBeforeBlock.isEmpty else { return (line + 1, offset - start + 1) }
+        let inLine = continuations(before: offset) - continuations(before: start)
+        return (line + 1, offset - start - inLine + 1)
     }
 
     public func location(of offset: Int) -> SourceLocation {

@@ -319,3 +319,27 @@ let malformedCases: [MalformedCase] = [
         #expect(errors == ["300:14: class C299 inherits from itself (through C0)"])
     }
 }
+
+@Suite struct SourceFileTests {
+    @Test func columnsCountCharactersAcrossBlocks() {
+        // Multi-byte characters before and after 256-byte block boundaries.
+        let line = String(repeating: "é", count: 300) + "X" + String(repeating: "a", count: 300) + "Y"
+        let file = SourceFile(path: "t.mof", text: "first\n" + line + "\nlast")
+        let bytes = file.bytes
+        let x = bytes.firstIndex(of: UInt8(ascii: "X"))!
+        let y = bytes.firstIndex(of: UInt8(ascii: "Y"))!
+        #expect(file.lineAndColumn(of: x) == (2, 301))
+        #expect(file.lineAndColumn(of: y) == (2, 602))
+        #expect(file.lineAndColumn(of: bytes.count) == (3, 5))
+        #expect(file.lineAndColumn(of: 0) == (1, 1))
+    }
+
+    @Test func oneHugeLineStaysLinear() {
+        // 40,000 classes on one line: every location used to cost its column (quadratic).
+        let source = (0..<40_000).map { "class C\($0) : B { };" }.joined(separator: " ")
+        let compilation = compile("class B { };" + source)
+        #expect(!compilation.hasErrors)
+        #expect(compilation.model.classes.count == 40_001)
+        #expect(compilation.model.class(named: "C39999")?.location?.column == 12 + source.utf8.count - 21 + 6 + 1)
+    }
+}

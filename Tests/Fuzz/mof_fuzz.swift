@@ -4,7 +4,7 @@
 // qualifiers (an abridged copy of the DMTF qualifier declarations, so that classes in the
 // input get past qualifier checking and reach inheritance and instance resolution). `#pragma include` resolves only
 // against the small in-memory table below; the real filesystem is never read.
-// Built by Fuzz/build.sh; run by Fuzz/run.sh.
+// Built by Tests/Fuzz/build.sh; run by Tests/Fuzz/run.sh.
 
 import CIM
 import Foundation
