@@ -32,7 +32,9 @@ public func foldedName(_ name: String) -> String {
     }
 }
 
-/// Whether two CIM names are the same name.
+/// Whether two CIM names are the same name: equal after lower-casing, byte for byte (no
+/// Unicode normalization — as PostgreSQL compares identifiers, so names that are equal here
+/// are equal as SQL names too).
 @inlinable
 public func sameName(_ a: String, _ b: String) -> Bool {
     var ia = a.utf8.makeIterator(), ib = b.utf8.makeIterator()
@@ -42,11 +44,11 @@ public func sameName(_ a: String, _ b: String) -> Bool {
             return true
         case (let x?, let y?):
             if x == y { continue }
-            if x >= 0x80 || y >= 0x80 { return foldedName(a) == foldedName(b) }
+            if x >= 0x80 || y >= 0x80 { return foldedName(a).utf8.elementsEqual(foldedName(b).utf8) }
             if foldASCII(x) != foldASCII(y) { return false }
         default:
             // One name is longer; only non-ASCII case folding could still make them equal.
-            return isASCII(a) && isASCII(b) ? false : foldedName(a) == foldedName(b)
+            return isASCII(a) && isASCII(b) ? false : foldedName(a).utf8.elementsEqual(foldedName(b).utf8)
         }
     }
 }
@@ -58,24 +60,41 @@ public func namePrecedes(_ a: String, _ b: String) -> Bool {
     return fa != fb ? fa < fb : a < b
 }
 
-/// A dictionary key that compares and hashes a name case-insensitively.
+/// A dictionary key that compares and hashes a name case-insensitively (`sameName`).
 ///
-/// It keeps the folded name: hashing and equality both use it, so they agree for every name —
-/// also for non-ASCII names whose folding or canonical equivalence makes them equal to others
-/// (the Kelvin sign folds to "k"; "é" precomposed equals "e" + U+0301). Folding allocates only
-/// for names with upper-case letters longer than 15 bytes.
+/// Hashing feeds the lower-cased UTF-8 bytes in 8-byte words: ASCII names are folded on the
+/// fly without allocating; other names are lower-cased first, so that names equal through
+/// Unicode case folding (the Kelvin sign and "k") hash alike — the fuzzer found the case.
 public struct NameKey: Hashable, Sendable, CustomStringConvertible {
     public let name: String
-    public let folded: String
 
-    @inlinable public init(_ name: String) {
-        self.name = name
-        self.folded = foldedName(name)
+    @inlinable public init(_ name: String) { self.name = name }
+
+    @inlinable public static func == (a: NameKey, b: NameKey) -> Bool { sameName(a.name, b.name) }
+
+    @inlinable public func hash(into hasher: inout Hasher) {
+        if isASCII(name) {
+            Self.hashFolded(name.utf8, into: &hasher)
+        } else {
+            Self.hashFolded(foldedName(name).utf8, into: &hasher)
+        }
     }
 
-    @inlinable public static func == (a: NameKey, b: NameKey) -> Bool { a.folded == b.folded }
-
-    @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(folded) }
+    @inlinable static func hashFolded(_ bytes: String.UTF8View, into hasher: inout Hasher) {
+        var word: UInt64 = 0
+        var shift: UInt64 = 0
+        for byte in bytes {
+            word |= UInt64(foldASCII(byte)) << shift
+            shift += 8
+            if shift == 64 {
+                hasher.combine(word)
+                word = 0
+                shift = 0
+            }
+        }
+        hasher.combine(word)
+        hasher.combine(bytes.count)
+    }
 
     public var description: String { name }
 }

@@ -56,10 +56,15 @@ public struct QualifierList: Sendable, Hashable, RandomAccessCollection {
 
     public mutating func replace(at index: Int, with qualifier: Qualifier) { elements[index] = qualifier }
 
+    /// Whether every qualifier is already an inherited, ToSubclass one (`inheritable` is itself).
+    public var isInheritedForm: Bool {
+        elements.allSatisfy { $0.flavor.toSubclass && $0.propagated }
+    }
+
     /// The qualifiers a subclass or overriding element inherits: the ToSubclass ones, marked propagated.
     public var inheritable: QualifierList {
         // Already inherited lists (the common case deep in a hierarchy) are returned as they are.
-        if elements.allSatisfy({ $0.flavor.toSubclass && $0.propagated }) { return self }
+        if isInheritedForm { return self }
         return QualifierList(elements.compactMap { q in
             guard q.flavor.toSubclass else { return nil }
             var copy = q

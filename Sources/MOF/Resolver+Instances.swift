@@ -5,7 +5,7 @@ import CIM
 extension Resolver {
     mutating func resolveInstance(_ syntax: InstanceSyntax, in file: SourceFile) {
         guard let declaration = model.class(named: syntax.className) else {
-            if classSyntax[NameKey(syntax.className)] == nil {
+            if indexOf[NameKey(syntax.className)] == nil {
                 checker.error("unknown class '\(syntax.className)' in instance declaration", file, syntax.offset)
             }
             return

@@ -15,10 +15,12 @@ struct Resolver {
     var model = Model()
     var checker = Checker()
 
-    /// Every class declaration by folded name, before resolution.
-    var classSyntax: [NameKey: ClassEntry] = [:]
-    var state: [NameKey: ClassState] = [:]
-    var locals: [NameKey: LocalClass] = [:]
+    /// Every class declaration, in declaration order, and its index by name. Later passes
+    /// work on indexes: name lookups were a fifth of the resolver's time in profiles.
+    var entries: [ClassEntry] = []
+    var indexOf: [NameKey: Int] = [:]
+    /// The index of each class's declared superclass, nil for roots and unknown superclasses.
+    var superIndex: [Int?] = []
 
     struct ClassEntry: Sendable {
         var syntax: ClassSyntax
@@ -26,21 +28,18 @@ struct Resolver {
         var namespace: String?
     }
 
-    enum ClassState { case resolved, failed }
-
     mutating func resolve(_ declarations: [Declaration]) -> Model {
-        var classOrder: [NameKey] = []
         for declaration in declarations {
             switch declaration.production {
             case .qualifierDeclaration(let syntax):
                 declareQualifier(syntax, in: declaration.file)
             case .classDeclaration(let syntax):
                 let key = NameKey(syntax.name)
-                if let first = classSyntax[key] {
+                if let first = indexOf[key].map({ entries[$0] }) {
                     error("class '\(syntax.name)' is already declared at \(first.file.location(of: first.syntax.offset))", declaration.file, syntax.offset)
                 } else {
-                    classSyntax[key] = ClassEntry(syntax: syntax, file: declaration.file, namespace: declaration.namespace)
-                    classOrder.append(key)
+                    indexOf[key] = entries.count
+                    entries.append(ClassEntry(syntax: syntax, file: declaration.file, namespace: declaration.namespace))
                 }
             case .instanceDeclaration(let syntax):
                 if let alias = syntax.alias { checker.declaredAliases.insert(alias) }
@@ -48,12 +47,14 @@ struct Resolver {
                 break
             }
         }
-        checker.classNames = Set(classSyntax.keys)
+        superIndex = entries.map { entry in entry.syntax.superclass.flatMap { indexOf[NameKey($0)] } }
+        checker.classNames = Set(indexOf.keys)
         log.append(contentsOf: checker.log)
         checker.log = DiagnosticLog()
 
-        checkLocals(classOrder)
-        for key in classOrder { resolveClass(key) }
+        let locals = checkLocals()
+        let plan = planInheritance()
+        resolveClasses(plan, locals: locals)
 
         for declaration in declarations {
             if case .instanceDeclaration(let syntax) = declaration.production {
@@ -69,44 +70,118 @@ struct Resolver {
     }
 
     /// Pass 2: each class's own declarations, checked in parallel.
-    private mutating func checkLocals(_ order: [NameKey]) {
-        var memo: [NameKey: (association: Bool, indication: Bool)] = [:]
-        for key in order { kind(of: key, memo: &memo) }
-        let kinds = memo
-        let entries = order.map { classSyntax[$0]! }
+    private func checkLocals() -> [LocalClass] {
+        let kinds = classKinds()
+        let entries = self.entries
         let checker = self.checker
         let results = ParallelResults<LocalClass>(count: entries.count)
         DispatchQueue.concurrentPerform(iterations: entries.count) { i in
             var local = checker
-            let entry = entries[i]
-            let k = kinds[NameKey(entry.syntax.name)] ?? (false, false)
-            var result = local.checkLocal(entry.syntax, file: entry.file, isAssociation: k.association, isIndication: k.indication)
+            var result = local.checkLocal(entries[i].syntax, file: entries[i].file,
+                                          isAssociation: kinds[i].association, isIndication: kinds[i].indication)
             result.diagnostics = local.log.diagnostics
             results.set(i, result)
         }
-        for (i, key) in order.enumerated() { locals[key] = results.get(i) }
+        return results.values.map { $0! }
     }
 
-    /// Whether a class is an association or an indication, locally or by inheritance.
-    /// Iterative over the superclass chain (any depth), memoized.
-    private func kind(of key: NameKey, memo: inout [NameKey: (association: Bool, indication: Bool)]) {
-        var chain: [NameKey] = []
-        var inChain: Set<NameKey> = []
-        var current: NameKey? = key
-        while let k = current, memo[k] == nil, let entry = classSyntax[k], inChain.insert(k).inserted {
-            chain.append(k)
-            current = entry.syntax.superclass.map(NameKey.init)
-        }
-        var inherited = current.flatMap { memo[$0] } ?? (false, false)
-        for k in chain.reversed() {
-            let syntax = classSyntax[k]!.syntax
-            func locallyTrue(_ name: String) -> Bool {
-                guard let q = syntax.qualifiers.first(where: { sameName($0.name, name) }) else { return false }
-                if case .boolean(false)? = q.value?.literal { return false }
-                return true
+    /// Whether each class is an association or an indication, locally or by inheritance:
+    /// that decides the scope its own qualifiers need. Iterative over superclass chains.
+    private func classKinds() -> [(association: Bool, indication: Bool)] {
+        var kinds: [(association: Bool, indication: Bool)?] = Array(repeating: nil, count: entries.count)
+        for start in entries.indices {
+            var chain: [Int] = []
+            var inChain: Set<Int> = []
+            var current: Int? = start
+            while let i = current, kinds[i] == nil, inChain.insert(i).inserted {
+                chain.append(i)
+                current = superIndex[i]
             }
-            inherited = (locallyTrue("Association") || inherited.association, locallyTrue("Indication") || inherited.indication)
-            memo[k] = inherited
+            var inherited = current.flatMap { kinds[$0] } ?? (false, false)
+            for i in chain.reversed() {
+                let qualifiers = entries[i].syntax.qualifiers
+                func locallyTrue(_ name: String) -> Bool {
+                    guard let q = qualifiers.first(where: { sameName($0.name, name) }) else { return false }
+                    if case .boolean(false)? = q.value?.literal { return false }
+                    return true
+                }
+                inherited = (locallyTrue("Association") || inherited.association, locallyTrue("Indication") || inherited.indication)
+                kinds[i] = inherited
+            }
+        }
+        return kinds.map { $0 ?? (false, false) }
+    }
+
+    /// The order in which classes resolve (every superclass first) and each class's
+    /// inheritance depth; reports inheritance cycles. Iterative: chains of any depth.
+    struct InheritancePlan {
+        var order: [Int] = []
+        /// The superclass each class resolves on top of (nil: root, unknown, or in a cycle).
+        var parent: [Int?]
+        var depth: [Int]
+        var failed: [Bool]
+    }
+
+    private mutating func planInheritance() -> InheritancePlan {
+        var plan = InheritancePlan(parent: superIndex, depth: Array(repeating: -1, count: entries.count),
+                                   failed: Array(repeating: false, count: entries.count))
+        var planned = Array(repeating: false, count: entries.count)
+        for start in entries.indices where !planned[start] {
+            var chain: [Int] = []
+            var inChain: Set<Int> = []
+            var current: Int? = start
+            while let i = current, !planned[i] {
+                if !inChain.insert(i).inserted {
+                    // The chain closed on itself: the last class's superclass completes the cycle.
+                    let last = chain.removeLast(), syntax = entries[last].syntax
+                    error("class \(syntax.name) inherits from itself (through \(syntax.superclass ?? "?"))",
+                          entries[last].file, syntax.superclassOffset)
+                    plan.failed[last] = true
+                    planned[last] = true
+                    break
+                }
+                chain.append(i)
+                current = superIndex[i]
+            }
+            for i in chain.reversed() {
+                planned[i] = true
+                if let p = plan.parent[i], plan.failed[p] { plan.parent[i] = nil }
+                plan.depth[i] = plan.parent[i].map { plan.depth[$0] + 1 } ?? 0
+                plan.order.append(i)
+            }
+        }
+        return plan
+    }
+
+    /// Pass 3: inheritance, one depth level at a time, the classes of a level in parallel.
+    /// Diagnostics and the model come out in the sequential resolution order.
+    private mutating func resolveClasses(_ plan: InheritancePlan, locals: [LocalClass]) {
+        let results = ParallelResults<(ClassDeclaration, [Diagnostic])>(count: entries.count)
+        var levels: [[Int]] = []
+        for i in plan.order {
+            while levels.count <= plan.depth[i] { levels.append([]) }
+            levels[plan.depth[i]].append(i)
+        }
+        let template = Inheritance(entries: entries, indexOf: indexOf)
+        for level in levels {
+            let work = { @Sendable (n: Int) in
+                let i = level[n]
+                var inheritance = template
+                let superclass = plan.parent[i].flatMap { results.get($0)?.0 }
+                let resolved = inheritance.resolve(i, local: locals[i], superclass: superclass)
+                results.set(i, (resolved, inheritance.log.diagnostics))
+            }
+            if level.count > 16 {
+                DispatchQueue.concurrentPerform(iterations: level.count, execute: work)
+            } else {
+                for n in level.indices { work(n) }
+            }
+        }
+        for i in plan.order {
+            for d in locals[i].diagnostics { log.report(d) }
+            guard !plan.failed[i], let (resolved, diagnostics) = results.get(i) else { continue }
+            for d in diagnostics { log.report(d) }
+            model.add(resolved)
         }
     }
 

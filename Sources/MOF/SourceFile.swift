@@ -13,18 +13,27 @@ public final class SourceFile: Sendable {
         self.bytes = bytes
         var starts = [0]
         starts.reserveCapacity(bytes.count / 32)
-        var blocks: [Int] = []
-        var continuations = 0
+        var high: UInt8 = 0
         bytes.withUnsafeBufferPointer { buffer in
             for i in 0..<buffer.count {
                 let byte = buffer[i]
-                if i & (Self.blockSize - 1) == 0 { blocks.append(continuations) }
+                high |= byte
                 if byte == 0x0A { starts.append(i + 1) }
-                if byte & 0xC0 == 0x80 { continuations += 1 }
+            }
+        }
+        // Pure-ASCII files (the usual case) need no table: a column is an offset difference.
+        var blocks: [Int] = []
+        var continuations = 0
+        if high & 0x80 != 0 {
+            blocks.reserveCapacity(bytes.count / Self.blockSize + 1)
+            bytes.withUnsafeBufferPointer { buffer in
+                for i in 0..<buffer.count {
+                    if i & (Self.blockSize - 1) == 0 { blocks.append(continuations) }
+                    if buffer[i] & 0xC0 == 0x80 { continuations += 1 }
+                }
             }
         }
         self.lineStarts = starts
-        // Pure-ASCII files (the usual case) need no table: a column is an offset difference.
         self.continuationsBeforeBlock = continuations == 0 ? [] : blocks
         self.totalContinuations = continuations
     }

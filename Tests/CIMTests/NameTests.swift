@@ -88,14 +88,15 @@ import Testing
     }
 }
 
-/// Found by the fuzzer: names that are equal through Unicode case folding or canonical
-/// equivalence must hash alike, or dictionaries keyed by name trap.
+/// Found by the fuzzer: names that are equal through Unicode case folding must hash alike,
+/// or dictionaries keyed by name trap. Names are compared as lower-cased UTF-8 bytes, without
+/// Unicode normalization (as PostgreSQL compares identifiers).
 @Suite struct UnicodeNameKeyTests {
     @Test(arguments: [
         ("\u{212A}1", "k1"),                 // KELVIN SIGN folds to ASCII k
         ("\u{0130}d", "i\u{0307}D"),         // capital I with dot above folds to i + U+0307
-        ("Caf\u{00E9}", "CAFE\u{0301}"),     // precomposed é equals e + combining acute
-        ("\u{037E}x", ";X"),                 // GREEK QUESTION MARK is canonically ';'
+        ("abcdefgh\u{212A}", "ABCDEFGHk"),    // across the 8-byte hashing word
+        ("ÉCOLE", "école"),
     ])
     func equalNamesHashAlike(_ a: String, _ b: String) {
         #expect(sameName(a, b))
@@ -104,5 +105,16 @@ import Testing
         var table: [NameKey: Int] = [NameKey(a): 1]
         table[NameKey(b)] = 2
         #expect(table.count == 1)
+    }
+
+    @Test(arguments: [
+        ("Caf\u{00E9}", "CAFE\u{0301}"),     // canonically equivalent, but different bytes
+        ("\u{037E}x", ";X"),                 // GREEK QUESTION MARK is canonically ';'
+    ])
+    func unnormalizedNamesDiffer(_ a: String, _ b: String) {
+        #expect(!sameName(a, b))
+        var table: [NameKey: Int] = [NameKey(a): 1]
+        table[NameKey(b)] = 2
+        #expect(table.count == 2)
     }
 }

@@ -1,47 +1,28 @@
 import CIM
 
-/// Inheritance (pass 3): a class's resolved elements are its superclass's, with the
-/// ToSubclass qualifiers propagated, overridden where the class says `Override`, followed by
-/// its new elements. The class's own declarations were checked in pass 2 (`LocalClass`).
-extension Resolver {
-    /// Resolves the class `key` after its superclass chain. Iterative, so that a chain of
-    /// any depth (the fuzzer tried 1,200 levels) cannot exhaust the stack.
-    mutating func resolveClass(_ key: NameKey) {
-        var chain: [NameKey] = []
-        var inChain: Set<NameKey> = []
-        var current: NameKey? = key
-        while let k = current, state[k] == nil, let entry = classSyntax[k] {
-            if inChain.contains(k) {
-                // The chain closed on itself: the last class's superclass completes the cycle.
-                let last = chain.removeLast(), lastEntry = classSyntax[last]!
-                error("class \(lastEntry.syntax.name) inherits from itself (through \(lastEntry.syntax.superclass ?? "?"))",
-                      lastEntry.file, lastEntry.syntax.superclassOffset)
-                state[last] = .failed
-                break
-            }
-            chain.append(k)
-            inChain.insert(k)
-            current = entry.syntax.superclass.map(NameKey.init)
-        }
-        for k in chain.reversed() { resolveOne(k) }
+/// Inheritance (pass 3 of `Resolver`): a class's resolved elements are its superclass's, with
+/// the ToSubclass qualifiers propagated, overridden where the class says `Override`, followed
+/// by its new elements. The class's own declarations were checked in pass 2 (`LocalClass`).
+///
+/// A value with read-only tables and its own diagnostics: classes whose superclasses are
+/// resolved are resolved in parallel, one `Inheritance` each.
+struct Inheritance: Sendable {
+    let entries: [Resolver.ClassEntry]
+    let indexOf: [NameKey: Int]
+    var log = DiagnosticLog()
+
+    mutating func error(_ message: String, _ file: SourceFile, _ offset: Int) {
+        log.error(message, in: file, at: offset)
     }
 
-    /// Resolves one class whose superclass is resolved, failed or unknown.
-    private mutating func resolveOne(_ key: NameKey) {
-        guard state[key] == nil, let entry = classSyntax[key], let local = locals[key] else { return }
+    /// Resolves class `index` on top of its resolved superclass (nil for a root class, or when
+    /// the superclass is unknown or could not be resolved).
+    mutating func resolve(_ index: Int, local: LocalClass, superclass: ClassDeclaration?) -> ClassDeclaration {
+        let entry = entries[index]
         let syntax = entry.syntax, file = entry.file
-        var superclass: ClassDeclaration?
-        if let superName = syntax.superclass {
-            let superKey = NameKey(superName)
-            if classSyntax[superKey] == nil {
-                error("unknown superclass '\(superName)' of class \(syntax.name)", file, syntax.superclassOffset)
-            } else if state[superKey] == .resolved {
-                superclass = model.class(named: superName)
-            }
+        if let superName = syntax.superclass, indexOf[NameKey(superName)] == nil {
+            error("unknown superclass '\(superName)' of class \(syntax.name)", file, syntax.superclassOffset)
         }
-        // The class's own diagnostics come out in resolution order, after its superclass's.
-        for d in local.diagnostics { log.report(d) }
-
         var resolved = ClassDeclaration(
             name: syntax.name, superclass: superclass?.name ?? syntax.superclass,
             qualifiers: local.qualifiers, namespace: entry.namespace, location: file.location(of: syntax.offset))
@@ -58,8 +39,7 @@ extension Resolver {
         if resolved.isAssociation, resolved.references.count < 2 {
             error("association \(syntax.name) must have at least two references, it has \(resolved.references.count)", file, syntax.offset)
         }
-        model.add(resolved)
-        state[key] = .resolved
+        return resolved
     }
 
     /// Combines an element's own qualifiers with those it inherits (already restricted to the
@@ -91,24 +71,20 @@ extension Resolver {
 
     /// Whether class `name` is `ancestor` or derives from it, judged from the declarations.
     func derives(_ name: String, from ancestor: String) -> Bool {
+        // Iterative, with a guard against cycles (they are reported elsewhere).
         var current: String? = name
         var seen: Set<NameKey> = []
         while let c = current {
             let key = NameKey(c)
             if sameName(c, ancestor) { return true }
             guard seen.insert(key).inserted else { return false }
-            current = classSyntax[key]?.syntax.superclass
+            current = indexOf[key].map { entries[$0].syntax.superclass } ?? nil
         }
         return false
     }
 
     private mutating func inheritProperties(_ local: LocalClass, syntax: ClassSyntax, file: SourceFile, superclass: ClassDeclaration?) -> [Property] {
-        var properties: [Property] = superclass?.properties.map { p in
-            var inherited = p
-            inherited.propagated = true
-            inherited.qualifiers = p.qualifiers.inheritable
-            return inherited
-        } ?? []
+        var properties: [Property] = superclass?.properties.map(\.inherited) ?? []
         // Local elements are few (4.5 per class in the DMTF schema): a linear search of the
         // inherited ones is cheaper than hashing every inherited name into a table.
         let inheritedCount = properties.count
