@@ -65,16 +65,19 @@ extension Parser {
         var flavors: [FlavorSyntax] = []
         if peek(0).kind == .colon {
             advance()
-            while peek(0).kind == .identifier {
-                let token = advance()
-                guard let keyword = FlavorKeyword(keyword: file.text(token)) else {
-                    throw fail("unknown flavor '\(file.text(token))' (expected EnableOverride, DisableOverride, ToSubclass, Restricted or Translatable)", at: token.start)
-                }
-                flavors.append(FlavorSyntax(keyword: keyword, offset: token.start))
-            }
+            while peek(0).kind == .identifier { flavors.append(try parseFlavor()) }
             if flavors.isEmpty { throw expected("a flavor", context: "after ':' in qualifier \(name)") }
         }
         return QualifierSyntax(name: name, offset: offset, value: value, flavors: flavors)
+    }
+
+    /// One flavor keyword (the current token is an identifier).
+    mutating func parseFlavor() throws(Abort) -> FlavorSyntax {
+        let token = advance()
+        guard let keyword = FlavorKeyword(keyword: file.text(token)) else {
+            throw fail("unknown flavor '\(file.text(token))' (expected EnableOverride, DisableOverride, ToSubclass, Restricted or Translatable)", at: token.start)
+        }
+        return FlavorSyntax(keyword: keyword, offset: token.start)
     }
 
     /// `Qualifier Name : type [array] [= default] , Scope(...) [, Flavor(...)] ;`
@@ -115,13 +118,8 @@ extension Parser {
             try expectWord("flavor", "after Scope(...)")
             try expect(.leftParen, "after Flavor")
             repeat {
-                let token = peek(0)
-                guard token.kind == .identifier else { throw expected("a flavor", context: "in Flavor(...)") }
-                guard let keyword = FlavorKeyword(keyword: file.text(token)) else {
-                    throw fail("unknown flavor '\(file.text(token))' (expected EnableOverride, DisableOverride, ToSubclass, Restricted or Translatable)", at: token.start)
-                }
-                advance()
-                flavors.append(FlavorSyntax(keyword: keyword, offset: token.start))
+                guard peek(0).kind == .identifier else { throw expected("a flavor", context: "in Flavor(...)") }
+                flavors.append(try parseFlavor())
                 guard peek(0).kind == .comma else { break }
                 advance()
             } while true

@@ -229,6 +229,11 @@ let malformedCases: [MalformedCase] = [
     MalformedCase(name: "conflicting flavors", source: """
         Qualifier Colour : string = null, Scope(property), Flavor(ToSubclass, Restricted);
         """, expected: "1:71: conflicting flavors: ToSubclass and Restricted"),
+    MalformedCase(name: "unknown flavor", source: """
+        class T_A {
+          [Description ("d") : ToSubclass Sticky] string Name;
+        };
+        """, expected: "2:35: unknown flavor 'Sticky' (expected EnableOverride, DisableOverride, ToSubclass, Restricted or Translatable)"),
     MalformedCase(name: "unexpected character", source: """
         class T_A {
           string Name; @
