@@ -2,7 +2,12 @@
 //
 // cimdb — a relational CMDB for heterogeneous clusters.
 // Modules by concern, dependencies one way:
-//   CIM (types, values, names; no I/O) ← MOF (compiler) ← CLI ← cimdb (executable)
+//   CIM (meta-model; no I/O) ← MOF (compiler)
+//   CIM ← ORM (model runtime: SQL names, values) ← SchemaGen (DDL, Swift emitters, evolution)
+//   ORM ← CIMModel (generated Swift types of the default model)
+//   CLibPQ ← Store (libpq, pool, COPY, LISTEN, migrations, embedded cluster)
+//   Migrations (the product's SQL, embedded; generated)
+//   all ← CLI ← cimdb (executable);  MOF + SchemaGen ← cimdb-generate (regenerates what is generated)
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -14,8 +19,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cimdb", targets: ["cimdb"]),
+        .executable(name: "cimdb-generate", targets: ["cimdb-generate"]),
         .library(name: "MOF", targets: ["MOF"]),
         .library(name: "CIM", targets: ["CIM"]),
+        .library(name: "Store", targets: ["Store"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,20 +33,45 @@ let package = Package(
         .target(name: "CIM", swiftSettings: strict),
         // The MOF compiler: lexer, parser, resolver, diagnostics, JSON dump.
         .target(name: "MOF", dependencies: ["CIM"], swiftSettings: strict),
+        // The model runtime: how CIM names and values map to PostgreSQL (shared by the schema
+        // generator, the generated model types and the instance commands).
+        .target(name: "ORM", dependencies: ["CIM"], swiftSettings: strict),
+        // Schema generation: PostgreSQL DDL and Swift types from a resolved model; evolution.
+        .target(name: "SchemaGen", dependencies: ["CIM", "ORM"], swiftSettings: strict),
+        // The generated Swift types of the default model (mof/cimdb.mof). Regenerate with
+        // `swift run cimdb-generate`.
+        .target(name: "CIMModel", dependencies: ["CIM", "ORM"], swiftSettings: strict),
+        // The product's own SQL (migrations/), embedded in the binary. Generated.
+        .target(name: "Migrations", swiftSettings: strict),
+        // libpq, the PostgreSQL C client library.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // The store: connections, pool, COPY, LISTEN/NOTIFY, migrations, the embedded cluster.
+        .target(
+            name: "Store",
+            dependencies: ["CLibPQ", .product(name: "Subprocess", package: "swift-subprocess")],
+            swiftSettings: strict
+        ),
+        // A PostgreSQL for tests: the embedded cluster in a temporary directory.
+        .target(name: "StoreTesting", dependencies: ["Store"], swiftSettings: strict),
         // The command tree of the `cimdb` executable.
         .target(
             name: "CLI",
             dependencies: [
-                "CIM", "MOF",
+                "CIM", "MOF", "ORM", "SchemaGen", "Store", "Migrations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(name: "cimdb", dependencies: ["CLI"], swiftSettings: strict),
+        // Regenerates everything generated from mof/ and migrations/ (`--check` for CI). Does not
+        // depend on generated code, so a broken generated file can always be regenerated.
+        .executableTarget(name: "cimdb-generate", dependencies: ["MOF", "SchemaGen"], swiftSettings: strict),
 
         .testTarget(name: "CIMTests", dependencies: ["CIM"], swiftSettings: strict),
         .testTarget(name: "MOFTests", dependencies: ["MOF", "CIM"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["cimdb"], swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting"], swiftSettings: strict),
+        .testTarget(name: "SchemaGenTests", dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "Store", "StoreTesting", "CIMModel", "Migrations"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["cimdb", "StoreTesting"], swiftSettings: strict),
     ]
 )

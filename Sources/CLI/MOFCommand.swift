@@ -2,6 +2,7 @@ import ArgumentParser
 import CIM
 import Foundation
 import MOF
+import SchemaGen
 
 /// `cimdb mof …`: the MOF compiler.
 struct MOFCommand: AsyncParsableCommand {
@@ -81,6 +82,10 @@ struct MOFCommand: AsyncParsableCommand {
                 help: ArgumentHelp("Write the resolved model as JSON to this file ('-' for standard output).", valueName: "file"))
         var dumpJSON: String?
 
+        @Option(name: .customLong("sql"),
+                help: ArgumentHelp("Write the PostgreSQL DDL (tables in schema cim, comments, catalog rows) to this file ('-' for standard output).", valueName: "file"))
+        var sql: String?
+
         func run() async throws {
             let compilation = input.compile()
             if compilation.hasErrors {
@@ -92,11 +97,21 @@ struct MOFCommand: AsyncParsableCommand {
                 try Output.write(try ModelDump.json(compilation.model), to: dumpJSON)
                 wrote = true
             }
+            if let sql {
+                let source = input.files.joined(separator: " ")
+                do {
+                    try Output.write(Data(try DDLGenerator(model: compilation.model, source: source).createStatements().utf8), to: sql)
+                } catch let error as SchemaError {
+                    Output.error("Error: \(error)")
+                    throw ExitCode(1)
+                }
+                wrote = true
+            }
             if !wrote {
-                Output.error("Nothing to write: give --dump-json FILE.")
+                Output.error("Nothing to write: give --dump-json FILE and/or --sql FILE.")
                 throw ExitCode(64)
             }
-            if dumpJSON != "-" { Output.error(summary(compilation)) }
+            if dumpJSON != "-", sql != "-" { Output.error(summary(compilation)) }
             fastExit(0)
         }
     }

@@ -1,0 +1,1 @@
+// The generated Swift types of the default model appear here (swift run cimdb-generate).
