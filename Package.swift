@@ -3,7 +3,7 @@
 // cimdb — a relational CMDB for heterogeneous clusters.
 // Modules by concern, dependencies one way:
 //   CIM (meta-model; no I/O) ← MOF (compiler)
-//   CIM ← ORM (model runtime: SQL names, values) ← SchemaGen (DDL, Swift emitters, evolution)
+//   CIM + Store ← ORM (model runtime: SQL names, values, instances) ← SchemaGen (DDL, Swift emitters, evolution)
 //   ORM ← CIMModel (generated Swift types of the default model)
 //   CLibPQ ← Store (libpq, pool, COPY, LISTEN, migrations, embedded cluster)
 //   Migrations (the product's SQL, embedded; generated)
@@ -35,12 +35,12 @@ let package = Package(
         .target(name: "MOF", dependencies: ["CIM"], swiftSettings: strict),
         // The model runtime: how CIM names and values map to PostgreSQL (shared by the schema
         // generator, the generated model types and the instance commands).
-        .target(name: "ORM", dependencies: ["CIM"], swiftSettings: strict),
+        .target(name: "ORM", dependencies: ["CIM", "Store"], swiftSettings: strict),
         // Schema generation: PostgreSQL DDL and Swift types from a resolved model; evolution.
         .target(name: "SchemaGen", dependencies: ["CIM", "ORM"], swiftSettings: strict),
         // The generated Swift types of the default model (mof/cimdb.mof). Regenerate with
         // `swift run cimdb-generate`.
-        .target(name: "CIMModel", dependencies: ["CIM", "ORM"], swiftSettings: strict),
+        .target(name: "CIMModel", dependencies: ["CIM", "ORM", "Store"], swiftSettings: strict),
         // The product's own SQL (migrations/), embedded in the binary. Generated.
         .target(name: "Migrations", swiftSettings: strict),
         // libpq, the PostgreSQL C client library.

@@ -118,3 +118,42 @@ import Testing
         #expect(table.count == 2)
     }
 }
+
+@Suite struct InstancePathParsingTests {
+    @Test func roundTrips() throws {
+        let path = InstancePath(className: "CIM_SystemDevice", keys: [
+            ("GroupComponent", .string(#"CIM_ComputerSystem.CreationClassName="CIM_ComputerSystem",Name="n\"1\"""#)),
+            ("PartComponent", .string("CIM_Processor.DeviceID=\"cpu0\\\\x\nnext\"")),
+            ("Count", .unsigned(12)), ("Offset", .signed(-4)), ("On", .boolean(false)), ("C", .char16(0x27)), ("R", .real(1.5)),
+        ])
+        let parsed = try InstancePath.parse(path.description)
+        #expect(parsed == path)
+        let nested = try InstancePath.parse(try #require(parsed.value(of: "groupcomponent")?.stringValue))
+        #expect(nested.value(of: "Name") == .string("n\"1\""))
+    }
+
+    @Test func acceptsCaseInsensitiveBooleansAndNoKeys() throws {
+        #expect(try InstancePath.parse("A.b=TRUE").keys.first?.value == .boolean(true))
+        #expect(try InstancePath.parse("CIM_Singleton").keys.isEmpty)
+    }
+
+    @Test(arguments: [
+        ("", "column 1: expected a class name, found the end"),
+        ("1A.x=1", "column 1: expected a class name, found '1'"),
+        ("A x=1", "column 2: expected '.' after the class name A, found ' '"),
+        ("A.x", "column 4: expected '=' after x, found the end"),
+        ("A.x=\"open", "column 5: unterminated quoted value: no closing \""),
+        ("A.x=1;y=2", "column 5: the value of x is not a number, boolean, or quoted string: 1;y=2"),
+        ("A.x=1,X=2", "column 7: key X appears twice"),
+        ("A.x='ab'", "column 5: a char16 value holds exactly one character"),
+        ("A.x=", "column 5: expected a value for x, found the end"),
+    ])
+    func reportsWhereItGoesWrong(_ text: String, _ message: String) {
+        #expect(throws: InstancePathError.self) { try InstancePath.parse(text) }
+        do {
+            _ = try InstancePath.parse(text)
+        } catch {
+            #expect(error.description == message)
+        }
+    }
+}

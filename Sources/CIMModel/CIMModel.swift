@@ -1,1 +1,0 @@
-// The generated Swift types of the default model appear here (swift run cimdb-generate).

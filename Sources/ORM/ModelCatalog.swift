@@ -1,0 +1,135 @@
+import CIM
+import Store
+
+/// A property as the database stores it: its column and its CIM type.
+public struct PropertyMapping: Sendable, Hashable {
+    public var name: String
+    public var column: String
+    public var type: DataType
+    public var isArray: Bool
+    public var arraySize: Int?
+    public var isKey: Bool
+    public var referenceClass: String?
+    public var classOrigin: String
+    public var maxLength: Int?
+    public var description: String?
+
+    public init(
+        name: String, column: String, type: DataType, isArray: Bool, arraySize: Int? = nil, isKey: Bool,
+        referenceClass: String? = nil, classOrigin: String, maxLength: Int? = nil, description: String? = nil
+    ) {
+        self.name = name
+        self.column = column
+        self.type = type
+        self.isArray = isArray
+        self.arraySize = arraySize
+        self.isKey = isKey
+        self.referenceClass = referenceClass
+        self.classOrigin = classOrigin
+        self.maxLength = maxLength
+        self.description = description
+    }
+
+    public init(_ p: Property) {
+        self.init(name: p.name, column: SQLNames.column(for: p.name), type: p.type, isArray: p.isArray, arraySize: p.arraySize,
+                  isKey: p.isKey, referenceClass: p.referenceClass, classOrigin: p.classOrigin, maxLength: p.maxLength,
+                  description: p.description)
+    }
+
+    public var isReference: Bool { type == .reference }
+    public var columnType: ColumnType { ColumnType(type: type, isArray: isArray) }
+}
+
+/// A class as the database stores it: its table and its resolved properties.
+public struct ClassMapping: Sendable, Hashable {
+    public var name: String
+    public var table: String
+    public var superclass: String?
+    public var depth: Int
+    public var isAbstract: Bool
+    public var isAssociation: Bool
+    public var isIndication: Bool
+    public var description: String?
+    /// Resolved properties, inherited first, in the class's order.
+    public var properties: [PropertyMapping]
+
+    public var keys: [PropertyMapping] { properties.filter(\.isKey) }
+
+    /// The schema-qualified table, quoted where needed.
+    public var qualifiedTable: String { SQLNames.modelSchema + "." + SQLNames.quoted(table) }
+
+    public func property(named name: String) -> PropertyMapping? {
+        properties.first { sameName($0.name, name) }
+    }
+}
+
+/// The installed model, as recorded in `cimdb.model_class` and `cimdb.model_property`: what
+/// the instance commands, ingest and schema evolution work from (no MOF needed at run time).
+public struct ModelCatalog: Sendable {
+    public private(set) var classes: [ClassMapping] = []
+    private var index: [NameKey: Int] = [:]
+
+    public init(classes: [ClassMapping]) {
+        for c in classes {
+            index[NameKey(c.name)] = self.classes.count
+            self.classes.append(c)
+        }
+    }
+
+    /// The catalog a resolved model would install.
+    public init(model: Model) {
+        self.init(classes: model.classes.map { cls in
+            ClassMapping(
+                name: cls.name, table: SQLNames.table(for: cls.name), superclass: cls.superclass,
+                depth: model.ancestors(of: cls.name).count, isAbstract: cls.isAbstract, isAssociation: cls.isAssociation,
+                isIndication: cls.isIndication, description: cls.description, properties: cls.properties.map(PropertyMapping.init))
+        })
+    }
+
+    public func `class`(named name: String) -> ClassMapping? {
+        index[NameKey(name)].map { classes[$0] }
+    }
+
+    public var isEmpty: Bool { classes.isEmpty }
+
+    /// Whether `name` is `ancestor` or one of its subclasses.
+    public func isClass(_ name: String, kindOf ancestor: String) -> Bool {
+        var current: String? = name
+        var steps = 0
+        while let c = current, steps <= classes.count {
+            if sameName(c, ancestor) { return true }
+            current = self.class(named: c)?.superclass
+            steps += 1
+        }
+        return false
+    }
+
+    /// Reads the installed model from the database (empty when no model is installed).
+    public static func load(from connection: Connection) throws(PostgresError) -> ModelCatalog {
+        let classRows = try connection.execute("""
+            SELECT class_key, name, table_name, superclass, depth, is_abstract, is_association, is_indication, description
+            FROM cimdb.model_class ORDER BY depth, class_key
+            """)
+        let propertyRows = try connection.execute("""
+            SELECT class_key, name, column_name, cim_type, is_array, array_size, is_key, reference_class, class_origin, max_length, description
+            FROM cimdb.model_property ORDER BY class_key, position
+            """)
+        var properties: [String: [PropertyMapping]] = [:]
+        for row in propertyRows {
+            guard let classKey = row["class_key"], let name = row["name"], let column = row["column_name"],
+                  let type = row["cim_type"].flatMap({ DataType(rawValue: $0) }) else { continue }
+            properties[classKey, default: []].append(PropertyMapping(
+                name: name, column: column, type: type, isArray: row.bool("is_array") ?? false, arraySize: row.int("array_size"),
+                isKey: row.bool("is_key") ?? false, referenceClass: row["reference_class"], classOrigin: row["class_origin"] ?? "",
+                maxLength: row.int("max_length"), description: row["description"]))
+        }
+        return ModelCatalog(classes: classRows.compactMap { row in
+            guard let key = row["class_key"], let name = row["name"], let table = row["table_name"] else { return nil }
+            return ClassMapping(
+                name: name, table: table, superclass: row["superclass"], depth: row.int("depth") ?? 0,
+                isAbstract: row.bool("is_abstract") ?? false, isAssociation: row.bool("is_association") ?? false,
+                isIndication: row.bool("is_indication") ?? false, description: row["description"],
+                properties: properties[key] ?? [])
+        })
+    }
+}
