@@ -9,12 +9,15 @@ public struct Cimdb: AsyncParsableCommand {
             cimdb compiles CIM models (DMTF MOF) into PostgreSQL tables, fills them from \
             discovery scripts on every node, and answers in plain SQL.
 
-            Start with the MOF compiler:
+            Getting started:
+              cimdb db start                         start the embedded PostgreSQL
+              cimdb migrate                          install the schema and the default model
+              cimdb instance add CIM_ComputerSystem Name=node1
+              cimdb db psql                          explore with SQL
               cimdb mof check mof/cimdb.mof          check a model and print what it holds
-              cimdb mof compile mof/cimdb.mof --dump-json model.json
             """,
         version: "0.1.0",
-        subcommands: [MOFCommand.self, BenchCommand.self]
+        subcommands: [MOFCommand.self, DBCommand.self, MigrateCommand.self, InstanceCommand.self, BenchCommand.self]
     )
 
     public init() {}

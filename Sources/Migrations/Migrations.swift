@@ -102,31 +102,31 @@ COMMENT ON TABLE cimdb.value_map IS 'ValueMap/Values qualifiers: the name of eac
 -- → '1000BaseT'. Looks in the class, then its superclasses; exact values before ranges.
 CREATE FUNCTION cimdb.value_name(class_name text, property_name text, value text) RETURNS text
 LANGUAGE sql STABLE AS $$
+    -- $1 class, $2 property, $3 value (positional: `value` is also a column of value_map).
     WITH RECURSIVE chain (class_key, superclass, depth) AS (
-        SELECT c.class_key, c.superclass, 0 FROM cimdb.model_class c WHERE c.class_key = lower(class_name)
+        SELECT c.class_key, c.superclass, 0 FROM cimdb.model_class c WHERE c.class_key = lower($1)
         UNION ALL
         SELECT c.class_key, c.superclass, chain.depth + 1
         FROM chain JOIN cimdb.model_class c ON c.class_key = lower(chain.superclass)
     ),
     owner AS (
         SELECT chain.class_key FROM chain
-        WHERE EXISTS (SELECT 1 FROM cimdb.value_map v WHERE v.class_key = chain.class_key AND v.property_key = lower(property_name))
+        WHERE EXISTS (SELECT 1 FROM cimdb.value_map v WHERE v.class_key = chain.class_key AND v.property_key = lower($2))
         ORDER BY chain.depth LIMIT 1
     )
     SELECT v.name
     FROM cimdb.value_map v JOIN owner ON v.class_key = owner.class_key
-    WHERE v.property_key = lower(property_name)
-      AND (v.value = value
-           OR (v.value LIKE '%..%' AND value ~ '^-?[0-9]+$'
-               AND (split_part(v.value, '..', 1) !~ '^-?[0-9]+$' OR value::numeric >= split_part(v.value, '..', 1)::numeric)
-               AND (split_part(v.value, '..', 2) !~ '^-?[0-9]+$' OR value::numeric <= split_part(v.value, '..', 2)::numeric)))
-    ORDER BY (v.value = value) DESC, v.position
+    WHERE v.property_key = lower($2)
+      AND (v.value = $3
+           OR (v.value LIKE '%..%' AND $3 ~ '^-?[0-9]+$'
+               AND (split_part(v.value, '..', 1) !~ '^-?[0-9]+$' OR $3::numeric >= split_part(v.value, '..', 1)::numeric)
+               AND (split_part(v.value, '..', 2) !~ '^-?[0-9]+$' OR $3::numeric <= split_part(v.value, '..', 2)::numeric)))
+    ORDER BY (v.value = $3) DESC, v.position
     LIMIT 1
 $$;
-CREATE FUNCTION cimdb.value_name(class_name text, property_name text, value bigint) RETURNS text
-LANGUAGE sql STABLE AS $$ SELECT cimdb.value_name(class_name, property_name, value::text) $$;
-CREATE FUNCTION cimdb.value_name(class_name text, property_name text, value numeric) RETURNS text
-LANGUAGE sql STABLE AS $$ SELECT cimdb.value_name(class_name, property_name, value::text) $$;
+-- Any other code type (smallint, integer, bigint, numeric): the same lookup on its text.
+CREATE FUNCTION cimdb.value_name(class_name text, property_name text, value anynonarray) RETURNS text
+LANGUAGE sql STABLE AS $$ SELECT cimdb.value_name($1, $2, $3::text) $$;
 COMMENT ON FUNCTION cimdb.value_name(text, text, text) IS 'The Values name of a ValueMap code of a class property, e.g. value_name(''CIM_EthernetPort'', ''PortType'', porttype).';
 
 -- CIM datetime values (DSP0004 §5.2.4) are kept as their 25-character strings; generated

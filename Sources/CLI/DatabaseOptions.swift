@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import Store
+
+/// Which database a command works on, for every command that needs one:
+/// `--database-url`, else `$DATABASE_URL`, else the standard `PG*` environment variables
+/// (libpq's defaults), else the embedded cluster in `$CIMDB_HOME`, started when needed.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"),
+            help: ArgumentHelp("A libpq connection string or URI. Default: $DATABASE_URL, else the PG* environment variables, else the embedded cluster in $CIMDB_HOME (started when needed).", valueName: "url"))
+    var databaseURL: String?
+
+    static let libpqVariables = ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE", "PGSERVICEFILE"]
+
+    enum Source: Equatable {
+        case url(String), environment, embedded
+    }
+
+    var source: Source {
+        let environment = ProcessInfo.processInfo.environment
+        if let databaseURL, !databaseURL.isEmpty { return .url(databaseURL) }
+        if let url = environment["DATABASE_URL"], !url.isEmpty { return .url(url) }
+        if Self.libpqVariables.contains(where: { environment[$0] != nil }) { return .environment }
+        return .embedded
+    }
+
+    var cluster: EmbeddedCluster { EmbeddedCluster(home: EmbeddedCluster.defaultHome()) }
+
+    /// The connection string to use, starting the embedded cluster first if it is the one.
+    func conninfo(quiet: Bool = false) async throws -> String {
+        switch source {
+        case .url(let url): return url
+        case .environment: return ""
+        case .embedded:
+            let cluster = self.cluster
+            let status = try await cluster.status()
+            if !status.running {
+                if !quiet { Output.error("Starting the embedded PostgreSQL in \(cluster.postgresDirectory) …") }
+                _ = try await cluster.start()
+            }
+            return cluster.connectionString()
+        }
+    }
+
+    /// A connection to the chosen database.
+    func connect(quiet: Bool = false) async throws -> Connection {
+        let info = try await conninfo(quiet: quiet)
+        do {
+            return try Connection(info)
+        } catch {
+            throw CommandFailure("cannot connect to the database: \(error.message)")
+        }
+    }
+}
+
+/// A domain error for the user: printed as `Error: …`, exit status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension AsyncParsableCommand {
+    /// Runs `body`, printing domain errors (ours, PostgreSQL's) as `Error: …` and exiting 1.
+    func reportingErrors(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            Output.error("Error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
