@@ -1,0 +1,132 @@
+/// PostgreSQL's text format for arrays: `{a,"b c",NULL,"x\"y"}`.
+///
+/// Pure functions, no I/O: ``encode(_:)`` writes a one-dimensional literal with every element
+/// quoted; ``parse(_:)`` reads what the server sends, including dimension decorations
+/// (`[0:1]={…}`) and nested dimensions (flattened in row-major order).
+enum ArrayLiteral {
+    /// A literal with every element double-quoted (backslash and quote escaped) and `nil` as `NULL`.
+    static func encode(_ elements: [String?]) -> String {
+        var out = "{"
+        for (index, element) in elements.enumerated() {
+            if index > 0 { out += "," }
+            guard let element else {
+                out += "NULL"
+                continue
+            }
+            out += "\""
+            for character in element.unicodeScalars {
+                if character == "\\" || character == "\"" { out.unicodeScalars.append("\\") }
+                out.unicodeScalars.append(character)
+            }
+            out += "\""
+        }
+        out += "}"
+        return out
+    }
+
+    /// The elements of an array literal, `nil` for `NULL`; `nil` when the text is not an array literal.
+    static func parse(_ text: String) -> [String?]? {
+        var parser = Parser(bytes: Array(text.utf8))
+        return parser.parseLiteral()
+    }
+
+    private struct Parser {
+        let bytes: [UInt8]
+        var index = 0
+        var elements: [String?] = []
+
+        init(bytes: [UInt8]) {
+            self.bytes = bytes
+        }
+
+        mutating func parseLiteral() -> [String?]? {
+            skipSpaces()
+            if peek == UInt8(ascii: "[") {
+                // Dimension decoration: [lower:upper]...=
+                guard let equals = bytes[index...].firstIndex(of: UInt8(ascii: "=")) else { return nil }
+                index = equals + 1
+                skipSpaces()
+            }
+            guard parseDimension() else { return nil }
+            skipSpaces()
+            return index == bytes.count ? elements : nil
+        }
+
+        private var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+        private mutating func skipSpaces() {
+            while let c = peek, c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D { index += 1 }
+        }
+
+        /// `{ element (, element)* }` or `{}`, where an element may itself be a dimension.
+        private mutating func parseDimension() -> Bool {
+            guard peek == UInt8(ascii: "{") else { return false }
+            index += 1
+            skipSpaces()
+            if peek == UInt8(ascii: "}") {
+                index += 1
+                return true
+            }
+            while true {
+                skipSpaces()
+                if peek == UInt8(ascii: "{") {
+                    guard parseDimension() else { return false }
+                } else {
+                    guard parseElement() else { return false }
+                }
+                skipSpaces()
+                switch peek {
+                case UInt8(ascii: ","): index += 1
+                case UInt8(ascii: "}"):
+                    index += 1
+                    return true
+                default: return false
+                }
+            }
+        }
+
+        private mutating func parseElement() -> Bool {
+            var value: [UInt8] = []
+            if peek == UInt8(ascii: "\"") {
+                index += 1
+                while true {
+                    guard let c = peek else { return false }
+                    index += 1
+                    if c == UInt8(ascii: "\"") { break }
+                    if c == UInt8(ascii: "\\") {
+                        guard let escaped = peek else { return false }
+                        index += 1
+                        value.append(escaped)
+                    } else {
+                        value.append(c)
+                    }
+                }
+                elements.append(String(decoding: value, as: UTF8.self))
+                return true
+            }
+            var sawEscape = false
+            while let c = peek, c != UInt8(ascii: ","), c != UInt8(ascii: "}") {
+                guard c != UInt8(ascii: "{"), c != UInt8(ascii: "\"") else { return false }
+                index += 1
+                if c == UInt8(ascii: "\\") {
+                    guard let escaped = peek else { return false }
+                    index += 1
+                    value.append(escaped)
+                    sawEscape = true
+                } else {
+                    value.append(c)
+                }
+            }
+            // Unquoted elements lose trailing whitespace (leading was skipped by the caller).
+            if !sawEscape {
+                while let last = value.last, last == 0x20 || last == 0x09 || last == 0x0A || last == 0x0D {
+                    value.removeLast()
+                }
+            }
+            guard !value.isEmpty else { return false }
+            let text = String(decoding: value, as: UTF8.self)
+            elements.append(!sawEscape && text.uppercased() == "NULL" ? nil : text)
+            return true
+        }
+    }
+}

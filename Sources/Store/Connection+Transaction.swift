@@ -1,0 +1,44 @@
+extension Connection {
+    /// Runs `body` in a transaction: `BEGIN`, then `COMMIT` when `body` returns, `ROLLBACK`
+    /// when it throws (any error), and rethrows. Nested calls use savepoints, so an inner
+    /// failure undoes only the inner work when the outer body catches it.
+    public func transaction<T>(_ body: (Connection) throws -> T) throws -> T {
+        let savepoint = transactionDepth > 0 ? "cimdb_savepoint_\(transactionDepth)" : nil
+        if let savepoint {
+            try execute("SAVEPOINT \(savepoint)")
+        } else {
+            try execute("BEGIN")
+        }
+        transactionDepth += 1
+        let value: T
+        do {
+            value = try body(self)
+        } catch {
+            transactionDepth -= 1
+            rollBack(to: savepoint)
+            throw error
+        }
+        transactionDepth -= 1
+        do {
+            if let savepoint {
+                try execute("RELEASE SAVEPOINT \(savepoint)")
+            } else {
+                try execute("COMMIT")
+            }
+        } catch {
+            rollBack(to: savepoint)
+            throw error
+        }
+        return value
+    }
+
+    /// Best-effort rollback after a failure: the original error is the one worth reporting.
+    private func rollBack(to savepoint: String?) {
+        if let savepoint {
+            _ = try? execute("ROLLBACK TO SAVEPOINT \(savepoint)")
+            _ = try? execute("RELEASE SAVEPOINT \(savepoint)")
+        } else if isInTransaction {
+            _ = try? execute("ROLLBACK")
+        }
+    }
+}

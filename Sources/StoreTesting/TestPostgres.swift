@@ -1,0 +1,75 @@
+import Store
+
+/// A real PostgreSQL for tests: one embedded cluster per test process, created with the same
+/// ``EmbeddedCluster`` code the product uses, in a fresh temporary directory, started once,
+/// and stopped and removed when the process exits.
+///
+/// Tests get a database of their own with ``createDatabase(_:)``. When PostgreSQL cannot be
+/// started these functions throw the reason: tests fail, they are never skipped.
+public enum TestPostgres {
+    /// The process's test cluster, started on first use.
+    public static func shared() async throws -> EmbeddedCluster {
+        try await TestClusterRegistry.instance.cluster()
+    }
+
+    /// A fresh, empty database in the test cluster (named `name`, or a unique `test_…` name);
+    /// returns its connection string.
+    public static func createDatabase(_ name: String? = nil) async throws -> String {
+        let cluster = try await shared()
+        let name = name ?? "test_" + TemporaryDirectory.randomSuffix(length: 12)
+        let conninfo = cluster.connectionString(database: "postgres")
+        let pool = ConnectionPool(conninfo: conninfo, size: 1)
+        do {
+            try await pool.withConnection { connection in
+                try connection.execute("CREATE DATABASE \(try connection.quoteIdentifier(name))")
+            }
+        } catch {
+            await pool.close()
+            throw TestPostgresError(message: "cannot create the test database \(name): \(error)")
+        }
+        await pool.close()
+        return cluster.connectionString(database: name)
+    }
+
+    /// Server settings of the test cluster: durability off (a crash loses nothing that
+    /// matters), room for many parallel tests.
+    static let settings = [
+        "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+        "max_connections": "300", "shared_buffers": "64MB",
+    ]
+}
+
+/// Starts the test cluster once per process and remembers the outcome.
+actor TestClusterRegistry {
+    static let instance = TestClusterRegistry()
+
+    private var starting: Task<EmbeddedCluster, any Error>?
+
+    func cluster() async throws -> EmbeddedCluster {
+        if let starting { return try await starting.value }
+        let task = Task { try await Self.startCluster() }
+        starting = task
+        return try await task.value
+    }
+
+    private static func startCluster() async throws -> EmbeddedCluster {
+        TemporaryDirectory.removeLeftovers()
+        let home = try TemporaryDirectory.create()
+        let cluster = EmbeddedCluster(home: home, settings: TestPostgres.settings)
+        ShutdownHook.register(dataDirectory: cluster.dataDirectory, home: home)
+        do {
+            try await cluster.start()
+        } catch {
+            throw TestPostgresError(message: "cannot start the test PostgreSQL in \(home): \(error)")
+        }
+        return cluster
+    }
+}
+
+/// Why the test PostgreSQL is not available.
+public struct TestPostgresError: Error, CustomStringConvertible, Sendable {
+    /// The reason, with the underlying error.
+    public var message: String
+    /// The reason.
+    public var description: String { message }
+}
