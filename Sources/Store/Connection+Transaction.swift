@@ -2,6 +2,7 @@ extension Connection {
     /// Runs `body` in a transaction: `BEGIN`, then `COMMIT` when `body` returns, `ROLLBACK`
     /// when it throws (any error), and rethrows. Nested calls use savepoints, so an inner
     /// failure undoes only the inner work when the outer body catches it.
+    @discardableResult
     public func transaction<T>(_ body: (Connection) throws -> T) throws -> T {
         let savepoint = transactionDepth > 0 ? "cimdb_savepoint_\(transactionDepth)" : nil
         if let savepoint {

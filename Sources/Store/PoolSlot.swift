@@ -60,8 +60,11 @@ extension Connection {
     func isHealthy() -> Bool {
         guard let handle, PQstatus(handle) == CONNECTION_OK else { return false }
         guard PQtransactionStatus(handle) == PQTRANS_IDLE else { return false }
+        // Reading the terminated backend's error and reading the end of the stream can take
+        // one call each: read while the socket stays readable (a closed one always is).
         do {
-            if try waitReadable(handle, milliseconds: 0) {
+            for _ in 0..<4 {
+                guard try waitReadable(handle, milliseconds: 0) else { break }
                 try consumeInput(handle)
             }
         } catch {

@@ -15,7 +15,7 @@ extension PostgresError {
                 kind: broken ? .connection : kind, message: primary, sqlState: field("C"),
                 severity: field("V") ?? field("S"), detail: field("D"), hint: field("H"),
                 constraint: field("n"), table: field("t"), column: field("c"), schema: field("s"),
-                position: field("P").flatMap { Int($0) }
+                position: field("P").flatMap { Int($0) }, context: field("W")
             )
         } else {
             var message = result.flatMap { PQresultErrorMessage($0) }.map { String(cString: $0) } ?? ""

@@ -42,12 +42,16 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     public var schema: String?
     /// The error cursor position in the statement, in characters, 1-based.
     public var position: Int?
+    /// Where in the server it happened, e.g. `COPY items, line 40001, column id: "x"` or a
+    /// PL/pgSQL call stack.
+    public var context: String?
 
     /// Makes an error from its parts.
     public init(
         kind: Kind, message: String, sqlState: String? = nil, severity: String? = nil,
         detail: String? = nil, hint: String? = nil, constraint: String? = nil,
-        table: String? = nil, column: String? = nil, schema: String? = nil, position: Int? = nil
+        table: String? = nil, column: String? = nil, schema: String? = nil, position: Int? = nil,
+        context: String? = nil
     ) {
         self.kind = kind
         self.message = message
@@ -60,9 +64,11 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         self.column = column
         self.schema = schema
         self.position = position
+        self.context = context
     }
 
-    /// `ERROR 23505: duplicate key value violates unique constraint "t_pkey" (DETAIL: …)`
+    /// `ERROR 23505: duplicate key value violates unique constraint "t_pkey" (DETAIL: …)`, then
+    /// HINT and CONTEXT when the server sent them,
     /// for server errors; `connection error: …` and the like for client-side errors.
     public var description: String {
         var text: String
@@ -74,6 +80,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         if let position { text += " (at character \(position))" }
         if let detail { text += " (DETAIL: \(detail))" }
         if let hint { text += " (HINT: \(hint))" }
+        if let context { text += " (CONTEXT: \(context))" }
         return text
     }
 }
