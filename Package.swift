@@ -72,6 +72,6 @@ let package = Package(
         .testTarget(name: "MOFTests", dependencies: ["MOF", "CIM"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting"], swiftSettings: strict),
         .testTarget(name: "SchemaGenTests", dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "Store", "StoreTesting", "CIMModel", "Migrations"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["cimdb", "StoreTesting"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "StoreTesting"], swiftSettings: strict),
     ]
 )
