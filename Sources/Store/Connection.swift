@@ -10,6 +10,8 @@ public final class Connection {
     var handle: OpaquePointer?
     /// How deep ``transaction(_:)`` calls are nested (savepoints below the outermost).
     var transactionDepth = 0
+    /// What the notice receiver saw (a FATAL that arrived while idle).
+    let notices = ServerNotices()
 
     /// Connects with a libpq connection string (`host=… dbname=…`) or URI
     /// (`postgresql://user@/db?host=/socket/dir`); `""` takes libpq's defaults and the `PG*`
@@ -30,8 +32,8 @@ public final class Connection {
             PQfinish(connection)
             throw error
         }
-        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         handle = connection
+        notices.install(on: connection)
     }
 
     deinit {

@@ -1,7 +1,7 @@
 extension EmbeddedCluster {
     /// Stops the cluster (`pg_ctl stop -m fast`: sessions are disconnected, transactions
-    /// rolled back). Harmless when it is not running or does not exist; a stale
-    /// `postmaster.pid` is removed.
+    /// rolled back) and returns once the server process has exited. Harmless when it is not
+    /// running or does not exist; a stale `postmaster.pid` is removed.
     public func stop() async throws {
         guard isInitialized, let lock = PostmasterPID.read(dataDirectory: dataDirectory) else { return }
         guard lock.isRunning else {
@@ -17,6 +17,10 @@ extension EmbeddedCluster {
             in: postgresDirectory, timeout: .seconds(90))
         if !output.succeeded, PostmasterPID.read(dataDirectory: dataDirectory)?.isRunning == true {
             throw PostgresError(kind: .cluster, message: "pg_ctl stop failed: \(output.diagnostics)\(logTail())")
+        }
+        // pg_ctl returns once the lock file is gone; the postmaster exits an instant later.
+        guard await PostmasterPID.waitForExit(lock.pid) else {
+            throw PostgresError(kind: .cluster, message: "the postmaster (pid \(lock.pid)) did not exit after pg_ctl stop\(logTail())")
         }
     }
 

@@ -66,10 +66,13 @@ extension Connection {
             for _ in 0..<4 {
                 guard try waitReadable(handle, milliseconds: 0) else { break }
                 try consumeInput(handle)
+                // PQconsumeInput only buffers; PQisBusy parses, handing an idle-time FATAL to
+                // the notice receiver (ServerNotices).
+                _ = PQisBusy(handle)
             }
         } catch {
             return false
         }
-        return PQstatus(handle) == CONNECTION_OK
+        return PQstatus(handle) == CONNECTION_OK && !notices.sessionTerminated
     }
 }

@@ -39,10 +39,29 @@ struct PostmasterPID: Sendable, Hashable {
     /// Whether the process is alive and is a PostgreSQL server (on Linux, by its command name:
     /// after a reboot the same number may belong to something else).
     var isRunning: Bool {
-        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard Self.isAlive(pid) else { return false }
         guard let command = FileSystem.read("/proc/\(pid)/comm") else { return true }
         let name = command.trimmingPrefixAndSuffixSpaces()
         return name.hasPrefix("postgres") || name.hasPrefix("postmaster")
+    }
+
+    /// Whether process `pid` exists and has not exited (a zombie, exited but not yet reaped by
+    /// its parent, counts as exited).
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = FileSystem.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return true }
+        let state = stat[stat.index(after: close)...].drop(while: { $0 == " " }).first
+        return state != "Z" && state != "X"
+    }
+
+    /// Waits until process `pid` has exited, checking every 10 ms for at most `limit`; whether it did.
+    static func waitForExit(_ pid: Int32, limit: Duration = .seconds(10)) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: limit)
+        while isAlive(pid) {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
     }
 
     /// The TCP port when the server listens on an address, `nil` for unix-socket only.

@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -19,26 +25,16 @@ enum TemporaryDirectory {
             throw TestPostgresError(message: "cannot create a temporary directory in \(parent): \(String(cString: strerror(errno)))")
         }
         let home = String(cString: created)
-        let owner = "\(getpid())\n"
-        let descriptor = open(home + "/owner.pid", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        if descriptor >= 0 {
-            _ = owner.withCString { write(descriptor, $0, strlen($0)) }
-            close(descriptor)
-        }
+        try Data("\(getpid())\n".utf8).write(to: URL(filePath: home + "/owner.pid"))
         return home
     }
 
     /// Stops and removes the clusters of earlier test processes that died without cleaning up
     /// (killed, crashed): those whose `owner.pid` process is gone.
     static func removeLeftovers() {
-        guard let directory = opendir(parent) else { return }
-        var homes: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name.hasPrefix(prefix) { homes.append(parent + "/" + name) }
-        }
-        closedir(directory)
-        for home in homes {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
+        for name in names where name.hasPrefix(prefix) {
+            let home = parent + "/" + name
             guard let text = readFile(home + "/owner.pid"), let owner = Int32(text.split(separator: "\n").first ?? ""),
                 kill(owner, 0) != 0, errno == ESRCH
             else { continue }
@@ -54,35 +50,12 @@ enum TemporaryDirectory {
     }
 
     static func readFile(_ path: String) -> String? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if count <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        guard let data = try? Data(contentsOf: URL(filePath: path)) else { return nil }
+        return String(decoding: data, as: UTF8.self)
     }
 
-    /// Removes a directory tree (no symlinks followed).
+    /// Removes a directory tree.
     static func removeTree(_ path: String) {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return }
-        if info.st_mode & S_IFMT == S_IFDIR {
-            if let directory = opendir(path) {
-                var names: [String] = []
-                while let entry = readdir(directory) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-                    if name != "." && name != ".." { names.append(name) }
-                }
-                closedir(directory)
-                for name in names { removeTree(path + "/" + name) }
-            }
-            rmdir(path)
-        } else {
-            unlink(path)
-        }
+        try? FileManager.default.removeItem(atPath: path)
     }
 }
