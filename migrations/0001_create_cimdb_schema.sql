@@ -26,7 +26,6 @@ CREATE TABLE cimdb.instance (
     path text NOT NULL UNIQUE,
     created_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX instance_class_name ON cimdb.instance (class_name);
 COMMENT ON TABLE cimdb.instance IS 'Every CIM instance in the inventory, with its stable id and canonical instance path.';
 COMMENT ON COLUMN cimdb.instance.path IS 'The canonical instance path: Class.Key1="v",Key2=3 with keys sorted by name (DSP0207 untyped WBEM URI form, no namespace).';
 
@@ -123,32 +122,36 @@ LANGUAGE sql STABLE AS $$ SELECT cimdb.value_name($1, $2, $3::text) $$;
 COMMENT ON FUNCTION cimdb.value_name(text, text, text) IS 'The Values name of a ValueMap code of a class property, e.g. value_name(''CIM_EthernetPort'', ''PortType'', porttype).';
 
 -- CIM datetime values (DSP0004 §5.2.4) are kept as their 25-character strings; generated
--- columns expose them as timestamptz (timestamps) or interval (intervals).
+-- columns expose them as timestamptz (timestamps) or interval (intervals). The functions below
+-- are all STRICT (NULL in, NULL out, no call at all) and cheap: generated columns and
+-- CHECK constraints call them for every row written.
 CREATE FUNCTION cimdb.is_cim_datetime(value text) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT value ~ '^[0-9*]{14}\.[0-9*]{6}([+-][0-9*]{3}|:000)$'
 $$;
 
 CREATE FUNCTION cimdb.cim_timestamp(value text) RETURNS timestamptz
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 DECLARE
-    local timestamp;
+    y int; m int; d int; hh int; mi int; ss int;
 BEGIN
-    IF value IS NULL OR value !~ '^[0-9]{14}\.[0-9]{6}[+-][0-9]{3}$' THEN
-        RETURN NULL;
+    IF value !~ '^[0-9]{14}\.[0-9]{6}[+-][0-9]{3}$' THEN
+        RETURN NULL;   -- an interval, or wildcards
     END IF;
-    local := make_timestamp(substr(value, 1, 4)::int, substr(value, 5, 2)::int, substr(value, 7, 2)::int,
-                            substr(value, 9, 2)::int, substr(value, 11, 2)::int,
-                            substr(value, 13, 2)::int + substr(value, 16, 6)::int / 1000000.0);
+    y := substr(value, 1, 4)::int; m := substr(value, 5, 2)::int; d := substr(value, 7, 2)::int;
+    hh := substr(value, 9, 2)::int; mi := substr(value, 11, 2)::int; ss := substr(value, 13, 2)::int;
+    IF y < 1 OR m NOT BETWEEN 1 AND 12 OR d < 1 OR hh > 23 OR mi > 59 OR ss > 60
+       OR d > extract(day FROM make_date(y, m, 1) + interval '1 month - 1 day') THEN
+        RETURN NULL;   -- not a real date
+    END IF;
     -- The suffix is the offset from UTC in minutes: local time = UTC + offset.
-    RETURN (local - make_interval(mins => (substr(value, 22, 1) || substr(value, 23, 3))::int)) AT TIME ZONE 'UTC';
-EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
-    RETURN NULL;
+    RETURN (make_timestamp(y, m, d, hh, mi, ss + substr(value, 16, 6)::int / 1000000.0)
+            - make_interval(mins => (substr(value, 22, 1) || substr(value, 23, 3))::int)) AT TIME ZONE 'UTC';
 END
 $$;
 
 CREATE FUNCTION cimdb.cim_interval(value text) RETURNS interval
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT CASE WHEN value ~ '^[0-9]{14}\.[0-9]{6}:000$' THEN
         make_interval(days => substr(value, 1, 8)::int, hours => substr(value, 9, 2)::int,
                       mins => substr(value, 11, 2)::int,
@@ -158,16 +161,37 @@ $$;
 
 -- Array checks used by generated CHECK constraints (CHECK allows no subqueries).
 CREATE FUNCTION cimdb.all_within_length(value text[], max_length integer) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(bool_and(element IS NULL OR char_length(element) <= max_length), true) FROM unnest(value) AS element
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    element text;
+BEGIN
+    FOREACH element IN ARRAY value LOOP
+        IF char_length(element) > max_length THEN RETURN false; END IF;
+    END LOOP;
+    RETURN true;
+END
 $$;
 CREATE FUNCTION cimdb.all_single_characters(value text[]) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(bool_and(element IS NULL OR char_length(element) = 1), true) FROM unnest(value) AS element
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    element text;
+BEGIN
+    FOREACH element IN ARRAY value LOOP
+        IF char_length(element) <> 1 THEN RETURN false; END IF;
+    END LOOP;
+    RETURN true;
+END
 $$;
 CREATE FUNCTION cimdb.all_cim_datetimes(value text[]) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(bool_and(element IS NULL OR cimdb.is_cim_datetime(element)), true) FROM unnest(value) AS element
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    element text;
+BEGIN
+    FOREACH element IN ARRAY value LOOP
+        IF NOT cimdb.is_cim_datetime(element) THEN RETURN false; END IF;
+    END LOOP;
+    RETURN true;
+END
 $$;
 
 -- Model changes applied by `cimdb migrate --model`, with the SQL that made them.

@@ -140,16 +140,7 @@ struct BenchMOF: AsyncParsableCommand {
 
     /// The schema's top file, extracting the committed fixture when no --schema is given.
     func locateSchema() async throws -> (String, () -> Void) {
-        if let schema { return (schema, {}) }
-        let fixture = "Tests/Fixtures/cim_schema_2.51.0.tar.xz"
-        guard FileManager.default.fileExists(atPath: fixture) else {
-            throw ValidationError("No --schema given and \(fixture) is not here: run from the repository root or pass --schema FILE.")
-        }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cimdb-bench-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let tar = try await Subprocess.run(.name("tar"), arguments: ["xJf", fixture, "-C", directory], output: .discarded, error: .string(limit: 1 << 16))
-        guard tar.terminationStatus.isSuccess else { throw ValidationError("cannot extract \(fixture): \(tar.standardError)") }
-        return (directory + "/2.51.0/cim_schema_2.51.0.mof", { try? FileManager.default.removeItem(atPath: directory) })
+        try await SchemaFixture.locate(schema)
     }
 
     static func selfMaxRSS() -> Int {
