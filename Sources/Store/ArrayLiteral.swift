@@ -104,25 +104,23 @@ enum ArrayLiteral {
                 elements.append(String(decoding: value, as: UTF8.self))
                 return true
             }
+            // Unquoted: whitespace around the element is dropped, escaped characters are kept.
             var sawEscape = false
+            var significant = 0
             while let c = peek, c != UInt8(ascii: ","), c != UInt8(ascii: "}") {
-                guard c != UInt8(ascii: "{"), c != UInt8(ascii: "\"") else { return false }
+                guard c != UInt8(ascii: "{"), c != UInt8(ascii: "\""), c != 0x5C || index + 1 < bytes.count else { return false }
                 index += 1
-                if c == UInt8(ascii: "\\") {
-                    guard let escaped = peek else { return false }
+                if c == 0x5C {
+                    value.append(bytes[index])
                     index += 1
-                    value.append(escaped)
                     sawEscape = true
+                    significant = value.count
                 } else {
                     value.append(c)
+                    if !(c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D) { significant = value.count }
                 }
             }
-            // Unquoted elements lose trailing whitespace (leading was skipped by the caller).
-            if !sawEscape {
-                while let last = value.last, last == 0x20 || last == 0x09 || last == 0x0A || last == 0x0D {
-                    value.removeLast()
-                }
-            }
+            value.removeLast(value.count - significant)
             guard !value.isEmpty else { return false }
             let text = String(decoding: value, as: UTF8.self)
             elements.append(!sawEscape && text.uppercased() == "NULL" ? nil : text)
