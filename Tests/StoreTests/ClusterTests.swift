@@ -93,6 +93,14 @@ struct ClusterTests {
     @Test("with a port, the cluster listens on 127.0.0.1 with a password from a 0600 file")
     func tcpPort() async throws {
         try await withCluster("tcp") { cluster, _ in
+            // A port someone else listens on: the start fails with the server log's reason.
+            let busy = try LoopbackListener()
+            let failure = await #expect(throws: PostgresError.self) { try await cluster.start(port: busy.port) }
+            #expect(failure?.message.contains("pg_ctl start failed") == true)
+            #expect(failure?.message.contains("last lines of \(cluster.logFile)") == true)
+            #expect(failure?.message.contains("Address already in use") == true)
+            busy.close()
+
             let port = try freeLoopbackPort()
             let status = try await cluster.start(port: port)
             #expect(status.port == port)

@@ -60,18 +60,44 @@ func makeTemporaryDirectory(_ label: String) throws -> String {
 
 /// A loopback TCP port nobody listens on right now.
 func freeLoopbackPort() throws -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-            bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+    let listener = try LoopbackListener()
+    defer { listener.close() }
+    return listener.port
+}
+
+/// A socket listening on 127.0.0.1 on a port the kernel chose.
+final class LoopbackListener {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        do {
+            port = try Self.bindAndListen(descriptor)
+        } catch {
+            Glibc.close(descriptor)
+            throw error
         }
     }
-    guard bound else { throw PostgresError(kind: .cluster, message: "cannot find a free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
+
+    func close() {
+        Glibc.close(descriptor)
+    }
+
+    private static func bindAndListen(_ descriptor: Int32) throws -> Int {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+            }
+        }
+        guard bound, listen(descriptor, 1) == 0 else {
+            throw PostgresError(kind: .cluster, message: "cannot listen on a loopback port")
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
 }

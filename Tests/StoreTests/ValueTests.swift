@@ -17,7 +17,6 @@ struct ValueTests {
         #expect(ArrayLiteral.parse(#"{ a b , c\,d }"#) == ["a b", "c,d"])
         #expect(ArrayLiteral.parse(#"{\NULL}"#) == ["NULL"])
         #expect(ArrayLiteral.parse(#"{ a\  }"#) == ["a "])
-        #expect(ArrayLiteral.parse(#"{ a\  }"#) == ["a "])
         #expect(ArrayLiteral.parse("{{1,2},{3,NULL}}") == ["1", "2", "3", nil])
         #expect(ArrayLiteral.parse("[1:2]={x,y}") == ["x", "y"])
         for malformed in ["", "a", "{", "{a", "{a,}", "{,a}", #"{"a}"#, "{a}b", "{a\"b}"] {
