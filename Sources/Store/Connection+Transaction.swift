@@ -1,10 +1,12 @@
 extension Connection {
     /// Runs `body` in a transaction: `BEGIN`, then `COMMIT` when `body` returns, `ROLLBACK`
-    /// when it throws (any error), and rethrows. Nested calls use savepoints, so an inner
-    /// failure undoes only the inner work when the outer body catches it.
+    /// when it throws (any error), and rethrows. Nested calls (and calls inside a transaction
+    /// the caller began) use savepoints, so an inner failure undoes only the inner work when the
+    /// outer body catches it.
     @discardableResult
     public func transaction<T>(_ body: (Connection) throws -> T) throws -> T {
-        let savepoint = transactionDepth > 0 ? "cimdb_savepoint_\(transactionDepth)" : nil
+        // Inside a transaction (one of ours, or a BEGIN the caller ran), nest with a savepoint.
+        let savepoint = transactionDepth > 0 || isInTransaction ? "cimdb_savepoint_\(transactionDepth)" : nil
         if let savepoint {
             try execute("SAVEPOINT \(savepoint)")
         } else {

@@ -80,4 +80,25 @@ struct TransactionTests {
         }
         #expect(ids == [1, 3])
     }
+
+    @Test("inside a transaction the caller began, a failing transaction undoes only its own work")
+    func insideCallerTransaction() async throws {
+        let table = uniqueName("caller")
+        let (ids, stillOpen) = try await withSharedConnection { connection in
+            try connection.execute("CREATE TEMP TABLE \(table) (id int)")
+            try connection.execute("BEGIN")
+            try connection.execute("INSERT INTO \(table) VALUES (1)")
+            #expect(throws: Abort.self) {
+                try connection.transaction { connection in
+                    try connection.execute("INSERT INTO \(table) VALUES (2)")
+                    throw Abort()
+                }
+            }
+            let stillOpen = connection.isInTransaction
+            try connection.execute("COMMIT")
+            return (try connection.execute("SELECT id FROM \(table) ORDER BY id").map { $0.int("id") }, stillOpen)
+        }
+        #expect(ids == [1])
+        #expect(stillOpen)
+    }
 }
