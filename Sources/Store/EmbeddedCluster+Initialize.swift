@@ -35,7 +35,8 @@ extension EmbeddedCluster {
             "unix_socket_directories = \(Self.quoted(socketDirectory))",
             "listen_addresses = \(Self.quoted(port == nil ? "" : "127.0.0.1"))",
         ]
-        if let port { lines.append("port = \(port)") }
+        // Always explicit, so a PGPORT in the caller's environment cannot move the server.
+        lines.append("port = \(port ?? 5432)")
         for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
             guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") }) else {
                 throw PostgresError(kind: .cluster, message: "invalid server setting name \"\(name)\"")

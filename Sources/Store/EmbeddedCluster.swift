@@ -71,7 +71,8 @@ public struct EmbeddedCluster: Sendable {
             return "postgresql://\(credentials)@127.0.0.1:\(lock?.tcpPort ?? port)/\(URIEncoding.encode(database))"
         }
         var uri = "postgresql://\(role)@/\(URIEncoding.encode(database))?host=\(URIEncoding.encode(socketDirectory, keeping: "/"))"
-        if port != 5432 { uri += "&port=\(port)" }
+        // The default port is left out, unless PGPORT would make libpq pick another one.
+        if port != 5432 || ProcessEnvironment.current()["PGPORT"] != nil { uri += "&port=\(port)" }
         return uri
     }
 }

@@ -45,7 +45,7 @@ struct ClusterTests {
             let output = try await psql(cluster.connectionString(), "select current_user || ' ' || current_database()")
             #expect(output.succeeded, "psql: \(output.diagnostics)")
             #expect(output.standardOutput == "cimdb cimdb\n")
-            #expect(cluster.connectionString() == "postgresql://cimdb@/cimdb?host=\(parent)/home/postgres")
+            #expect(cluster.connectionString() == defaultPortURI("postgresql://cimdb@/cimdb?host=\(parent)/home/postgres"))
 
             let pid = try #require(first.pid)
             let processOwner = try #require(Self.ownerUID(of: pid))

@@ -43,6 +43,12 @@ func withSharedConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) 
     try await withConnection(to: try await SharedDatabase.conninfo(), body)
 }
 
+/// A unix-socket URI for the default port as the cluster writes it: `&port=5432` is added only
+/// when PGPORT is set (it would otherwise redirect libpq).
+func defaultPortURI(_ uri: String) -> String {
+    ProcessEnvironment.current()["PGPORT"] == nil ? uri : uri + "&port=5432"
+}
+
 /// A unique name for a table or channel, so parallel tests never collide.
 func uniqueName(_ prefix: String) -> String {
     var generator = SystemRandomNumberGenerator()

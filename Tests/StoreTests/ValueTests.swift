@@ -87,8 +87,8 @@ struct ValueTests {
     func connectionStrings() {
         let cluster = EmbeddedCluster(home: "/tmp/a b/../with space")
         #expect(cluster.home == "/tmp/with space")
-        #expect(cluster.connectionString() == "postgresql://cimdb@/cimdb?host=/tmp/with%20space/postgres")
-        #expect(cluster.connectionString(database: "x/y") == "postgresql://cimdb@/x%2Fy?host=/tmp/with%20space/postgres")
+        #expect(cluster.connectionString() == defaultPortURI("postgresql://cimdb@/cimdb?host=/tmp/with%20space/postgres"))
+        #expect(cluster.connectionString(database: "x/y") == defaultPortURI("postgresql://cimdb@/x%2Fy?host=/tmp/with%20space/postgres"))
     }
 
     @Test("server settings are quoted for postgresql.conf")
