@@ -17,10 +17,7 @@ extension Connection {
         let handle = try openHandle()
         let start = PQexec(handle, copyStatement)
         guard let start, PQresultStatus(start) == PGRES_COPY_IN else {
-            if let start, PQresultStatus(start) == PGRES_COMMAND_OK || PQresultStatus(start) == PGRES_TUPLES_OK {
-                PQclear(start)
-                throw PostgresError(kind: .copy, message: "the statement did not start COPY FROM STDIN: \(copyStatement)")
-            }
+            // A failed statement throws the server's error here; one that ran is the wrong statement.
             try consume(start, kind: .copy)
             throw PostgresError(kind: .copy, message: "the statement did not start COPY FROM STDIN: \(copyStatement)")
         }
