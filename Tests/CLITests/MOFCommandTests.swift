@@ -3,15 +3,15 @@ import Testing
 
 /// `cimdb mof …` end to end: the built binary, real files, exit codes and output streams.
 @Suite struct MOFCommandTests {
-    @Test func checksTheShippedModel() throws {
-        let result = try cimdb(["mof", "check", "mof/cimdb.mof"])
+    @Test func checksTheShippedModel() async throws {
+        let result = try await cimdb(["mof", "check", "mof/cimdb.mof"])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("70 qualifier declarations, 34 classes (9 associations, 0 indications)"))
         #expect(result.standardOutput.contains("0 errors"))
         #expect(result.standardError.isEmpty)
     }
 
-    @Test func checksTheFullDMTFSchema() throws {
+    @Test func checksTheFullDMTFSchema() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let tar = Process()
@@ -19,12 +19,12 @@ import Testing
         tar.arguments = ["xJf", repositoryRoot.appendingPathComponent("Tests/Fixtures/cim_schema_2.51.0.tar.xz").path, "-C", directory.path]
         try tar.run()
         tar.waitUntilExit()
-        let result = try cimdb(["mof", "check", "2.51.0/cim_schema_2.51.0.mof"], in: directory)
+        let result = try await cimdb(["mof", "check", "2.51.0/cim_schema_2.51.0.mof"], in: directory)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput == "70 qualifier declarations, 1894 classes (720 associations, 30 indications), 0 instances; resolved: 33744 properties (4445 keys), 2911 methods; 1897 files, 0 errors, 0 warnings\n")
     }
 
-    @Test func reportsErrorsWithPlaceAndCaretAndExitsOne() throws {
+    @Test func reportsErrorsWithPlaceAndCaretAndExitsOne() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         try """
@@ -36,7 +36,7 @@ import Testing
             """.write(to: directory.appendingPathComponent("acme.mof"), atomically: true, encoding: .utf8)
         try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("mof/qualifiers.mof"),
                                          to: directory.appendingPathComponent("qualifiers.mof"))
-        let result = try cimdb(["mof", "check", "acme.mof"], in: directory)
+        let result = try await cimdb(["mof", "check", "acme.mof"], in: directory)
         #expect(result.status == 1)
         #expect(result.standardError.contains("""
             acme.mof:2:19: error: unknown superclass 'CIM_Gone' of class Acme_Card
@@ -51,11 +51,11 @@ import Testing
         #expect(result.standardOutput.contains("2 errors"))
     }
 
-    @Test func compileDumpsJSON() throws {
+    @Test func compileDumpsJSON() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = directory.appendingPathComponent("model.json").path
-        let result = try cimdb(["mof", "compile", "mof/cimdb.mof", "--dump-json", out])
+        let result = try await cimdb(["mof", "compile", "mof/cimdb.mof", "--dump-json", out])
         #expect(result.status == 0, "\(result.standardError)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
         let classes = try #require(json["classes"] as? [[String: Any]])
@@ -65,30 +65,30 @@ import Testing
         #expect((json["qualifierDeclarations"] as? [Any])?.count == 70)
     }
 
-    @Test func compileWritesNothingWhenThereAreErrors() throws {
+    @Test func compileWritesNothingWhenThereAreErrors() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         try "class T_A { strng X; };".write(to: directory.appendingPathComponent("bad.mof"), atomically: true, encoding: .utf8)
-        let result = try cimdb(["mof", "compile", "bad.mof", "--dump-json", "out.json"], in: directory)
+        let result = try await cimdb(["mof", "compile", "bad.mof", "--dump-json", "out.json"], in: directory)
         #expect(result.status == 1)
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.json").path))
         #expect(result.standardError.contains("bad.mof:1:13: error: unknown data type 'strng'"))
     }
 
-    @Test func missingFileIsAClearError() throws {
-        let result = try cimdb(["mof", "check", "no/such/file.mof"])
+    @Test func missingFileIsAClearError() async throws {
+        let result = try await cimdb(["mof", "check", "no/such/file.mof"])
         #expect(result.status == 1)
         #expect(result.standardError.contains("error: cannot read MOF file 'no/such/file.mof'"))
     }
 
-    @Test func helpTeaches() throws {
-        let root = try cimdb(["--help"])
+    @Test func helpTeaches() async throws {
+        let root = try await cimdb(["--help"])
         #expect(root.status == 0)
         #expect(root.standardOutput.contains("mof"))
-        let check = try cimdb(["mof", "check", "--help"])
+        let check = try await cimdb(["mof", "check", "--help"])
         #expect(check.standardOutput.contains("--include-path"))
         #expect(check.standardOutput.contains("Example"))
-        let noFiles = try cimdb(["mof", "check"])
+        let noFiles = try await cimdb(["mof", "check"])
         #expect(noFiles.status != 0)
     }
 }

@@ -23,7 +23,9 @@ let cimdbExecutable: URL = {
     return repositoryRoot.appendingPathComponent(".build/debug/cimdb")
 }()
 
-func cimdb(_ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil) throws -> CommandResult {
+/// Runs the built cimdb. The child is waited for on a Dispatch thread, not on the cooperative
+/// pool (two threads here): other suites keep running meanwhile.
+func cimdb(_ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil) async throws -> CommandResult {
     let process = Process()
     process.executableURL = cimdbExecutable
     process.arguments = arguments
@@ -33,16 +35,24 @@ func cimdb(_ arguments: [String], in directory: URL? = nil, environment: [String
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    // Read both pipes to the end before waiting, so a chatty child cannot block on a full pipe.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var outData = Data(), errData = Data()
-    group.enter()
-    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    errData = err.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
-                         standardError: String(decoding: errData, as: UTF8.self))
+    return await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            // Read both pipes to the end before waiting, so a chatty child cannot block on a full pipe.
+            let group = DispatchGroup()
+            nonisolated(unsafe) var outData = Data()
+            group.enter()
+            DispatchQueue.global().async {
+                outData = out.fileHandleForReading.readDataToEndOfFile()
+                group.leave()
+            }
+            let errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.wait()
+            process.waitUntilExit()
+            continuation.resume(returning: CommandResult(
+                status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
+                standardError: String(decoding: errData, as: UTF8.self)))
+        }
+    }
 }
 
 /// A fresh temporary directory for one test.
