@@ -18,11 +18,25 @@ public struct EmbeddedCluster: Sendable {
     public var settings: [String: String]
 
     /// A cluster under `home` (made absolute); nothing happens on disk until ``start(port:)``.
+    /// `settings` are added to ``defaultSettings`` (and win over them).
     public init(home: String, binDirectory: String? = nil, settings: [String: String] = [:]) {
         self.home = FileSystem.absolute(home)
         self.binDirectory = binDirectory
-        self.settings = settings
+        self.settings = Self.defaultSettings.merging(settings) { $1 }
     }
+
+    /// What an inventory database needs beyond PostgreSQL's defaults, which are sized for a
+    /// small shared host: room for bulk ingest (larger buffers, fewer forced checkpoints) and
+    /// asynchronous commit — a crash can lose the last few hundred milliseconds of commits
+    /// (the agents resend them) but never corrupts data; fsync stays on. Change any of them
+    /// with ALTER SYSTEM.
+    public static let defaultSettings: [String: String] = [
+        "shared_buffers": "256MB",
+        "max_wal_size": "2GB",
+        "checkpoint_timeout": "15min",
+        "synchronous_commit": "off",
+        "max_connections": "200",
+    ]
 
     /// `$CIMDB_HOME`, else `$XDG_DATA_HOME/cimdb`, else `~/.local/share/cimdb`.
     public static func defaultHome() -> String {
