@@ -41,6 +41,9 @@ struct InstanceCommand: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("Property=Value pairs; arrays as {a,b,\"c,d\"}.", valueName: "property=value"))
         var assignments: [String] = []
 
+        @Flag(help: "Succeed without a change when the instance already exists.")
+        var ifNotExists = false
+
         func run() async throws {
             var pairs: [(name: String, text: String)] = []
             for assignment in assignments {
@@ -52,9 +55,14 @@ struct InstanceCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let connection = try await database.connect()
                 defer { connection.close() }
-                let (id, path) = try InstanceCommand.store(connection).add(className: className, assignments: pairs, on: connection)
-                print(path)
-                Output.error("added instance \(id)")
+                do {
+                    let (id, path) = try InstanceCommand.store(connection).add(className: className, assignments: pairs, on: connection)
+                    print(path)
+                    Output.error("added instance \(id)")
+                } catch let error as InstanceError where ifNotExists && error.message.hasSuffix("already exists") {
+                    print(error.message.dropFirst("instance ".count).dropLast(" already exists".count))
+                    Output.error("already there")
+                }
             }
         }
     }
