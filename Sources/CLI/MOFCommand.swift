@@ -71,8 +71,9 @@ struct MOFCommand: AsyncParsableCommand {
             discussion: """
                 Nothing is written when the model has errors.
 
-                Example:
+                Examples:
                   cimdb mof compile mof/cimdb.mof --dump-json model.json
+                  cimdb mof compile mof/cimdb.mof acme.mof --sql model.sql --swift Sources/AcmeModel
                 """
         )
 
@@ -85,6 +86,10 @@ struct MOFCommand: AsyncParsableCommand {
         @Option(name: .customLong("sql"),
                 help: ArgumentHelp("Write the PostgreSQL DDL (tables in schema cim, comments, catalog rows) to this file ('-' for standard output).", valueName: "file"))
         var sql: String?
+
+        @Option(name: .customLong("swift"),
+                help: ArgumentHelp("Write Swift model types (one file per class, and ModelTypes.swift) into this directory.", valueName: "dir"))
+        var swift: String?
 
         func run() async throws {
             let compilation = input.compile()
@@ -107,8 +112,22 @@ struct MOFCommand: AsyncParsableCommand {
                 }
                 wrote = true
             }
+            if let swift {
+                do {
+                    let files = try SwiftGenerator(model: compilation.model, source: input.files.joined(separator: " ")).files()
+                    try FileManager.default.createDirectory(atPath: swift, withIntermediateDirectories: true)
+                    for (name, contents) in files {
+                        try Data(contents.utf8).write(to: URL(fileURLWithPath: swift).appendingPathComponent(name))
+                    }
+                    Output.error("wrote \(files.count) Swift files to \(swift)")
+                } catch let error as SchemaError {
+                    Output.error("Error: \(error)")
+                    throw ExitCode(1)
+                }
+                wrote = true
+            }
             if !wrote {
-                Output.error("Nothing to write: give --dump-json FILE and/or --sql FILE.")
+                Output.error("Nothing to write: give --dump-json FILE, --sql FILE and/or --swift DIR.")
                 throw ExitCode(64)
             }
             if dumpJSON != "-", sql != "-" { Output.error(summary(compilation)) }

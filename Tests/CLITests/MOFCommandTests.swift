@@ -92,3 +92,23 @@ import Testing
         #expect(noFiles.status != 0)
     }
 }
+
+@Suite struct MOFCompileOutputTests {
+    @Test func writesSQLAndSwift() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sql = directory.appendingPathComponent("model.sql").path
+        let swift = directory.appendingPathComponent("Swift").path
+        let result = try await cimdb(["mof", "compile", "mof/cimdb.mof", "--sql", sql, "--swift", swift])
+        #expect(result.status == 0, "\(result.standardError)")
+        let ddl = try String(contentsOfFile: sql, encoding: .utf8)
+        #expect(ddl.contains("CREATE TABLE cim.cim_ethernetport ("))
+        #expect(ddl.contains("INHERITS (cim.cim_networkport)"))
+        // The same generator produced the committed default-model migration.
+        #expect(ddl.replacingOccurrences(of: "from mof/cimdb.mof", with: "") ==
+                (try String(contentsOf: repositoryRoot.appendingPathComponent("migrations/0002_create_default_model.sql"), encoding: .utf8)).replacingOccurrences(of: "from mof/cimdb.mof", with: ""))
+        let files = try FileManager.default.contentsOfDirectory(atPath: swift)
+        #expect(files.count == 35)
+        #expect(files.contains("CIM_EthernetPort.swift") && files.contains("ModelTypes.swift"))
+    }
+}
