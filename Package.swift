@@ -42,7 +42,7 @@ let package = Package(
         // `swift run cimdb-generate`.
         .target(name: "CIMModel", dependencies: ["CIM", "ORM", "Store"], swiftSettings: strict),
         // The product's own SQL (migrations/), embedded in the binary. Generated.
-        .target(name: "Migrations", swiftSettings: strict),
+        .target(name: "Migrations", dependencies: ["Store"], swiftSettings: strict),
         // libpq, the PostgreSQL C client library.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // The store: connections, pool, COPY, LISTEN/NOTIFY, migrations, the embedded cluster.

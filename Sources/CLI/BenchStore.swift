@@ -46,9 +46,7 @@ struct BenchStore: AsyncParsableCommand {
                 scratch.append(name)
                 let connection = try Connection(cluster.connectionString(database: name))
                 try connection.execute("SET client_min_messages = warning")
-                let migrations = EmbeddedMigrations.all.compactMap { file in
-                    Migrator.parseFileName(file.fileName).map { Migration(version: $0.version, name: $0.name, sql: file.sql) }
-                }.filter { model || $0.version == 1 }
+                let migrations = EmbeddedMigrations.all.filter { model || $0.version == 1 }
                 _ = try Migrator().apply(migrations, on: connection)
                 return connection
             }

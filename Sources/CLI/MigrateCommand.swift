@@ -51,10 +51,7 @@ struct MigrateCommand: AsyncParsableCommand {
             if dryRun {
                 print("cimdb migrations: not applied (--dry-run)")
             } else {
-                let migrations = EmbeddedMigrations.all.compactMap { file -> Migration? in
-                    guard let (version, name) = Migrator.parseFileName(file.fileName) else { return nil }
-                    return Migration(version: version, name: name, sql: file.sql)
-                }
+                let migrations = EmbeddedMigrations.all
                 let applied = try Migrator().apply(migrations, on: connection)
                 if applied.isEmpty {
                     print("cimdb migrations: up to date (\(migrations.count) applied)")

@@ -11,9 +11,7 @@ import Testing
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// cimdb's own migrations as the binary embeds them.
-let productMigrations: [Migration] = EmbeddedMigrations.all.compactMap { file in
-    Migrator.parseFileName(file.fileName).map { Migration(version: $0.version, name: $0.name, sql: file.sql) }
-}
+let productMigrations: [Migration] = EmbeddedMigrations.all
 
 /// A fresh database in the test cluster with cimdb's schema: migration 0001 only
 /// (`defaultModel: false`) or all migrations, the default model included.
