@@ -27,6 +27,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // The CIM meta-model: data types, values, qualifiers, classes, instance paths. No I/O.
@@ -51,13 +52,19 @@ let package = Package(
             dependencies: ["CLibPQ", .product(name: "Subprocess", package: "swift-subprocess")],
             swiftSettings: strict
         ),
+        // The inventory: configuration, the script wire formats, discovery and update processing.
+        .target(
+            name: "Inventory",
+            dependencies: ["CIM", "ORM", "Store", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         // A PostgreSQL for tests: the embedded cluster in a temporary directory.
         .target(name: "StoreTesting", dependencies: ["Store"], swiftSettings: strict),
         // The command tree of the `cimdb` executable.
         .target(
             name: "CLI",
             dependencies: [
-                "CIM", "MOF", "ORM", "SchemaGen", "Store", "Migrations",
+                "CIM", "MOF", "ORM", "SchemaGen", "Store", "Migrations", "Inventory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
@@ -72,6 +79,7 @@ let package = Package(
         .testTarget(name: "MOFTests", dependencies: ["MOF", "CIM"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting"], swiftSettings: strict),
         .testTarget(name: "SchemaGenTests", dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "Store", "StoreTesting", "CIMModel", "Migrations"], swiftSettings: strict),
+        .testTarget(name: "InventoryTests", dependencies: ["Inventory", "CIM", "ORM", "Store", "StoreTesting", "Migrations"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "StoreTesting"], swiftSettings: strict),
     ]
 )
