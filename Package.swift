@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The CIM meta-model: data types, values, qualifiers, classes, instance paths. No I/O.
@@ -55,7 +56,10 @@ let package = Package(
         // The inventory: configuration, the script wire formats, discovery and update processing.
         .target(
             name: "Inventory",
-            dependencies: ["CIM", "ORM", "Store", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "CIM", "ORM", "Store",
+                .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         // A PostgreSQL for tests: the embedded cluster in a temporary directory.

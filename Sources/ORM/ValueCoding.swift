@@ -130,7 +130,8 @@ public enum ValueCoding {
         }
     }
 
-    static func scalarText(_ value: Value) -> String {
+    /// A scalar value as SQL text (arrays: the elements comma-joined).
+    public static func scalarText(_ value: Value) -> String {
         switch value {
         case .boolean(let b): b ? "true" : "false"
         case .signed(let i): String(i)

@@ -1,0 +1,60 @@
+import CIM
+import ORM
+
+/// The canonical form of an instance path against the model, without the database: the class
+/// as the model spells it, every key exactly once and of its type, keys sorted by name, nested
+/// references canonical themselves.
+struct PathCanonicalizer {
+    var catalog: ModelCatalog
+
+    struct Canonical {
+        var cls: ClassMapping
+        var path: String
+        /// Key values in the class's key order; references as `.reference(canonical path)`.
+        var keys: [(PropertyMapping, Value)]
+    }
+
+    func canonical(_ path: InstancePath) throws(ValueError) -> Canonical {
+        guard let cls = catalog.class(named: path.className) else {
+            throw ValueError("unknown class \(path.className) (not in the installed model)")
+        }
+        var keys: [(PropertyMapping, Value)] = []
+        for binding in path.keys {
+            guard let property = cls.property(named: binding.name) else {
+                throw ValueError("class \(cls.name) has no property \(binding.name)")
+            }
+            guard property.isKey else {
+                throw ValueError("\(cls.name).\(property.name) is not a key (keys: \(cls.keys.map(\.name).joined(separator: ", ")))")
+            }
+            if property.isReference {
+                guard let text = binding.value.stringValue, case .string = binding.value else {
+                    throw ValueError("\(cls.name).\(property.name) is a reference: its value is a quoted instance path")
+                }
+                let nested: InstancePath
+                do throws(InstancePathError) {
+                    nested = try InstancePath.parse(text)
+                } catch {
+                    throw ValueError("\(cls.name).\(property.name): not an instance path (\(error.message)): \(text)")
+                }
+                let target = try canonical(nested)
+                if let referenceClass = property.referenceClass, !catalog.isClass(target.cls.name, kindOf: referenceClass) {
+                    throw ValueError("\(cls.name).\(property.name) refers to \(referenceClass) instances; \(target.path) is a \(target.cls.name)")
+                }
+                keys.append((property, .reference(target.path)))
+            } else {
+                let text: String
+                switch binding.value {
+                case .string(let s): text = s
+                case .char16(let c): text = String(decoding: [c], as: UTF16.self)
+                default: text = ValueCoding.scalarText(binding.value)
+                }
+                keys.append((property, try ValueCoding.parse(text, for: FieldConversion.scalar(property), of: cls.name)))
+            }
+        }
+        for key in cls.keys where !keys.contains(where: { sameName($0.0.name, key.name) }) {
+            throw ValueError("the path gives no value for key \(key.name) of \(cls.name)")
+        }
+        let ordered = cls.keys.compactMap { key in keys.first { sameName($0.0.name, key.name) } }
+        return Canonical(cls: cls, path: FieldConversion.path(cls.name, ordered.map { ($0.0.name, $0.1) }), keys: ordered)
+    }
+}
