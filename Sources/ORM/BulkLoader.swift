@@ -18,17 +18,19 @@ public struct BulkLoader: Sendable {
     }
 
     /// Inserts `rows` (values in `columns` order; references as instance ids) and returns their
-    /// ids in row order. The canonical path of each row is built from its key values.
+    /// ids in row order. The canonical path of each row is `paths[i]`, or built from its key
+    /// values (which must then hold no references: a path names what a reference points at).
     @discardableResult
-    public func insert(_ rows: [[Value]], on connection: Connection) throws -> [Int64] {
+    public func insert(_ rows: [[Value]], paths: [String]? = nil, on connection: Connection) throws -> [Int64] {
         guard !rows.isEmpty else { return [] }
+        precondition(paths == nil || paths!.count == rows.count, "one path per row")
         let ids = try Self.reserveIDs(rows.count, on: connection)
         let keyColumns = columns.enumerated().filter { $0.element.isKey }.sorted { namePrecedes($0.element.name, $1.element.name) }
         let className = cls.name
         try connection.copyIn("COPY cimdb.instance (id, class_name, path) FROM STDIN") { writer in
-            for (row, id) in zip(rows, ids) {
-                let path = InstancePath(className: className, keys: keyColumns.map { ($0.element.name, row[$0.offset]) })
-                writer.appendRow([String(id), className, path.description])
+            for (index, (row, id)) in zip(rows, ids).enumerated() {
+                let path = paths?[index] ?? InstancePath(className: className, keys: keyColumns.map { ($0.element.name, row[$0.offset]) }).description
+                writer.appendRow([String(id), className, path])
             }
         }
         let columnList = ([SQLNames.instanceIDColumn] + columns.map(\.column)).map(SQLNames.quoted).joined(separator: ", ")

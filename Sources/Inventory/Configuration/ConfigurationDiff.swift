@@ -81,7 +81,8 @@ public struct ConfigurationDiff: Sendable, CustomStringConvertible {
         " (every \(duration(p.periodMilliseconds)), timeout \(duration(p.timeoutMilliseconds)))"
     }
 
-    static func duration(_ ms: Int64) -> String {
+    /// A duration as the configuration writes it: `8m`, `30s`, `1500ms`.
+    public static func duration(_ ms: Int64) -> String {
         for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] where ms % size == 0 {
             return "\(ms / size)\(unit)"
         }

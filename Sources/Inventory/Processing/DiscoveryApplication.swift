@@ -166,7 +166,7 @@ struct DiscoveryApplication {
         let missing = rows.filter { ids[$0.path] == nil }
         guard !missing.isEmpty else { return ids }
         let columns = missing[0].keys.map(\.0)
-        let created = try BulkLoader(cls: cls, columns: columns).insert(missing.map { $0.keys.map(\.1) }, on: connection)
+        let created = try BulkLoader(cls: cls, columns: columns).insert(missing.map { $0.keys.map(\.1) }, paths: missing.map(\.path), on: connection)
         for (row, id) in zip(missing, created) {
             ids[row.path] = id
             events.add(node, "created", cls.name, row.path, severity: severity)

@@ -104,7 +104,8 @@ struct DiscoveryPlan {
         }
         let keys = order.compactMap { $0 }
         let (lines, parseErrors) = ScriptOutput.parse(run.discovery, fields: keys.count, meaning: "the key properties in KeyPropertyOrder")
-        for e in parseErrors { errors.append("\(place), discovery output line \(e.line), column \(e.column): \(e.message)") }
+        // Errors in output order: by line, then column.
+        var located = parseErrors.map { (line: $0.line, column: $0.column, message: $0.message) }
         var firstLine: [String: Int] = [:]
         for line in lines {
             var values: [(PropertyMapping, Value)] = []
@@ -113,18 +114,21 @@ struct DiscoveryPlan {
                 do throws(ValueError) {
                     values.append((property, try FieldConversion.key(field, property, className: plan.cls.name)))
                 } catch {
-                    errors.append("\(place), discovery output line \(line.number), column \(line.fieldColumns[index]): \(error.message)")
+                    located.append((line.number, line.fieldColumns[index], error.message))
                     ok = false
                 }
             }
             guard ok else { continue }
             let path = FieldConversion.path(plan.cls.name, values.map { ($0.0.name, $0.1) })
             if let first = firstLine[path] {
-                errors.append("\(place), discovery output line \(line.number), column 1: the same instance as line \(first) (\(path))")
+                located.append((line.number, 1, "the same instance as line \(first) (\(path))"))
                 continue
             }
             firstLine[path] = line.number
             plan.instances.append(PlannedInstance(path: path, keys: values, line: line.number))
+        }
+        for e in located.sorted(by: { ($0.line, $0.column) < ($1.line, $1.column) }) {
+            errors.append("\(place), discovery output line \(e.line), column \(e.column): \(e.message)")
         }
     }
 

@@ -87,7 +87,7 @@ public struct UpdateProcessor: Sendable {
                     if let path = row["path"], let id = row.int64("id") { ids[path] = id }
                 }
                 let (lines, parseErrors) = ScriptOutput.parse(result.output, fields: keys.count + 1, meaning: "the key properties in KeyPropertyOrder, then the value of \(property.name)")
-                var errors = parseErrors.map { "\(place), update output line \($0.line), column \($0.column): \($0.message)" }
+                var located = parseErrors.map { (line: $0.line, column: $0.column, message: $0.message) }
                 var updates: [(id: Int64, value: SQLValue)] = []
                 var lineOf: [Int64: Int] = [:]
                 for line in lines {
@@ -97,7 +97,7 @@ public struct UpdateProcessor: Sendable {
                         do throws(ValueError) {
                             keyValues.append((key.name, try FieldConversion.key(line.fields[index], key, className: cls.name)))
                         } catch {
-                            errors.append("\(place), update output line \(line.number), column \(line.fieldColumns[index]): \(error.message)")
+                            located.append((line.number, line.fieldColumns[index], error.message))
                             ok = false
                         }
                     }
@@ -106,23 +106,27 @@ public struct UpdateProcessor: Sendable {
                     do throws(ValueError) {
                         value = try FieldConversion.value(line.fields[valueIndex], property, className: cls.name)
                     } catch {
-                        errors.append("\(place), update output line \(line.number), column \(line.fieldColumns[valueIndex]): \(error.message)")
+                        located.append((line.number, line.fieldColumns[valueIndex], error.message))
                         continue
                     }
                     guard ok else { continue }
                     let path = FieldConversion.path(cls.name, keyValues)
                     guard let id = ids[path] else {
-                        errors.append("\(place), update output line \(line.number), column 1: node \(result.node) does not report \(path) (settings \(result.settings))")
+                        located.append((line.number, 1, "node \(result.node) does not report \(path) (settings \(result.settings))"))
                         continue
                     }
                     if let first = lineOf[id] {
-                        errors.append("\(place), update output line \(line.number), column 1: the same instance as line \(first)")
+                        located.append((line.number, 1, "the same instance as line \(first)"))
                         continue
                     }
                     lineOf[id] = line.number
                     updates.append((id, ValueCoding.sqlValue(value, for: property)))
                 }
-                if !errors.isEmpty { return try rejected(errors, connection) }
+                if !located.isEmpty {
+                    return try rejected(located.sorted { ($0.line, $0.column) < ($1.line, $1.column) }.map {
+                        "\(place), update output line \($0.line), column \($0.column): \($0.message)"
+                    }, connection)
+                }
                 summary.values = updates.count
                 var events = EventBatch()
                 try write(updates, to: cls, property: property, node: result.node, severity: severity, events: &events, summary: &summary, on: connection)
