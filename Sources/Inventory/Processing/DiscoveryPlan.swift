@@ -44,7 +44,8 @@ struct DiscoveryPlan {
 
     /// Parses and checks a result. `applied` gives the digest and instance count last applied
     /// per settings id (the runs whose outputs did not change are not parsed again).
-    init(_ result: DiscoveryResult, snapshot: MonitorSnapshot, catalog: ModelCatalog, applied: [String: (digest: String, count: Int)]) {
+    init(_ result: DiscoveryResult, snapshot: MonitorSnapshot, catalog: ModelCatalog, applied: [String: (digest: String, count: Int)],
+         maximumOutputBytes: Int = DiscoveryProcessor.defaultMaximumOutputBytes) {
         self.result = result
         self.snapshot = snapshot
         let place = "node \(result.node), monitor \(result.monitor)"
@@ -78,6 +79,9 @@ struct DiscoveryPlan {
                 continue
             }
             guard let run else { continue }  // not run: its instances stay
+            for (name, output) in [("discovery", run.discovery), ("association", run.associations ?? [])] where output.count > maximumOutputBytes {
+                errors.append("\(where_): the \(name) output is \(output.count) bytes, over the cap of \(maximumOutputBytes)")
+            }
             if run.status == .failed {
                 failed.append(settings.id)
                 continue

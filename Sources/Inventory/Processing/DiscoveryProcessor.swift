@@ -50,8 +50,14 @@ public enum DiscoveryOutcome: Sendable, Hashable {
 /// and column, and kept.
 public struct DiscoveryProcessor: Sendable {
     public var catalog: ModelCatalog
+    /// Outputs larger than this are rejected (agents cap what they send at the same size).
+    public var maximumOutputBytes: Int
+    public static let defaultMaximumOutputBytes = 16 << 20
 
-    public init(catalog: ModelCatalog) { self.catalog = catalog }
+    public init(catalog: ModelCatalog, maximumOutputBytes: Int = DiscoveryProcessor.defaultMaximumOutputBytes) {
+        self.catalog = catalog
+        self.maximumOutputBytes = maximumOutputBytes
+    }
 
     /// Applies one result. `raw` is what was received (kept if the result is rejected).
     public func apply(_ result: DiscoveryResult, raw: [UInt8]? = nil, on connection: Connection) throws -> DiscoveryOutcome {
@@ -77,7 +83,7 @@ public struct DiscoveryProcessor: Sendable {
             for row in try connection.execute("SELECT settings, digest, instance_count FROM cimdb.discovery_state WHERE node = $1", [SQLValue(result.node)]) {
                 if let settings = row["settings"], let digest = row["digest"] { applied[settings] = (digest, row.int("instance_count") ?? 0) }
             }
-            let plan = DiscoveryPlan(result, snapshot: snapshot, catalog: catalog, applied: applied)
+            let plan = DiscoveryPlan(result, snapshot: snapshot, catalog: catalog, applied: applied, maximumOutputBytes: maximumOutputBytes)
             if !plan.errors.isEmpty { return try rejected(plan.errors, connection) }
             var apply = DiscoveryApplication(plan: plan, catalog: catalog, connection: connection)
             try apply.loadNodeState()

@@ -37,8 +37,13 @@ public enum UpdateOutcome: Sendable, Hashable {
 /// writes nothing; an instance without a line keeps its value.
 public struct UpdateProcessor: Sendable {
     public var catalog: ModelCatalog
+    /// Outputs larger than this are rejected.
+    public var maximumOutputBytes: Int
 
-    public init(catalog: ModelCatalog) { self.catalog = catalog }
+    public init(catalog: ModelCatalog, maximumOutputBytes: Int = DiscoveryProcessor.defaultMaximumOutputBytes) {
+        self.catalog = catalog
+        self.maximumOutputBytes = maximumOutputBytes
+    }
 
     public func apply(_ result: UpdateResult, raw: [UInt8]? = nil, on connection: Connection) throws -> UpdateOutcome {
         let place = "node \(result.node), settings \(result.settings), property \(result.property)"
@@ -67,6 +72,9 @@ public struct UpdateProcessor: Sendable {
                 [SQLValue(result.node), SQLValue(result.settings), SQLValue(property.name)]).first
             if result.sequence > 0, let lastSequence = last?.int64("sequence"), lastSequence >= result.sequence {
                 return .duplicate(sequence: result.sequence, lastApplied: lastSequence)
+            }
+            if result.output.count > maximumOutputBytes {
+                return try rejected(["\(place): the update output is \(result.output.count) bytes, over the cap of \(maximumOutputBytes)"], connection)
             }
             let digest = Digest.sha256(result.output)
             if result.status == .failed {
