@@ -1,0 +1,71 @@
+import CIM
+import Inventory
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator, so that property tests are
+/// reproducible — a failure message names the seed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Random inputs for the wire-format property tests.
+enum WireRandom {
+    /// Characters that stress the formats: the escapes' own characters, line breaks, quotes,
+    /// separators of other formats, combining marks, astral and special scalars.
+    static let awkward: [Unicode.Scalar] = [
+        "\\", "\n", "\r", "\t", "n", "\"", "'", ",", "=", ".", " ", "é", "ß", "日", "\u{301}", "\u{2028}",
+        "\u{FEFF}", "\u{FFFD}", "\u{1F600}", "\u{10FFFF}", "\u{7F}", "\u{1}", "\u{1B}", "\u{85}", "\u{E000}",
+    ]
+
+    /// A scalar: mostly ASCII letters and digits, often an awkward one, sometimes any scalar.
+    static func scalar(_ rng: inout SplitMix64, excluding excluded: Set<UInt32> = []) -> Unicode.Scalar {
+        while true {
+            let pick: Unicode.Scalar
+            switch rng.next() % 10 {
+            case 0...4: pick = Unicode.Scalar(UInt8(ascii: "a") + UInt8(rng.next() % 26))
+            case 5: pick = Unicode.Scalar(UInt8(ascii: "0") + UInt8(rng.next() % 10))
+            case 6...8: pick = awkward[Int(rng.next() % UInt64(awkward.count))]
+            default:
+                let value = UInt32(rng.next() % 0x110000)
+                guard let s = Unicode.Scalar(value) else { continue }
+                pick = s
+            }
+            if !excluded.contains(pick.value) { return pick }
+        }
+    }
+
+    static func string(_ rng: inout SplitMix64, maxLength: Int, excluding excluded: Set<UInt32> = []) -> String {
+        var text = String.UnicodeScalarView()
+        for _ in 0..<Int(rng.next() % UInt64(maxLength + 1)) { text.append(scalar(&rng, excluding: excluded)) }
+        return String(text)
+    }
+
+    /// A field as a script may print it: empty, a value (no RS, GS, US or NUL), or an array.
+    static func field(_ rng: inout SplitMix64) -> OutputField {
+        let reserved: Set<UInt32> = [0x00, 0x1D, 0x1E, 0x1F]
+        func value() -> OutputField {
+            let text = string(&rng, maxLength: 12, excluding: reserved)
+            return text.isEmpty ? .empty : .value(text)
+        }
+        switch rng.next() % 5 {
+        case 0: return .empty
+        case 1:
+            let count = Int(rng.next() % 5)
+            return ScriptOutput.encodeArray((0..<count).map { _ in value() })
+        default: return value()
+        }
+    }
+
+    static func bytes(_ rng: inout SplitMix64, maxLength: Int) -> [UInt8] {
+        (0..<Int(rng.next() % UInt64(maxLength + 1))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    }
+}
