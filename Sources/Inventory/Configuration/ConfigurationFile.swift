@@ -79,7 +79,7 @@ public struct ConfigurationFile {
                 }
             }
         }
-        if !errors.isEmpty { throw ConfigurationErrors(errors) }
+        if !errors.isEmpty { throw ConfigurationErrors(sorted(errors)) }
         return configuration
     }
 
@@ -93,27 +93,29 @@ public struct ConfigurationFile {
         for (key, value) in entries(fields, allowed: ["class", "keyPropertyOrder", "discoveryScript", "associationScript", "parent", "severity", "properties"], what: what) {
             values[key] = value
         }
-        guard let classNode = require(values["class"], "class", in: what, at: node), let className = string(classNode, "\(what): class"),
-              let orderNode = require(values["keyPropertyOrder"], "keyPropertyOrder", in: what, at: node),
-              let order = strings(orderNode, "\(what): keyPropertyOrder"),
-              let scriptNode = require(values["discoveryScript"], "discoveryScript", in: what, at: node),
-              let discovery = script(scriptNode, "\(what): discoveryScript")
-        else { return nil }
-        var definition = SettingsDefinition(id: id, className: className, keyPropertyOrder: order, discoveryScript: discovery)
-        if let n = values["associationScript"] { definition.associationScript = script(n, "\(what): associationScript") }
-        if let n = values["parent"] { definition.parent = string(n, "\(what): parent") }
+        // Every field is read (and its problems reported) before a missing one ends the element.
+        let className = require(values["class"], "class", in: what, at: node).flatMap { string($0, "\(what): class") }
+        let order = require(values["keyPropertyOrder"], "keyPropertyOrder", in: what, at: node).flatMap { strings($0, "\(what): keyPropertyOrder") }
+        let discovery = require(values["discoveryScript"], "discoveryScript", in: what, at: node).flatMap { script($0, "\(what): discoveryScript") }
+        let association = values["associationScript"].flatMap { script($0, "\(what): associationScript") }
+        let parent = values["parent"].flatMap { string($0, "\(what): parent") }
+        var created = Severity.info, deleted = Severity.warning
         if let n = values["severity"], let m = mapping(n, "\(what): severity") {
             for (key, value) in entries(m, allowed: ["created", "deleted"], what: "\(what): severity") {
                 guard let s = severity(value, "\(what): severity \(key)") else { continue }
-                if key == "created" { definition.createdSeverity = s } else { definition.deletedSeverity = s }
+                if key == "created" { created = s } else { deleted = s }
             }
         }
+        var properties: [PropertyDefinition] = []
         if let n = values["properties"], let m = mapping(n, "\(what): properties") {
             for (name, value) in entries(m, allowed: nil, what: "\(what): properties") {
-                if let p = property(name: name, value, in: what) { definition.properties.append(p) }
+                if let p = property(name: name, value, in: what) { properties.append(p) }
             }
         }
-        return definition
+        guard let className, let order, let discovery else { return nil }
+        return SettingsDefinition(
+            id: id, className: className, parent: parent, keyPropertyOrder: order, discoveryScript: discovery,
+            associationScript: association, createdSeverity: created, deletedSeverity: deleted, properties: properties)
     }
 
     mutating func property(name: String, _ node: Node, in settings: String) -> PropertyDefinition? {
@@ -122,13 +124,12 @@ public struct ConfigurationFile {
         guard let fields = mapping(node, what) else { return nil }
         var values: [String: Node] = [:]
         for (key, value) in entries(fields, allowed: ["updateScript", "period", "timeout", "severity"], what: what) { values[key] = value }
-        guard let scriptNode = require(values["updateScript"], "updateScript", in: what, at: node), let update = script(scriptNode, "\(what): updateScript"),
-              let periodNode = require(values["period"], "period", in: what, at: node), let period = duration(periodNode, "\(what): period"),
-              let timeoutNode = require(values["timeout"], "timeout", in: what, at: node), let timeout = duration(timeoutNode, "\(what): timeout")
-        else { return nil }
-        var definition = PropertyDefinition(name: name, updateScript: update, periodMilliseconds: period, timeoutMilliseconds: timeout)
-        if let n = values["severity"], let s = severity(n, "\(what): severity") { definition.changedSeverity = s }
-        return definition
+        let update = require(values["updateScript"], "updateScript", in: what, at: node).flatMap { script($0, "\(what): updateScript") }
+        let period = require(values["period"], "period", in: what, at: node).flatMap { duration($0, "\(what): period") }
+        let timeout = require(values["timeout"], "timeout", in: what, at: node).flatMap { duration($0, "\(what): timeout") }
+        let changed = values["severity"].flatMap { severity($0, "\(what): severity") } ?? .info
+        guard let update, let period, let timeout else { return nil }
+        return PropertyDefinition(name: name, updateScript: update, periodMilliseconds: period, timeoutMilliseconds: timeout, changedSeverity: changed)
     }
 
     mutating func monitor(name: String, _ node: Node) -> MonitorDefinition? {
@@ -137,12 +138,11 @@ public struct ConfigurationFile {
         guard let fields = mapping(node, what) else { return nil }
         var values: [String: Node] = [:]
         for (key, value) in entries(fields, allowed: ["period", "timeout", "settings", "targets"], what: what) { values[key] = value }
-        guard let periodNode = require(values["period"], "period", in: what, at: node), let period = duration(periodNode, "\(what): period"),
-              let timeoutNode = require(values["timeout"], "timeout", in: what, at: node), let timeout = duration(timeoutNode, "\(what): timeout"),
-              let settingsNode = require(values["settings"], "settings", in: what, at: node), let settings = strings(settingsNode, "\(what): settings")
-        else { return nil }
-        var targets = ["*"]
-        if let n = values["targets"], let t = strings(n, "\(what): targets") { targets = t }
+        let period = require(values["period"], "period", in: what, at: node).flatMap { duration($0, "\(what): period") }
+        let timeout = require(values["timeout"], "timeout", in: what, at: node).flatMap { duration($0, "\(what): timeout") }
+        let settings = require(values["settings"], "settings", in: what, at: node).flatMap { strings($0, "\(what): settings") }
+        let targets = values["targets"].flatMap { strings($0, "\(what): targets") } ?? ["*"]
+        guard let period, let timeout, let settings else { return nil }
         return MonitorDefinition(name: name, periodMilliseconds: period, timeoutMilliseconds: timeout, settings: settings, targets: targets)
     }
 }
@@ -150,6 +150,14 @@ public struct ConfigurationFile {
 // MARK: Node helpers
 
 extension ConfigurationFile {
+    /// Errors in file order.
+    func sorted(_ errors: [ConfigurationError]) -> [ConfigurationError] {
+        errors.enumerated().sorted { a, b in
+            let ka = (a.element.line ?? 0, a.element.column ?? 0, a.offset), kb = (b.element.line ?? 0, b.element.column ?? 0, b.offset)
+            return ka < kb
+        }.map(\.element)
+    }
+
     mutating func note(_ key: String, _ node: Node) {
         if let mark = node.mark { locations[key] = (mark.line, mark.column) }
     }

@@ -40,12 +40,14 @@ import Testing
     static let cases: [Case] = [
         Case("empty", [], "line 1, column 1: the envelope is empty: expected a JSON object"),
         Case("only whitespace", Array(" \n\t".utf8), "line 2, column 2: the envelope is empty: expected a JSON object"),
-        Case("truncated in a string", Array(base.prefix(70).utf8),
-             "line 4, column 18: the envelope ends inside the string opened at line 4, column 14 (truncated?)"),
-        Case("truncated after a comma", Array(base.prefix(92).utf8),
+        Case("truncated in a string", Array(base.prefix(76).utf8),
+             "line 4, column 19: the envelope ends inside the string opened at line 4, column 14 (truncated?)"),
+        Case("truncated before a value", Array(base.prefix(70).utf8),
+             "line 4, column 13: the envelope ends where a value should be (truncated?)"),
+        Case("truncated after a comma", Array(base.prefix(101).utf8),
              "line 6, column 1: the envelope ends inside the object opened at line 1, column 1 (truncated?)"),
         Case("truncated in the settings", Array(base.prefix(base.utf8.count - 6).utf8),
-             "line 10, column 4: the envelope ends inside the array opened at line 8, column 15 (truncated?)"),
+             "line 9, column 91: the envelope ends inside the array opened at line 8, column 15 (truncated?)"),
         Case("update format", replace: "cimdb-discovery-result/1", with: "cimdb-update-result/1",
              "line 2, column 13: format: the format is \"cimdb-update-result/1\", expected \"cimdb-discovery-result/1\" (this is an update result)"),
         Case("unknown format", replace: "cimdb-discovery-result/1", with: "cimdb-discovery-result/2",
@@ -65,26 +67,26 @@ import Testing
              "line 5, column 15: sequence: 9223372036854775808 does not fit a 64-bit integer"),
         Case("leading zero", replace: "42", with: "042", "line 5, column 16: a JSON number may not have a leading zero"),
         Case("exit code over 32 bits", replace: "\"exitCode\": 0", with: "\"exitCode\": 4294967296",
-             "line 9, column 91: settings[0].exitCode: 4294967296 does not fit a 32-bit integer"),
+             "line 9, column 89: settings[0].exitCode: 4294967296 does not fit a 32-bit integer"),
         Case("bad base64 character", replace: "c2RhHkNJ", with: "c2Rh!kNJ",
-             "line 9, column 53: settings[0].discovery: invalid base64: ! is not a base64 character"),
+             "line 9, column 54: settings[0].discovery: invalid base64: ! is not a base64 character"),
         Case("bad base64 after an escape", replace: "c2RhHkNJ", with: "\\u0063\\/Rh HkNJ",
-             "line 9, column 62: settings[0].discovery: invalid base64: U+0020 (space) is not a base64 character"),
-        Case("base64 cut short", replace: "ZUK\"", with: "ZU\"",
-             "line 9, column 72: settings[0].discovery: invalid base64: the length (23) is not a multiple of 4 (truncated?)"),
+             "line 9, column 60: settings[0].discovery: invalid base64: U+0020 (space) is not a base64 character"),
+        Case("base64 cut short", replace: "mUK\"", with: "mU\"",
+             "line 9, column 73: settings[0].discovery: invalid base64: the length (23) is not a multiple of 4 (truncated?)"),
         Case("base64 padding inside", replace: "c2RhHkNJ", with: "c2Rh=kNJ",
-             "line 9, column 53: settings[0].discovery: invalid base64: '=' (padding) may only end the text"),
+             "line 9, column 54: settings[0].discovery: invalid base64: '=' (padding) may only end the text"),
         Case("base64 not canonical", replace: "c2RhHkNJTV9EaXNrRHJpdmUK", with: "QR==",
-             "line 9, column 50: settings[0].discovery: invalid base64: the unused bits of the last character are not zero (not canonical base64)"),
+             "line 9, column 51: settings[0].discovery: invalid base64: the unused bits of the last character are not zero (not canonical base64)"),
         Case("discovery not a string", replace: "\"c2RhHkNJTV9EaXNrRHJpdmUK\"", with: "[1, 2]",
              "line 9, column 49: settings[0].discovery: expected a base64 string, found an array"),
         Case("unknown status", replace: "\"ok\"", with: "\"done\"",
-             "line 9, column 31: settings[0].status: unknown status \"done\" (ok, skipped or failed)"),
+             "line 9, column 30: settings[0].status: unknown status \"done\" (ok, skipped or failed)"),
         Case("bad timestamp", replace: "2026-01-31T12:00:00.000Z", with: "2026-01-31 12:00:00",
              "line 6, column 16: startedAt: \"2026-01-31 12:00:00\" is not an ISO 8601 UTC time with milliseconds, like 2026-01-31T12:00:00.000Z"),
         Case("timestamp month 13", replace: "2026-01-31T12:00:01.250Z", with: "2026-13-31T12:00:01.250Z",
              "line 7, column 17: finishedAt: \"2026-13-31T12:00:01.250Z\" is not an ISO 8601 UTC time with milliseconds, like 2026-01-31T12:00:00.000Z"),
-        Case("settings not an array", replace: "\"settings\": [", with: "\"settings\": {\"a\": [",
+        Case("settings not an array", replace: "\"settings\": [", with: "\"settings\": {\"a\": 1}, \"other\": [",
              "line 8, column 15: settings: expected an array, found an object"),
         Case("settings element not an object", replace: "{\"id\"", with: "7, {\"id\"",
              "line 9, column 5: settings[0]: expected an object, found the number 7"),
@@ -134,7 +136,8 @@ import Testing
             try Envelope.decodeUpdate(Array(text.utf8))
         }
         text = text.replacing("\"status\":\"ok\"", with: "\"status\":\"skipped!\"")
-        #expect(throws: EnvelopeError(line: 1, column: 1, message: "missing field \"output\"")) {
+        let column = text.utf8.firstIndex(of: UInt8(ascii: "!")).map { text.utf8.distance(from: text.utf8.startIndex, to: $0) - 7 } ?? 0
+        #expect(throws: EnvelopeError(line: 1, column: column, message: "status: unknown status \"skipped!\" (ok, skipped or failed)")) {
             try Envelope.decodeUpdate(Array(text.utf8))
         }
     }
