@@ -2,9 +2,14 @@ import Foundation
 
 extension Envelope {
     /// `date` as an envelope writes it: ISO 8601 in UTC with milliseconds,
-    /// `2026-01-31T12:00:00.000Z` (milliseconds rounded down).
+    /// `2026-01-31T12:00:00.000Z` (milliseconds rounded down, after rounding to the microsecond
+    /// so that binary fractions like -0.001 s land on their millisecond). Dates outside the
+    /// years 0000–9999 are clamped to them.
     public static func timestamp(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let seconds = date.timeIntervalSince1970
+        let clamped = seconds.isNaN ? 0 : min(max(seconds, -62_167_219_200), 253_402_300_799.999)
+        let microseconds = Int64((clamped * 1_000_000).rounded())
+        let milliseconds = microseconds >= 0 ? microseconds / 1000 : (microseconds - 999) / 1000
         let (days, dayMilliseconds) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
         let (day, ms) = dayMilliseconds < 0 ? (days - 1, dayMilliseconds + 86_400_000) : (days, dayMilliseconds)
         // Days since 1970-01-01 to a civil date (H. Hinnant's days_from_civil, inverted).
