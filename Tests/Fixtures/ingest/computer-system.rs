@@ -1,0 +1,1 @@
+CIM_ComputerSystemn1

@@ -1,0 +1,3 @@
+CIM_FileSystemCIM_ComputerSystemn1/
+CIM_FileSystemCIM_ComputerSystemn1/data
+CIM_FileSystemCIM_ComputerSystemn1/scratch
