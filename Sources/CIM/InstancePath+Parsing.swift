@@ -103,10 +103,38 @@ struct PathParser {
             }
             if let u = UInt64(word) { return .unsigned(u) }
             if let i = Int64(word) { return .signed(i) }
-            if word.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let d = Double(word), d.isFinite { return .real(d) }
+            if Self.isRealLiteral(word), let d = Double(word), d.isFinite { return .real(d) }
             if word.isEmpty { throw fail("expected a value for \(name)", at: start) }
             throw fail("the value of \(name) is not a number, boolean, or quoted string: \(word)", at: start)
         }
+    }
+
+    /// A real as DSP0004's realValue writes it, `[+-] *digit "." 1*digit [("e"/"E") [+-] 1*digit]`,
+    /// or `1*digit ("e"/"E") [+-] 1*digit` — what the MOF lexer accepts. Swift's `Double(_:)`
+    /// alone would also take `5.` and hexadecimal floats such as `0x1.8p1`.
+    static func isRealLiteral(_ word: String) -> Bool {
+        var bytes = Substring(word).utf8[...]
+        func digits() -> Int {
+            let count = bytes.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
+            bytes = bytes.dropFirst(count)
+            return count
+        }
+        if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        let integerDigits = digits()
+        var hasFraction = false
+        if bytes.first == UInt8(ascii: ".") {
+            bytes = bytes.dropFirst()
+            guard digits() > 0 else { return false }
+            hasFraction = true
+        }
+        var hasExponent = false
+        if bytes.first == UInt8(ascii: "e") || bytes.first == UInt8(ascii: "E") {
+            bytes = bytes.dropFirst()
+            if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+            guard digits() > 0, integerDigits > 0 || hasFraction else { return false }
+            hasExponent = true
+        }
+        return bytes.isEmpty && (hasFraction || hasExponent)
     }
 
     /// A quoted value with `\"`, `\'`, `\\` and `\n` escapes (others keep the escaped character).

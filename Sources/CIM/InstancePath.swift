@@ -64,19 +64,19 @@ public struct InstancePath: Sendable, Hashable, CustomStringConvertible {
         "\"" + escape(text, quote: "\"") + "\""
     }
 
-    static func escape(_ text: String, quote: Character) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 2)
-        for ch in text {
-            switch ch {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\r\n": out += "\\r\\n"
-            case quote: out += "\\" + String(quote)
-            default: out.append(ch)
+    /// Escapes scalar by scalar (not by Character: a quote or backslash followed by a combining
+    /// mark is one Character, and must still be escaped).
+    static func escape(_ text: String, quote: Unicode.Scalar) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
+            case quote: out.append("\\"); out.append(quote)
+            default: out.append(scalar)
             }
         }
-        return out
+        return String(out)
     }
 }
