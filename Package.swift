@@ -62,13 +62,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A synthetic fleet: what the default scripts would report on N nodes (benchmarks, tests).
+        .target(name: "Fleet", dependencies: ["CIM", "Inventory"], swiftSettings: strict),
         // A PostgreSQL for tests: the embedded cluster in a temporary directory.
         .target(name: "StoreTesting", dependencies: ["Store"], swiftSettings: strict),
         // The command tree of the `cimdb` executable.
         .target(
             name: "CLI",
             dependencies: [
-                "CIM", "MOF", "ORM", "SchemaGen", "Store", "Migrations", "Inventory",
+                "CIM", "MOF", "ORM", "SchemaGen", "Store", "Migrations", "Inventory", "Fleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
@@ -83,7 +85,7 @@ let package = Package(
         .testTarget(name: "MOFTests", dependencies: ["MOF", "CIM"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting"], swiftSettings: strict),
         .testTarget(name: "SchemaGenTests", dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "Store", "StoreTesting", "CIMModel", "Migrations"], swiftSettings: strict),
-        .testTarget(name: "InventoryTests", dependencies: ["Inventory", "CIM", "ORM", "Store", "StoreTesting", "Migrations"], swiftSettings: strict),
+        .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Fleet", "CIM", "ORM", "Store", "StoreTesting", "Migrations"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "StoreTesting"], swiftSettings: strict),
     ]
 )
