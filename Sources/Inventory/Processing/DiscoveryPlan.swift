@@ -36,10 +36,15 @@ struct DiscoveryPlan {
         var unchanged = false
     }
 
-    /// The digest of a run's raw outputs, as recorded in `cimdb.discovery_state`.
-    static func digest(_ run: DiscoveryResult.SettingsRun?) -> String {
-        guard let run else { return Digest.sha256([]) }
-        return Digest.sha256(run.discovery + [0x00] + (run.associations ?? []))
+    /// The digest recorded in `cimdb.discovery_state`: of a run's raw outputs and of what
+    /// decides how they are read (the class and the key order), so that redeploying a monitor
+    /// with other settings makes the next output count as changed. Lengths delimit the parts.
+    static func digest(_ settings: MonitorSnapshot.Settings, _ run: DiscoveryResult.SettingsRun?) -> String {
+        var bytes = Array("\(settings.className)\u{0}\(settings.keyPropertyOrder.joined(separator: ","))\u{0}".utf8)
+        guard let run else { return Digest.sha256(bytes + Array("skipped".utf8)) }
+        bytes += Array("\(run.discovery.count)\u{0}".utf8) + run.discovery
+        if let associations = run.associations { bytes += Array("\(associations.count)\u{0}".utf8) + associations }
+        return Digest.sha256(bytes)
     }
 
     /// Parses and checks a result. `applied` gives the digest and instance count last applied
@@ -74,8 +79,8 @@ struct DiscoveryPlan {
                 }
                 skippedIDs.insert(settings.id)
                 reportedCount[settings.id] = 0
-                runs.append(SettingsPlan(settings: settings, cls: cls, digest: Self.digest(nil), skipped: true,
-                                         unchanged: applied[settings.id]?.digest == Self.digest(nil)))
+                runs.append(SettingsPlan(settings: settings, cls: cls, digest: Self.digest(settings, nil), skipped: true,
+                                         unchanged: applied[settings.id]?.digest == Self.digest(settings, nil)))
                 continue
             }
             guard let run else { continue }  // not run: its instances stay
@@ -86,7 +91,7 @@ struct DiscoveryPlan {
                 failed.append(settings.id)
                 continue
             }
-            var plan = SettingsPlan(settings: settings, cls: cls, digest: Self.digest(run), skipped: false)
+            var plan = SettingsPlan(settings: settings, cls: cls, digest: Self.digest(settings, run), skipped: false)
             if let last = applied[settings.id], last.digest == plan.digest {
                 plan.unchanged = true
                 reportedCount[settings.id] = last.count

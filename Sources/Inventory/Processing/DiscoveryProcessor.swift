@@ -20,6 +20,11 @@ public struct DiscoverySummary: Sendable, Hashable, CustomStringConvertible {
     public var removedUpdateMonitors = 0
     public var events = 0
 
+    public init(node: String, monitor: String) {
+        self.node = node
+        self.monitor = monitor
+    }
+
     public var description: String {
         var parts = ["\(created) created", "\(deleted) deleted"]
         if attached > 0 { parts.append("\(attached) also reported by other nodes") }
@@ -48,6 +53,13 @@ public enum DiscoveryOutcome: Sendable, Hashable {
 /// severities, update monitors are deployed where a settings object gets its first instance on
 /// a node and removed with its last. Bad input is rejected with node, monitor, settings, line
 /// and column, and kept.
+///
+/// Results are applied in batches: one transaction and a fixed number of set-based statements
+/// for the whole batch (COPY for what is created), so that a server keeps up with thousands of
+/// nodes. Each result of a batch is still all-or-nothing: a rejected one is recorded and the
+/// others applied. Should the database refuse a batch (a constraint no check here foresaw),
+/// its results are applied one by one, and the one the database refuses is rejected with the
+/// database's reason.
 public struct DiscoveryProcessor: Sendable {
     public var catalog: ModelCatalog
     /// Outputs larger than this are rejected (agents cap what they send at the same size).
@@ -61,35 +73,44 @@ public struct DiscoveryProcessor: Sendable {
 
     /// Applies one result. `raw` is what was received (kept if the result is rejected).
     public func apply(_ result: DiscoveryResult, raw: [UInt8]? = nil, on connection: Connection) throws -> DiscoveryOutcome {
-        let rejected = { (errors: [String], connection: Connection) throws -> DiscoveryOutcome in
-            let id = try Rejection.record(kind: "discovery", node: result.node, monitor: result.monitor, settings: nil, property: nil,
-                                          raw: raw ?? Envelope.encode(result), errors: errors, on: connection)
-            return .rejected(id: id, errors: errors)
+        try apply([Delivery(result, raw: raw)], on: connection)[0]
+    }
+
+    /// Applies a batch of results, in order; returns one outcome per result.
+    public func apply(_ batch: [Delivery<DiscoveryResult>], on connection: Connection) throws -> [DiscoveryOutcome] {
+        var outcomes = [DiscoveryOutcome?](repeating: nil, count: batch.count)
+        let cascade = CascadeFinder(catalog: catalog)
+        for round in rounds(of: batch.count, key: { batch[$0].result.node }) {
+            let deliveries = round.map { batch[$0] }
+            do {
+                let results = try connection.transaction { connection in
+                    var applying = DiscoveryRound(processor: self, cascade: cascade, deliveries: deliveries, connection: connection)
+                    return try applying.run()
+                }
+                for (index, outcome) in zip(round, results) { outcomes[index] = outcome }
+            } catch let error as PostgresError where error.kind != .connection && deliveries.count > 1 {
+                // One result the database refuses must not sink the others: apply them one by one.
+                for (index, delivery) in zip(round, deliveries) { outcomes[index] = try applyAlone(delivery, cascade: cascade, on: connection) }
+            }
         }
-        return try connection.transaction { connection in
-            guard let snapshotText = try connection.execute("SELECT snapshot::text AS s FROM cimdb.discovery_monitor WHERE name = $1",
-                                                            [SQLValue(result.monitor)]).first?["s"],
-                  let snapshot = MonitorSnapshot.decode(snapshotText)
-            else {
-                return try rejected(["node \(result.node): unknown discovery monitor \(result.monitor)"], connection)
+        return outcomes.map { $0! }
+    }
+
+    /// Applies one result in its own transaction; a database refusal rejects it.
+    func applyAlone(_ delivery: Delivery<DiscoveryResult>, cascade: CascadeFinder, on connection: Connection) throws -> DiscoveryOutcome {
+        do {
+            return try connection.transaction { connection in
+                var applying = DiscoveryRound(processor: self, cascade: cascade, deliveries: [delivery], connection: connection)
+                return try applying.run()[0]
             }
-            if result.sequence > 0, let last = try connection.execute(
-                "SELECT sequence FROM cimdb.discovery_run WHERE node = $1 AND monitor = $2 FOR UPDATE",
-                [SQLValue(result.node), SQLValue(result.monitor)]).first?.int64("sequence"), last >= result.sequence
-            {
-                return .duplicate(sequence: result.sequence, lastApplied: last)
+        } catch let error as PostgresError where error.kind != .connection {
+            let result = delivery.result
+            let errors = ["node \(result.node), monitor \(result.monitor): the database refused the result: \(error.message)" + (error.detail.map { " (\($0))" } ?? "")]
+            let id = try connection.transaction { connection in
+                try Rejection.record(kind: "discovery", node: result.node, monitor: result.monitor, settings: nil, property: nil,
+                                     raw: delivery.raw ?? Envelope.encode(result), errors: errors, on: connection)
             }
-            var applied: [String: (digest: String, count: Int)] = [:]
-            for row in try connection.execute("SELECT settings, digest, instance_count FROM cimdb.discovery_state WHERE node = $1", [SQLValue(result.node)]) {
-                if let settings = row["settings"], let digest = row["digest"] { applied[settings] = (digest, row.int("instance_count") ?? 0) }
-            }
-            let plan = DiscoveryPlan(result, snapshot: snapshot, catalog: catalog, applied: applied, maximumOutputBytes: maximumOutputBytes)
-            if !plan.errors.isEmpty { return try rejected(plan.errors, connection) }
-            var apply = DiscoveryApplication(plan: plan, catalog: catalog, connection: connection)
-            try apply.loadNodeState()
-            let referenceErrors = apply.checkReferences()
-            if !referenceErrors.isEmpty { return try rejected(referenceErrors, connection) }
-            return .applied(try apply.write())
+            return .rejected(id: id, errors: errors)
         }
     }
 }

@@ -1,7 +1,11 @@
 import Store
 
-/// Change events (`cimdb.event`), collected while a result is applied and written together,
-/// then announced with NOTIFY cimdb_event.
+/// Change events (`cimdb.event`): collected while a batch is applied, written together with one
+/// COPY, and announced with one NOTIFY cimdb_event when the batch commits.
+///
+/// Update processing writes its value-change events in SQL (the old and new values never leave
+/// the database); those are added with ``record(first:last:count:)`` so that the notification
+/// covers them too.
 struct EventBatch {
     struct Event {
         var node: String
@@ -15,6 +19,8 @@ struct EventBatch {
     }
 
     var events: [Event] = []
+    /// Events already written (by SQL), as an id range and a count.
+    private(set) var written: (first: Int64, last: Int64, count: Int)?
 
     mutating func add(_ node: String, _ kind: String, _ className: String, _ path: String, severity: Severity,
                       property: String? = nil, old: String? = nil, new: String? = nil) {
@@ -22,24 +28,38 @@ struct EventBatch {
         events.append(Event(node: node, kind: kind, className: className, path: path, property: property, old: old, new: new, severity: severity))
     }
 
-    /// Writes the events and notifies listeners (`{"first": id, "last": id, "count": n}`);
-    /// returns how many were written.
+    mutating func record(first: Int64, last: Int64, count: Int) {
+        guard count > 0 else { return }
+        if let w = written {
+            written = (min(w.first, first), max(w.last, last), w.count + count)
+        } else {
+            written = (first, last, count)
+        }
+    }
+
+    /// Writes the collected events (ids reserved from the table's identity, then one COPY).
+    mutating func write(on connection: Connection) throws {
+        guard !events.isEmpty else { return }
+        let ids = try connection.execute(
+            "SELECT nextval(pg_get_serial_sequence('cimdb.event', 'id')) AS id FROM generate_series(1, $1)", [SQLValue(events.count)]
+        ).compactMap { $0.int64(0) }
+        try connection.copyIn("COPY cimdb.event (id, node, kind, class_name, instance_path, property, old_value, new_value, severity) FROM STDIN") { writer in
+            for (event, id) in zip(events, ids) {
+                writer.appendRow([String(id), event.node, event.kind, event.className, event.path, event.property, event.old, event.new, event.severity.rawValue])
+            }
+        }
+        record(first: ids.first ?? 0, last: ids.last ?? 0, count: ids.count)
+        events.removeAll()
+    }
+
+    /// Writes what is left and notifies listeners (`{"first": id, "last": id, "count": n}`);
+    /// returns how many events the batch wrote.
     @discardableResult
-    func write(on connection: Connection) throws -> Int {
-        guard !events.isEmpty else { return 0 }
-        let row = try connection.execute("""
-            WITH written AS (
-                INSERT INTO cimdb.event (node, kind, class_name, instance_path, property, old_value, new_value, severity)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::cimdb.severity[])
-                RETURNING id)
-            SELECT min(id) AS first, max(id) AS last, count(*) AS n FROM written
-            """, [
-                SQLValue(array: events.map(\.node)), SQLValue(array: events.map(\.kind)), SQLValue(array: events.map(\.className)),
-                SQLValue(array: events.map(\.path)), SQLValue(array: events.map(\.property)), SQLValue(array: events.map(\.old)),
-                SQLValue(array: events.map(\.new)), SQLValue(array: events.map(\.severity.rawValue)),
-            ]).first
-        let first = row?["first"] ?? "0", last = row?["last"] ?? "0"
-        try connection.execute("SELECT pg_notify('cimdb_event', $1)", [SQLValue("{\"first\":\(first),\"last\":\(last),\"count\":\(events.count)}")])
-        return events.count
+    mutating func finish(on connection: Connection) throws -> Int {
+        try write(on: connection)
+        guard let written else { return 0 }
+        try connection.execute("SELECT pg_notify('cimdb_event', $1)",
+                               [SQLValue("{\"first\":\(written.first),\"last\":\(written.last),\"count\":\(written.count)}")])
+        return written.count
     }
 }

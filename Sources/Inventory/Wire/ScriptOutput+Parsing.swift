@@ -9,7 +9,8 @@ extension ScriptOutput {
     ///     `expected 4 fields (the key properties in KeyPropertyOrder), found 3`.
     /// - Returns: the lines that parsed and every error (at most `errorLimit`; parsing stops at
     ///   the limit). A line with an error is not among the lines. Errors come in line order,
-    ///   and by column within a line; each field reports at most one error.
+    ///   and by column within a line; each field reports at most one error, except that
+    ///   malformed UTF-8 is always reported (and ends the line).
     public static func parse(_ bytes: [UInt8], fields: Int?, meaning: String? = nil) -> (lines: [OutputLine], errors: [OutputError]) {
         var lines: [OutputLine] = []
         var errors: [OutputError] = []
