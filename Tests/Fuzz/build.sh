@@ -1,45 +1,90 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target .build-fuzz/mof_fuzz: modules CIM and MOF compiled with swiftc
-# (not SwiftPM) with coverage instrumentation and AddressSanitizer, then linked with the entry
-# Tests/Fuzz/mof_fuzz.swift and libFuzzer's main. Skips the build when nothing changed.
+# Builds the libFuzzer targets in .build-fuzz/ with swiftc (not SwiftPM), with coverage
+# instrumentation and AddressSanitizer:
+#   mof_fuzz             the MOF compiler (modules CIM, MOF)            Tests/Fuzz/mof_fuzz.swift
+#   script_output_fuzz   ScriptOutput.parse and its encoders (CIM, wire) Tests/Fuzz/script_output_fuzz.swift
+#   envelope_fuzz        Envelope.decodeDiscovery/decodeUpdate (wire)   Tests/Fuzz/envelope_fuzz.swift
+#   instance_path_fuzz   InstancePath.parse and format (CIM)            Tests/Fuzz/instance_path_fuzz.swift
+# "wire" is a module named Inventory made of Sources/Inventory/Wire/*.swift alone: those files
+# import only CIM and Foundation, so the fuzzers need neither ORM, Store, libpq nor Yams.
+#   Tests/Fuzz/build.sh [TARGET...]   (default: all; each step is skipped when up to date)
 #   FUZZ_OPT   optimisation flags (default "-O"; e.g. "-Onone" for debugging)
 #   FORCE=1    rebuild even when up to date
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="$ROOT/.build-fuzz"
+OBJ="$OUT/obj"
 SWIFTC="${SWIFTC:-$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)}"
 OPT="${FUZZ_OPT:--O}"
-BIN="$OUT/mof_fuzz"
-mkdir -p "$OUT/obj"
+ALL_TARGETS=(mof_fuzz script_output_fuzz envelope_fuzz instance_path_fuzz)
+if (( $# )); then targets=("$@"); else targets=("${ALL_TARGETS[@]}"); fi
+mkdir -p "$OBJ"
 
-inputs=("$ROOT"/Sources/CIM/*.swift "$ROOT"/Sources/MOF/*.swift "$ROOT/Tests/Fuzz/mof_fuzz.swift" "$ROOT/Tests/Fuzz/build.sh")
-stamp="$OUT/obj/flags"
+# The modules each target links (in dependency order).
+modules_of() {
+    case "$1" in
+        mof_fuzz) echo "CIM MOF" ;;
+        script_output_fuzz | envelope_fuzz) echo "CIM Inventory" ;;
+        instance_path_fuzz) echo "CIM" ;;
+        *) echo "build-fuzz: unknown target $1 (known: ${ALL_TARGETS[*]})" >&2; return 1 ;;
+    esac
+}
+sources_of() {
+    case "$1" in
+        CIM) echo "$ROOT"/Sources/CIM/*.swift ;;
+        MOF) echo "$ROOT"/Sources/MOF/*.swift ;;
+        Inventory) echo "$ROOT"/Sources/Inventory/Wire/*.swift ;;
+    esac
+}
+
+# Any change of compiler or flags rebuilds everything.
+stamp="$OBJ/flags"
 flags_now="$SWIFTC $OPT"
-if [[ "${FORCE:-0}" != 1 && -x "$BIN" && -f "$stamp" && "$(cat "$stamp")" == "$flags_now" ]]; then
-    newer=$(find "${inputs[@]}" -newer "$BIN" | head -1)
-    if [[ -z "$newer" ]]; then
-        echo "build-fuzz: $BIN is up to date"
-        exit 0
-    fi
-fi
+force="${FORCE:-0}"
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$flags_now" ]]; then force=1; fi
+# stale OUTPUT INPUT...: whether OUTPUT is missing or older than one of the inputs.
+stale() {
+    local out="$1"
+    shift
+    [[ "$force" == 1 || ! -e "$out" ]] && return 0
+    [[ -n "$(find "$@" -newer "$out" | head -1)" ]]
+}
 
 # -g for symbolised stacks; -sanitize=fuzzer on the library modules only adds coverage
 # instrumentation (libFuzzer's main comes in at the final link).
 COMMON=(-sanitize=fuzzer,address -parse-as-library $OPT -g -swift-version 6 -wmo -num-threads 0)
 start=$(date +%s)
 
-echo "build-fuzz: CIM"
-"$SWIFTC" "${COMMON[@]}" -module-name CIM -emit-module -emit-module-path "$OUT/obj/CIM.swiftmodule" \
-    -emit-object -o "$OUT/obj/CIM.o" "$ROOT"/Sources/CIM/*.swift
+needed=()
+for t in "${targets[@]}"; do
+    for m in $(modules_of "$t"); do [[ " ${needed[*]} " == *" $m "* ]] || needed+=("$m"); done
+done
+for m in CIM MOF Inventory; do
+    [[ " ${needed[*]} " == *" $m "* ]] || continue
+    # shellcheck disable=SC2207
+    sources=($(sources_of "$m"))
+    deps=("$ROOT/Tests/Fuzz/build.sh")
+    [[ "$m" != CIM ]] && deps+=("$OBJ/CIM.o")
+    if stale "$OBJ/$m.o" "${sources[@]}" "${deps[@]}"; then
+        echo "build-fuzz: module $m"
+        "$SWIFTC" "${COMMON[@]}" -module-name "$m" -I "$OBJ" -emit-module -emit-module-path "$OBJ/$m.swiftmodule" \
+            -emit-object -o "$OBJ/$m.o" "${sources[@]}"
+    fi
+done
 
-echo "build-fuzz: MOF"
-"$SWIFTC" "${COMMON[@]}" -module-name MOF -I "$OUT/obj" -emit-module -emit-module-path "$OUT/obj/MOF.swiftmodule" \
-    -emit-object -o "$OUT/obj/MOF.o" "$ROOT"/Sources/MOF/*.swift
-
-echo "build-fuzz: mof_fuzz"
-# ld.gold warns "Cannot export local symbol '__asan_...'": harmless, filtered out.
-"$SWIFTC" "${COMMON[@]}" -module-name MOFFuzz -I "$OUT/obj" "$ROOT/Tests/Fuzz/mof_fuzz.swift" \
-    "$OUT/obj/CIM.o" "$OUT/obj/MOF.o" -o "$BIN.tmp" 2> >(grep -v "Cannot export local symbol" >&2)
-mv "$BIN.tmp" "$BIN"
+for t in "${targets[@]}"; do
+    objects=()
+    for m in $(modules_of "$t"); do objects+=("$OBJ/$m.o"); done
+    entry="$ROOT/Tests/Fuzz/$t.swift"
+    if stale "$OUT/$t" "$entry" "${objects[@]}" "$ROOT/Tests/Fuzz/build.sh"; then
+        echo "build-fuzz: $t"
+        # ld.gold warns "Cannot export local symbol '__asan_...'": harmless, filtered out.
+        "$SWIFTC" "${COMMON[@]}" -module-name "${t%_fuzz}_fuzz_main" -I "$OBJ" "$entry" "${objects[@]}" \
+            -o "$OUT/$t.tmp" 2> >(grep -v "Cannot export local symbol" >&2)
+        mv "$OUT/$t.tmp" "$OUT/$t"
+    else
+        echo "build-fuzz: $OUT/$t is up to date"
+    fi
+done
 echo "$flags_now" > "$stamp"
-echo "build-fuzz: built $BIN in $(( $(date +%s) - start ))s"
+echo "build-fuzz: done in $(( $(date +%s) - start ))s"
