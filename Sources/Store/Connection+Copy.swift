@@ -38,6 +38,39 @@ extension Connection {
         return try finishCopy(handle, failure: writer.failure)
     }
 
+    /// Runs `COPY … TO STDOUT` (any format) and returns the data, byte for byte: the rows of a
+    /// table or query as COPY writes them, ready for a `COPY … FROM STDIN` elsewhere (see
+    /// ``CopyInWriter/appendData(_:)``).
+    public func copyOut(_ copyStatement: String) throws(PostgresError) -> [UInt8] {
+        let handle = try openHandle()
+        let start = PQexec(handle, copyStatement)
+        guard let start, PQresultStatus(start) == PGRES_COPY_OUT else {
+            try consume(start, kind: .copy)
+            throw PostgresError(kind: .copy, message: "the statement did not start COPY TO STDOUT: \(copyStatement)")
+        }
+        PQclear(start)
+        var data: [UInt8] = []
+        var failure: PostgresError?
+        while true {
+            var row: UnsafeMutablePointer<CChar>?
+            let length = PQgetCopyData(handle, &row, 0)
+            if length > 0, let row {
+                row.withMemoryRebound(to: UInt8.self, capacity: Int(length)) { data.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(length))) }
+                PQfreemem(row)
+            } else {
+                if length == -2 { failure = PostgresError(connection: handle, kind: .copy) }
+                break  // -1: done; the outcome follows as a result
+            }
+        }
+        var outcome: PostgresError? = failure
+        while let result = PQgetResult(handle) {
+            if outcome == nil, PQresultStatus(result) != PGRES_COMMAND_OK { outcome = PostgresError(result: result, connection: handle, kind: .copy) }
+            PQclear(result)
+        }
+        if let outcome { throw outcome }
+        return data
+    }
+
     /// Sends one chunk of COPY data.
     func putCopyData(_ bytes: [UInt8]) throws(PostgresError) {
         let handle = try openHandle()

@@ -36,6 +36,20 @@ public struct CopyInWriter {
         if buffer.count >= Self.chunkSize { flush() }
     }
 
+    /// Appends data already in the COPY's format (whole rows, as ``Connection/copyOut(_:)``
+    /// returns them); `rows` is added to ``rowCount``.
+    public mutating func appendData(_ data: [UInt8], rows: Int = 0) {
+        guard failure == nil else { return }
+        var offset = 0
+        while offset < data.count {
+            let take = min(Self.chunkSize - buffer.count, data.count - offset)
+            buffer.append(contentsOf: data[offset ..< offset + take])
+            offset += take
+            if buffer.count >= Self.chunkSize { flush() }
+        }
+        rowCount += rows
+    }
+
     /// Sends what is buffered.
     mutating func flush() {
         guard failure == nil, !buffer.isEmpty else { return }

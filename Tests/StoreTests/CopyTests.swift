@@ -79,6 +79,25 @@ struct CopyTests {
         #expect(error?.kind == .copy)
     }
 
+    @Test("COPY TO STDOUT gives back the rows byte for byte, ready for another COPY FROM STDIN")
+    func copyOutThenIn() async throws {
+        let source = uniqueName("copy_out"), target = uniqueName("copy_back")
+        let (data, copied, same, error) = try await withSharedConnection { connection in
+            try connection.execute("CREATE TEMP TABLE \(source) (id int PRIMARY KEY, text text NOT NULL, note text)")
+            try connection.execute("CREATE TEMP TABLE \(target) (LIKE \(source))")
+            try connection.copyIn("COPY \(source) FROM STDIN") { writer in for i in 0..<5_000 { writer.appendRow(Self.row(i)) } }
+            let data = try connection.copyOut("COPY \(source) TO STDOUT")
+            let copied = try connection.copyIn("COPY \(target) FROM STDIN") { $0.appendData(data) }
+            let same = try connection.execute("SELECT count(*) AS n FROM \(source) s JOIN \(target) t USING (id) WHERE s.text = t.text AND s.note IS NOT DISTINCT FROM t.note").first?.int("n")
+            let error = #expect(throws: PostgresError.self) { try connection.copyOut("COPY nowhere_\(source) TO STDOUT") }
+            return (data, copied, same, error)
+        }
+        #expect(copied == 5_000)
+        #expect(same == 5_000)
+        #expect(data.filter { $0 == 0x0A }.count == 5_000)
+        #expect(error?.message.contains("does not exist") == true)
+    }
+
     @Test("text-format escaping of fields")
     func escaping() {
         var buffer: [UInt8] = []
