@@ -51,9 +51,20 @@ struct PathParser {
         }
         let start = index
         while let c = current, Self.isNameCharacter(c) { index += 1 }
-        var name = ""
-        name.unicodeScalars.append(contentsOf: scalars[start..<index])
-        return name
+        return text(start..<index)
+    }
+
+    /// The scalars in `range` as a String, built from UTF-8 bytes (appending scalar by scalar
+    /// to a String is several times slower, and ingest parses a path per association line).
+    func text(_ range: Range<Int>) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(range.count)
+        for scalar in scalars[range] { Self.append(scalar, to: &bytes) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func append(_ scalar: Unicode.Scalar, to bytes: inout [UInt8]) {
+        if scalar.isASCII { bytes.append(UInt8(scalar.value)) } else { bytes.append(contentsOf: String(scalar).utf8) }
     }
 
     mutating func parsePath() throws(InstancePathError) -> InstancePath {
@@ -94,8 +105,7 @@ struct PathParser {
         default:
             let start = index
             while let c = current, c != "," { index += 1 }
-            var word = ""
-            word.unicodeScalars.append(contentsOf: scalars[start..<index])
+            let word = text(start..<index)
             switch word.lowercased() {
             case "true": return .boolean(true)
             case "false": return .boolean(false)
@@ -141,21 +151,21 @@ struct PathParser {
     mutating func parseQuoted(quote: Unicode.Scalar) throws(InstancePathError) -> String {
         let open = index
         index += 1
-        var out = String.UnicodeScalarView()
+        var out: [UInt8] = []
         while let c = current {
             index += 1
-            if c == quote { return String(out) }
+            if c == quote { return String(decoding: out, as: UTF8.self) }
             if c == "\\" {
                 guard let e = current else { break }
                 index += 1
                 switch e {
-                case "n": out.append("\n")
-                case "r": out.append("\r")
-                case "t": out.append("\t")
-                default: out.append(e)
+                case "n": out.append(0x0A)
+                case "r": out.append(0x0D)
+                case "t": out.append(0x09)
+                default: Self.append(e, to: &out)
                 }
             } else {
-                out.append(c)
+                Self.append(c, to: &out)
             }
         }
         throw fail("unterminated quoted value: no closing \(quote)", at: open)

@@ -64,19 +64,24 @@ public struct InstancePath: Sendable, Hashable, CustomStringConvertible {
         "\"" + escape(text, quote: "\"") + "\""
     }
 
-    /// Escapes scalar by scalar (not by Character: a quote or backslash followed by a combining
-    /// mark is one Character, and must still be escaped).
+    /// Escapes byte by byte, never by Character (a quote or backslash followed by a combining
+    /// mark is one Character, and must still be escaped): the escaped characters are ASCII, and
+    /// no byte of a multi-byte UTF-8 sequence is ASCII.
     static func escape(_ text: String, quote: Unicode.Scalar) -> String {
-        var out = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
-            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
-            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
-            case quote: out.append("\\"); out.append(quote)
-            default: out.append(scalar)
+        precondition(quote.isASCII, "quotes are ASCII")
+        let q = UInt8(quote.value)
+        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x0A || $0 == 0x0D || $0 == q }) else { return text }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count + 8)
+        for byte in text.utf8 {
+            switch byte {
+            case 0x5C: out += [0x5C, 0x5C]
+            case 0x0A: out += [0x5C, UInt8(ascii: "n")]
+            case 0x0D: out += [0x5C, UInt8(ascii: "r")]
+            case q: out += [0x5C, q]
+            default: out.append(byte)
             }
         }
-        return String(out)
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -51,7 +51,30 @@ public struct ClassMapping: Sendable, Hashable {
     public var isIndication: Bool
     public var description: String?
     /// Resolved properties, inherited first, in the class's order.
-    public var properties: [PropertyMapping]
+    public var properties: [PropertyMapping] { didSet { propertyIndex = Self.index(properties) } }
+    /// Position of each property by name (case-insensitive): ingest looks up a property per
+    /// field, and classes have dozens.
+    private var propertyIndex: [NameKey: Int]
+
+    public init(name: String, table: String, superclass: String?, depth: Int, isAbstract: Bool, isAssociation: Bool,
+                isIndication: Bool, description: String?, properties: [PropertyMapping]) {
+        self.name = name
+        self.table = table
+        self.superclass = superclass
+        self.depth = depth
+        self.isAbstract = isAbstract
+        self.isAssociation = isAssociation
+        self.isIndication = isIndication
+        self.description = description
+        self.properties = properties
+        self.propertyIndex = Self.index(properties)
+    }
+
+    private static func index(_ properties: [PropertyMapping]) -> [NameKey: Int] {
+        var index: [NameKey: Int] = [:]
+        for (i, p) in properties.enumerated() where index[NameKey(p.name)] == nil { index[NameKey(p.name)] = i }
+        return index
+    }
 
     public var keys: [PropertyMapping] { properties.filter(\.isKey) }
 
@@ -59,7 +82,7 @@ public struct ClassMapping: Sendable, Hashable {
     public var qualifiedTable: String { SQLNames.modelSchema + "." + SQLNames.quoted(table) }
 
     public func property(named name: String) -> PropertyMapping? {
-        properties.first { sameName($0.name, name) }
+        propertyIndex[NameKey(name)].map { properties[$0] }
     }
 }
 

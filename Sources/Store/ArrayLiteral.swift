@@ -6,22 +6,25 @@
 enum ArrayLiteral {
     /// A literal with every element double-quoted (backslash and quote escaped) and `nil` as `NULL`.
     static func encode(_ elements: [String?]) -> String {
-        var out = "{"
+        // Byte by byte: backslash and quote are ASCII, and no byte of a multi-byte UTF-8
+        // sequence is ASCII, so escaping bytes escapes exactly those characters.
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(2 + elements.reduce(0) { $0 + ($1?.utf8.count ?? 4) + 3 })
         for (index, element) in elements.enumerated() {
-            if index > 0 { out += "," }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
             guard let element else {
-                out += "NULL"
+                out.append(contentsOf: "NULL".utf8)
                 continue
             }
-            out += "\""
-            for character in element.unicodeScalars {
-                if character == "\\" || character == "\"" { out.unicodeScalars.append("\\") }
-                out.unicodeScalars.append(character)
+            out.append(UInt8(ascii: "\""))
+            for byte in element.utf8 {
+                if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { out.append(UInt8(ascii: "\\")) }
+                out.append(byte)
             }
-            out += "\""
+            out.append(UInt8(ascii: "\""))
         }
-        out += "}"
-        return out
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The elements of an array literal, `nil` for `NULL`; `nil` when the text is not an array literal.

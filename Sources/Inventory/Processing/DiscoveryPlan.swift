@@ -143,7 +143,7 @@ struct DiscoveryPlan {
 
     mutating func parseAssociations(_ run: DiscoveryResult.SettingsRun, into plan: inout SettingsPlan, catalog: ModelCatalog, where place: String) {
         guard let output = run.associations, !output.isEmpty else { return }
-        let canonicalizer = PathCanonicalizer(catalog: catalog)
+        var canonicalizer = PathCanonicalizer(catalog: catalog)
         var seen: [String: Int] = [:]
         var lineNumber = 0
         for rawLine in output.split(separator: 0x0A, omittingEmptySubsequences: false) {

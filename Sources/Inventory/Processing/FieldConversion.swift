@@ -4,14 +4,16 @@ import ORM
 /// Turns the fields of a script output line into CIM values of their properties' types.
 enum FieldConversion {
     /// A key field: empty (GS) is the empty string for string keys and an error otherwise.
-    static func key(_ field: OutputField, _ property: PropertyMapping, className: String) throws(ValueError) -> Value {
+    /// `scalar` is `scalar(property)`, for callers converting many fields of the same key.
+    static func key(_ field: OutputField, _ property: PropertyMapping, scalar: PropertyMapping? = nil, className: String) throws(ValueError) -> Value {
         switch field {
         case .empty:
             guard property.type == .string else { throw ValueError("key \(property.name) (\(property.type.rawValue)) cannot be empty") }
             return .string("")
         case .value(let text):
             if property.isReference { throw ValueError("key \(property.name) is a reference; references come from association scripts") }
-            return try ValueCoding.parse(text, for: scalar(property), of: className)
+            if property.type == .string, !property.isArray, property.maxLength == nil { return .string(text) }
+            return try ValueCoding.parse(text, for: scalar ?? Self.scalar(property), of: className)
         }
     }
 

@@ -6,6 +6,11 @@ import ORM
 /// references canonical themselves.
 struct PathCanonicalizer {
     var catalog: ModelCatalog
+    /// Nested references already made canonical, by their text: an association output names
+    /// the same few endpoints (the system above all) on line after line.
+    private var references: [String: Canonical] = [:]
+
+    init(catalog: ModelCatalog) { self.catalog = catalog }
 
     struct Canonical {
         var cls: ClassMapping
@@ -14,29 +19,36 @@ struct PathCanonicalizer {
         var keys: [(PropertyMapping, Value)]
     }
 
-    func canonical(_ path: InstancePath) throws(ValueError) -> Canonical {
+    mutating func canonical(_ path: InstancePath) throws(ValueError) -> Canonical {
         guard let cls = catalog.class(named: path.className) else {
             throw ValueError("unknown class \(path.className) (not in the installed model)")
         }
+        let classKeys = cls.keys
         var keys: [(PropertyMapping, Value)] = []
         for binding in path.keys {
             guard let property = cls.property(named: binding.name) else {
                 throw ValueError("class \(cls.name) has no property \(binding.name)")
             }
             guard property.isKey else {
-                throw ValueError("\(cls.name).\(property.name) is not a key (keys: \(cls.keys.map(\.name).joined(separator: ", ")))")
+                throw ValueError("\(cls.name).\(property.name) is not a key (keys: \(classKeys.map(\.name).joined(separator: ", ")))")
             }
             if property.isReference {
                 guard let text = binding.value.stringValue, case .string = binding.value else {
                     throw ValueError("\(cls.name).\(property.name) is a reference: its value is a quoted instance path")
                 }
-                let nested: InstancePath
-                do throws(InstancePathError) {
-                    nested = try InstancePath.parse(text)
-                } catch {
-                    throw ValueError("\(cls.name).\(property.name): not an instance path (\(error.message)): \(text)")
+                let target: Canonical
+                if let known = references[text] {
+                    target = known
+                } else {
+                    let nested: InstancePath
+                    do throws(InstancePathError) {
+                        nested = try InstancePath.parse(text)
+                    } catch {
+                        throw ValueError("\(cls.name).\(property.name): not an instance path (\(error.message)): \(text)")
+                    }
+                    target = try canonical(nested)
+                    references[text] = target
                 }
-                let target = try canonical(nested)
                 if let referenceClass = property.referenceClass, !catalog.isClass(target.cls.name, kindOf: referenceClass) {
                     throw ValueError("\(cls.name).\(property.name) refers to \(referenceClass) instances; \(target.path) is a \(target.cls.name)")
                 }
@@ -51,10 +63,10 @@ struct PathCanonicalizer {
                 keys.append((property, try ValueCoding.parse(text, for: FieldConversion.scalar(property), of: cls.name)))
             }
         }
-        for key in cls.keys where !keys.contains(where: { sameName($0.0.name, key.name) }) {
+        for key in classKeys where !keys.contains(where: { sameName($0.0.name, key.name) }) {
             throw ValueError("the path gives no value for key \(key.name) of \(cls.name)")
         }
-        let ordered = cls.keys.compactMap { key in keys.first { sameName($0.0.name, key.name) } }
+        let ordered = classKeys.compactMap { key in keys.first { sameName($0.0.name, key.name) } }
         return Canonical(cls: cls, path: FieldConversion.path(cls.name, ordered.map { ($0.0.name, $0.1) }), keys: ordered)
     }
 }
