@@ -211,7 +211,7 @@ CREATE TABLE cim.cim_physicalcomponent (
     CONSTRAINT instance_id_fkey FOREIGN KEY (instance_id) REFERENCES cimdb.instance (id) ON DELETE CASCADE,
     CONSTRAINT cim_physicalcomponent_key UNIQUE (tag, creationclassname),
     CONSTRAINT removalconditions_range CHECK (removalconditions BETWEEN 0 AND 65535)
-) INHERITS (cim.cim_physicalelement);
+) INHERITS (cim.cim_physicalelement) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_physicalcomponent FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_physicalcomponent IS 'CIM_PhysicalComponent: The PhysicalComponent class represents any low-level or basic Component within a Package. A Component object either can not or does not need to be decomposed into its constituent parts. For example, an ASIC (or Chip) can not be further decomposed. A tape for data storage (PhysicalMedia) does not need to be decomposed. Any PhysicalElement that is not a Link, Connector, or Package is a descendent (or member) of this class. For example, the UART chipset on an internal modem Card would be a subclass (if additional properties or associations are defined) or an instance of PhysicalComponent.';
 COMMENT ON COLUMN cim.cim_physicalcomponent.removalconditions IS 'The RemovalCapabilites property is used to describe the conditions under which a PhysicalPackage can be removed. Since all PhysicalPackages are not removable, this property defaults to 2, ''Not Applicable''. (uint16)';
@@ -243,7 +243,7 @@ CREATE TABLE cim.cim_physicalconnector (
     CONSTRAINT connectorelectricalcharacteristics_range CHECK (0 <= ALL (connectorelectricalcharacteristics) AND 65535 >= ALL (connectorelectricalcharacteristics)),
     CONSTRAINT numphysicalpins_range CHECK (numphysicalpins BETWEEN 0 AND 4294967295),
     CONSTRAINT connectorlayout_range CHECK (connectorlayout BETWEEN 0 AND 65535)
-) INHERITS (cim.cim_physicalelement);
+) INHERITS (cim.cim_physicalelement) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_physicalconnector FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_physicalconnector IS 'CIM_PhysicalConnector: The PhysicalConnector class represents any PhysicalElement that is used to connect to other Elements. Any object that can be used to connect and transmit signals or power between two or more PhysicalElements is a descendant (or member) of this class. For example, Slots and D-shell connectors are types of PhysicalConnectors.';
 COMMENT ON COLUMN cim.cim_physicalconnector.connectorpinout IS 'A free-form string describing the pin configuration and/or signal usage of a PhysicalConnector. (string)';
@@ -277,7 +277,7 @@ CREATE TABLE cim.cim_physicalpackage (
     CONSTRAINT cim_physicalpackage_key UNIQUE (tag, creationclassname),
     CONSTRAINT removalconditions_range CHECK (removalconditions BETWEEN 0 AND 65535),
     CONSTRAINT packagetype_range CHECK (packagetype BETWEEN 0 AND 65535)
-) INHERITS (cim.cim_physicalelement);
+) INHERITS (cim.cim_physicalelement) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_physicalpackage FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_physicalpackage IS 'CIM_PhysicalPackage: The PhysicalPackage class represents PhysicalElements that contain or host other components. Examples are a Rack enclosure or an adapter Card.';
 COMMENT ON COLUMN cim.cim_physicalpackage.removalconditions IS 'The RemovalCapabilites property is used to describe the conditions under which a PhysicalPackage can be removed. Since all PhysicalPackages are not removable, this property defaults to 2, ''Not Applicable''. (uint16)';
@@ -377,7 +377,7 @@ CREATE TABLE cim.cim_card (
     CONSTRAINT cim_card_pkey PRIMARY KEY (instance_id),
     CONSTRAINT instance_id_fkey FOREIGN KEY (instance_id) REFERENCES cimdb.instance (id) ON DELETE CASCADE,
     CONSTRAINT cim_card_key UNIQUE (tag, creationclassname)
-) INHERITS (cim.cim_physicalpackage);
+) INHERITS (cim.cim_physicalpackage) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_card FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_card IS 'CIM_Card: The Card class represents a type of physical container that can be plugged into another Card or HostingBoard, or is itself a HostingBoard/Motherboard in a Chassis. The CIM_Card class includes any package capable of carrying signals and providing a mounting point for PhysicalComponents, such as Chips, or other PhysicalPackages, such as other Cards.';
 COMMENT ON COLUMN cim.cim_card.hostingboard IS 'Boolean indicating that this Card is a Motherboard or, more generically, a baseboard in a Chassis. (boolean)';
@@ -395,7 +395,7 @@ CREATE TABLE cim.cim_chip (
     CONSTRAINT instance_id_fkey FOREIGN KEY (instance_id) REFERENCES cimdb.instance (id) ON DELETE CASCADE,
     CONSTRAINT cim_chip_key UNIQUE (tag, creationclassname),
     CONSTRAINT formfactor_range CHECK (formfactor BETWEEN 0 AND 65535)
-) INHERITS (cim.cim_physicalcomponent);
+) INHERITS (cim.cim_physicalcomponent) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_chip FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_chip IS 'CIM_Chip: The Chip class represents any type of integrated circuit hardware, including ASICs, processors, memory chips, etc.';
 COMMENT ON COLUMN cim.cim_chip.formfactor IS 'The implementation form factor for the Chip. For example, values such as SIMM (7), TSOP (9) or PGA (10) can be specified. (uint16)';
@@ -441,7 +441,7 @@ CREATE TABLE cim.cim_physicalmemory (
     CONSTRAINT memorytechnology_range CHECK (memorytechnology BETWEEN 0 AND 65535),
     CONSTRAINT modulemanufacturerid_range CHECK (modulemanufacturerid BETWEEN 0 AND 65535),
     CONSTRAINT moduleproductid_range CHECK (moduleproductid BETWEEN 0 AND 65535)
-) INHERITS (cim.cim_chip);
+) INHERITS (cim.cim_chip) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_physicalmemory FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_physicalmemory IS 'CIM_PhysicalMemory: PhysicalMemory is a subclass of CIM_Chip, representing low level memory devices - SIMMS, DIMMs, raw memory chips, etc.';
 COMMENT ON COLUMN cim.cim_physicalmemory.memorytype IS 'The type of PhysicalMemory. Synchronous DRAM is also known as SDRAM Cache DRAM is also known as CDRAM CDRAM is also known as Cache DRAM SDRAM is also known as Synchronous DRAM BRAM is also known as Block RAM (uint16)';
@@ -591,7 +591,7 @@ CREATE TABLE cim.cim_concretejob (
     CONSTRAINT jobstate_range CHECK (jobstate BETWEEN 0 AND 65535),
     CONSTRAINT timeoflaststatechange_datetime CHECK (cimdb.is_cim_datetime(timeoflaststatechange)),
     CONSTRAINT timebeforeremoval_datetime CHECK (cimdb.is_cim_datetime(timebeforeremoval))
-) INHERITS (cim.cim_job);
+) INHERITS (cim.cim_job) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_concretejob FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_concretejob IS 'CIM_ConcreteJob: A concrete version of Job. This class represents a generic and instantiable unit of work, such as a batch or a print job.';
 COMMENT ON COLUMN cim.cim_concretejob.instanceid IS 'Within the scope of the instantiating Namespace, InstanceID opaquely and uniquely identifies an instance of this class. In order to ensure uniqueness within the NameSpace, the value of InstanceID SHOULD be constructed using the following ''preferred'' algorithm: 
@@ -753,7 +753,7 @@ CREATE TABLE cim.cim_filesystem (
     CONSTRAINT numberoffiles_range CHECK (numberoffiles BETWEEN 0 AND 18446744073709551615),
     CONSTRAINT isfixedsize_range CHECK (isfixedsize BETWEEN 0 AND 65535),
     CONSTRAINT resizeincrement_range CHECK (resizeincrement BETWEEN 0 AND 18446744073709551615)
-) INHERITS (cim.cim_enabledlogicalelement);
+) INHERITS (cim.cim_enabledlogicalelement) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_filesystem FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_filesystem IS 'CIM_FileSystem: A file or dataset store local to a System (such as a ComputerSystem or an ApplicationSystem) or remotely mounted from a file server.';
 COMMENT ON COLUMN cim.cim_filesystem.name IS 'The inherited Name serves as key of a FileSystem instance within a ComputerSystem. (key; string)';
@@ -875,7 +875,7 @@ CREATE TABLE cim.cim_protocolendpoint (
     CONSTRAINT protocoltype_range CHECK (protocoltype BETWEEN 0 AND 65535),
     CONSTRAINT protocoliftype_range CHECK (protocoliftype BETWEEN 0 AND 65535),
     CONSTRAINT othertypedescription_maxlen CHECK (char_length(othertypedescription) <= 64)
-) INHERITS (cim.cim_serviceaccesspoint);
+) INHERITS (cim.cim_serviceaccesspoint) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_protocolendpoint FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_protocolendpoint IS 'CIM_ProtocolEndpoint: A communication point from which data can be sent or received. ProtocolEndpoints link system or computer interfaces to LogicalNetworks.';
 COMMENT ON COLUMN cim.cim_protocolendpoint.name IS 'A string that identifies this ProtocolEndpoint with either a port or an interface on a device. To ensure uniqueness, the Name property should be prepended or appended with information from the Type or OtherTypeDescription properties. The method selected is described in the NameFormat property of this class. (key; string)';
@@ -987,7 +987,7 @@ CREATE TABLE cim.cim_logicalport (
     CONSTRAINT requestedspeed_range CHECK (requestedspeed BETWEEN 0 AND 18446744073709551615),
     CONSTRAINT usagerestriction_range CHECK (usagerestriction BETWEEN 0 AND 65535),
     CONSTRAINT porttype_range CHECK (porttype BETWEEN 0 AND 65535)
-) INHERITS (cim.cim_logicaldevice);
+) INHERITS (cim.cim_logicaldevice) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_logicalport FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_logicalport IS 'CIM_LogicalPort: The abstraction of a port or connection point of a Device. This object should be instantiated when the Port has independent management characteristics from the Device that includes it. Examples are a Fibre Channel Port and a USB Port.';
 COMMENT ON COLUMN cim.cim_logicalport.speed IS 'The bandwidth of the Port in Bits per Second. (uint64)';
@@ -1019,7 +1019,7 @@ CREATE TABLE cim.cim_networkport (
     CONSTRAINT networkaddresses_maxlen CHECK (cimdb.all_within_length(networkaddresses, 64)),
     CONSTRAINT supportedmaximumtransmissionunit_range CHECK (supportedmaximumtransmissionunit BETWEEN 0 AND 18446744073709551615),
     CONSTRAINT activemaximumtransmissionunit_range CHECK (activemaximumtransmissionunit BETWEEN 0 AND 18446744073709551615)
-) INHERITS (cim.cim_logicalport);
+) INHERITS (cim.cim_logicalport) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_networkport FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_networkport IS 'CIM_NetworkPort: NetworkPort is the logical representation of network communications hardware such as a physical connector and the setup or operation of the network chips, at the lowest layers of a network stack.';
 COMMENT ON COLUMN cim.cim_networkport.speed IS 'The current bandwidth of the Port in Bits per Second. For ports that vary in bandwidth or for those where no accurate estimation can be made, this property should contain the nominal bandwidth. (uint64)';
@@ -1070,7 +1070,7 @@ CREATE TABLE cim.cim_processor (
     CONSTRAINT characteristics_range CHECK (0 <= ALL (characteristics) AND 65535 >= ALL (characteristics)),
     CONSTRAINT enabledprocessorcharacteristics_range CHECK (0 <= ALL (enabledprocessorcharacteristics) AND 65535 >= ALL (enabledprocessorcharacteristics)),
     CONSTRAINT numberofenabledcores_range CHECK (numberofenabledcores BETWEEN 0 AND 65535)
-) INHERITS (cim.cim_logicaldevice);
+) INHERITS (cim.cim_logicaldevice) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_processor FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_processor IS 'CIM_Processor: Capabilities and management of the Processor LogicalDevice.';
 COMMENT ON COLUMN cim.cim_processor.role IS 'A free-form string that describes the role of the Processor, for example, "Central Processor" or "Math Processor". (string)';
@@ -1118,7 +1118,7 @@ CREATE TABLE cim.cim_ipprotocolendpoint (
     CONSTRAINT ipv6subnetprefixlength_range CHECK (ipv6subnetprefixlength BETWEEN 0 AND 65535),
     CONSTRAINT addressprefixorigin_range CHECK (addressprefixorigin BETWEEN 0 AND 65535),
     CONSTRAINT addresssuffixorigin_range CHECK (addresssuffixorigin BETWEEN 0 AND 65535)
-) INHERITS (cim.cim_protocolendpoint);
+) INHERITS (cim.cim_protocolendpoint) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_ipprotocolendpoint FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_ipprotocolendpoint IS 'CIM_IPProtocolEndpoint: A ProtocolEndpoint that is dedicated to running IP.';
 COMMENT ON COLUMN cim.cim_ipprotocolendpoint.protocoliftype IS 'ProtocolIFType''s enumeration is limited to IP-related and reserved values for this subclass of ProtocolEndpoint. (uint16)';
@@ -1167,7 +1167,7 @@ CREATE TABLE cim.cim_computersystem (
     CONSTRAINT dedicated_range CHECK (0 <= ALL (dedicated) AND 65535 >= ALL (dedicated)),
     CONSTRAINT resetcapability_range CHECK (resetcapability BETWEEN 0 AND 65535),
     CONSTRAINT powermanagementcapabilities_range CHECK (0 <= ALL (powermanagementcapabilities) AND 65535 >= ALL (powermanagementcapabilities))
-) INHERITS (cim.cim_system);
+) INHERITS (cim.cim_system) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_computersystem FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_computersystem IS 'CIM_ComputerSystem: A class derived from System that is a special collection of ManagedSystemElements. This collection is related to the providing of compute capabilities and MAY serve as an aggregation point to associate one or more of the following elements: FileSystem, OperatingSystem, Processor and Memory (Volatile and/or NonVolatile Storage).';
 COMMENT ON COLUMN cim.cim_computersystem.nameformat IS 'The ComputerSystem object and its derivatives are Top Level Objects of CIM. They provide the scope for numerous components. Having unique System keys is required. The NameFormat property identifies how the ComputerSystem Name is generated. The NameFormat ValueMap qualifier defines the various mechanisms for assigning the name. Note that another name can be assigned and used for the ComputerSystem that better suit a business, using the inherited ElementName property.
@@ -1236,7 +1236,7 @@ CREATE TABLE cim.cim_ethernetport (
     CONSTRAINT enabledcapabilities_range CHECK (0 <= ALL (enabledcapabilities) AND 65535 >= ALL (enabledcapabilities)),
     CONSTRAINT pvid_range CHECK (pvid BETWEEN 0 AND 65535),
     CONSTRAINT poepowerentitytype_range CHECK (poepowerentitytype BETWEEN 0 AND 65535)
-) INHERITS (cim.cim_networkport);
+) INHERITS (cim.cim_networkport) WITH (fillfactor = 70);
 CREATE TRIGGER unregister AFTER DELETE ON cim.cim_ethernetport FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();
 COMMENT ON TABLE cim.cim_ethernetport IS 'CIM_EthernetPort: Capabilities and management of an EthernetPort.';
 COMMENT ON COLUMN cim.cim_ethernetport.porttype IS 'The specific mode that is currently enabled for the Port. When set to 1 ("Other"), the related property OtherPortType contains a string description of the type of port. (uint16)';

@@ -15,7 +15,7 @@ COMMENT ON TABLE cimdb.script IS 'Discovery, association and update scripts, by 
 CREATE DOMAIN cimdb.severity AS text CHECK (VALUE IN ('none', 'info', 'notice', 'warning', 'error', 'critical'));
 COMMENT ON DOMAIN cimdb.severity IS 'Event severity; none means no event.';
 
-CREATE DOMAIN cimdb.name AS text CHECK (VALUE ~ '^[^[:space:]]+$');
+CREATE DOMAIN cimdb.name AS text COLLATE "C" CHECK (VALUE ~ '^[^[:space:]]+$');
 COMMENT ON DOMAIN cimdb.name IS 'An identifier without whitespace (inventory settings, monitors, nodes).';
 
 -- Inventory settings: how the objects a discovery script finds become instances of a class.
@@ -82,8 +82,8 @@ CREATE TABLE cimdb.node_group_member (
 -- The instance log: which node reports which instance, under which settings. An instance
 -- exists while at least one node reports it (a shared file system, a switch seen by many).
 CREATE TABLE cimdb.instance_source (
-    node text NOT NULL,
-    settings text NOT NULL,
+    node text COLLATE "C" NOT NULL,
+    settings text COLLATE "C" NOT NULL,
     instance_id bigint NOT NULL REFERENCES cimdb.instance (id) ON DELETE CASCADE,
     first_seen timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (node, settings, instance_id)
@@ -94,9 +94,9 @@ COMMENT ON TABLE cimdb.instance_source IS 'The instance log: which nodes report 
 -- Per node and settings: what the last applied discovery run reported, for a fast path
 -- (an unchanged output is not parsed again) and for reports.
 CREATE TABLE cimdb.discovery_state (
-    node text NOT NULL,
-    settings text NOT NULL,
-    monitor text NOT NULL,
+    node text COLLATE "C" NOT NULL,
+    settings text COLLATE "C" NOT NULL,
+    monitor text COLLATE "C" NOT NULL,
     digest text NOT NULL,                   -- SHA-256 of the raw outputs last applied
     instance_count integer NOT NULL,
     applied_at timestamptz NOT NULL DEFAULT now(),
@@ -106,21 +106,24 @@ CREATE TABLE cimdb.discovery_state (
 -- The last applied sequence number of each node's monitor and update monitor: a result
 -- delivered twice is applied once.
 CREATE TABLE cimdb.discovery_run (
-    node text NOT NULL,
-    monitor text NOT NULL,
+    node text COLLATE "C" NOT NULL,
+    monitor text COLLATE "C" NOT NULL,
     sequence bigint NOT NULL,
     applied_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (node, monitor)
 );
 CREATE TABLE cimdb.update_run (
-    node text NOT NULL,
-    settings text NOT NULL,
-    property_name text NOT NULL,
+    node text COLLATE "C" NOT NULL,
+    settings text COLLATE "C" NOT NULL,
+    property_name text COLLATE "C" NOT NULL,
     sequence bigint NOT NULL,
     digest text NOT NULL,
+    -- Fingerprints of the applied output's lines (8 bytes each): the next output is read only
+    -- where its lines are new. NULL: apply the next output in full.
+    line_hashes bytea,
     applied_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (node, settings, property_name)
-);
+) WITH (fillfactor = 70);  -- rewritten by every update result: room for HOT updates
 
 -- Update monitors deployed on nodes: one per inventory property of a settings object, on every
 -- node where the settings object has instances. Deployed when the first instance appears,
@@ -128,9 +131,9 @@ CREATE TABLE cimdb.update_run (
 -- property affects update monitors deployed afterwards). Deleting the settings object or the
 -- property removes them everywhere.
 CREATE TABLE cimdb.update_deployment (
-    node text NOT NULL,
-    settings text NOT NULL,
-    property_name text NOT NULL,
+    node text COLLATE "C" NOT NULL,
+    settings text COLLATE "C" NOT NULL,
+    property_name text COLLATE "C" NOT NULL,
     update_script text NOT NULL,
     update_period_ms bigint NOT NULL,
     update_timeout_ms bigint NOT NULL,
@@ -139,7 +142,8 @@ CREATE TABLE cimdb.update_deployment (
     PRIMARY KEY (node, settings, property_name),
     FOREIGN KEY (settings, property_name) REFERENCES cimdb.inventory_property (settings, property_name) ON DELETE CASCADE
 );
-CREATE INDEX update_deployment_property ON cimdb.update_deployment (settings, property_name);
+-- No index on (settings, property_name) for the foreign key: removing an inventory property is
+-- rare and may scan; with one, the planner took it for per-node lookups and read every node's rows.
 COMMENT ON TABLE cimdb.update_deployment IS 'Update monitors deployed on nodes: where a settings object has instances, one per inventory property, configured as the property was when deployed.';
 
 -- Where each property value came from: the node and time of the update that last changed it.
@@ -166,7 +170,8 @@ CREATE TABLE cimdb.event (
     new_value text,
     severity cimdb.severity NOT NULL
 );
-CREATE INDEX event_time ON cimdb.event (time);
+-- BRIN: events arrive in time order, and a BRIN index costs next to nothing per insert.
+CREATE INDEX event_time ON cimdb.event USING brin (time);
 CREATE INDEX event_node_time ON cimdb.event (node, time);
 COMMENT ON TABLE cimdb.event IS 'Inventory change events: instances created or deleted, property values changed (old and new value as text). NOTIFY cimdb_event announces new ones.';
 

@@ -50,7 +50,7 @@ public struct BulkLoader: Sendable {
     /// `count` fresh instance ids from the registry's identity sequence.
     public static func reserveIDs(_ count: Int, on connection: Connection) throws -> [Int64] {
         try connection.execute(
-            "SELECT nextval(pg_get_serial_sequence('cimdb.instance', 'id')) AS id FROM generate_series(1, $1)", [SQLValue(count)]
+            "SELECT nextval('cimdb.instance_id_seq') AS id FROM generate_series(1, $1)", [SQLValue(count)]
         ).compactMap { $0.int64("id") }
     }
 }

@@ -47,6 +47,11 @@ public struct DDLGenerator: Sendable {
         return out
     }
 
+    /// The fill factor of tables whose rows are updated (not of association tables, whose
+    /// rows are only inserted and deleted): a page keeps a third free, which in PLATFORM.md's
+    /// measurement made every update HOT and the UPDATE 2.4 times faster.
+    public static let updatedTableFillFactor = 70
+
     /// CREATE TABLE, trigger, indexes and comments of one class.
     public static func createTable(_ layout: TableLayout) -> String {
         let table = SQLNames.modelSchema + "." + SQLNames.quoted(layout.table)
@@ -77,6 +82,11 @@ public struct DDLGenerator: Sendable {
         var out = "-- \(layout.className)\nCREATE TABLE \(table) (\n    " + lines.joined(separator: ",\n    ") + "\n)"
         if let parent = layout.parentTable {
             out += " INHERITS (\(SQLNames.modelSchema).\(SQLNames.quoted(parent)))"
+        }
+        if !layout.isAbstract, layout.referenceColumns.isEmpty {
+            // Room in every page for a new version of each row: update monitors rewrite
+            // property values all day, and an update that fits its page (HOT) touches no index.
+            out += " WITH (fillfactor = \(updatedTableFillFactor))"
         }
         out += ";\n"
         out += "CREATE TRIGGER unregister AFTER DELETE ON \(table) FOR EACH ROW EXECUTE FUNCTION cimdb.unregister_instance();\n"

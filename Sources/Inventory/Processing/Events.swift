@@ -41,7 +41,7 @@ struct EventBatch {
     mutating func write(on connection: Connection) throws {
         guard !events.isEmpty else { return }
         let ids = try connection.execute(
-            "SELECT nextval(pg_get_serial_sequence('cimdb.event', 'id')) AS id FROM generate_series(1, $1)", [SQLValue(events.count)]
+            "SELECT nextval('cimdb.event_id_seq') AS id FROM generate_series(1, $1)", [SQLValue(events.count)]
         ).compactMap { $0.int64(0) }
         try connection.copyIn("COPY cimdb.event (id, node, kind, class_name, instance_path, property, old_value, new_value, severity) FROM STDIN") { writer in
             for (event, id) in zip(events, ids) {
