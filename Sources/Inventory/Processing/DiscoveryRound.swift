@@ -149,7 +149,7 @@ struct DiscoveryRound {
             let gone = plan.changedRuns.flatMap { run in (state.instances[run.settings.id] ?? [:]).keys.filter { !after.contains($0) } }
             if !gone.isEmpty {
                 let goneSet = Set(gone)
-                let canonicalizer = PathCanonicalizer(catalog: catalog)
+                var canonicalizer = PathCanonicalizer(catalog: catalog)
                 for run in plan.runs where run.unchanged && !run.skipped {
                     for path in (state.associations[run.settings.id] ?? [:]).keys.sorted() {
                         guard let parsed = try? InstancePath.parse(path), let canonical = try? canonicalizer.canonical(parsed) else { continue }
@@ -413,8 +413,8 @@ struct DiscoveryRound {
             SET monitor = EXCLUDED.monitor, digest = EXCLUDED.digest, instance_count = EXCLUDED.instance_count, applied_at = EXCLUDED.applied_at
             """, [SQLValue(array: nodes), SQLValue(array: settings), SQLValue(array: monitors), SQLValue(array: digests), SQLValue(array: counts)])
         try connection.execute("""
-            UPDATE cimdb.update_run r SET digest = '' FROM unnest($1::text[], $2::text[]) AS u (node, settings)
-            WHERE r.node = u.node AND r.settings = u.settings AND r.digest <> ''
+            UPDATE cimdb.update_run r SET digest = '', line_hashes = NULL FROM unnest($1::text[], $2::text[]) AS u (node, settings)
+            WHERE r.node = u.node AND r.settings = u.settings AND (r.digest <> '' OR r.line_hashes IS NOT NULL)
             """, [SQLValue(array: nodes), SQLValue(array: settings)])
     }
 

@@ -12,6 +12,8 @@ public struct UpdateSummary: Sendable, Hashable, CustomStringConvertible {
     public var changed = 0
     /// The output was byte for byte the last one applied: nothing was parsed or written.
     public var unchangedOutput = false
+    /// Lines identical to lines of the last applied output: not parsed or written again.
+    public var unchangedLines = 0
     /// The script failed on the node: values were left as they were.
     public var failed = false
     public var events = 0
@@ -26,7 +28,7 @@ public struct UpdateSummary: Sendable, Hashable, CustomStringConvertible {
         let what = "node \(node), \(settings).\(property)"
         if failed { return "\(what): the update script failed on the node; values left as they were" }
         if unchangedOutput { return "\(what): unchanged output" }
-        return "\(what): \(values) values, \(changed) changed, \(events) events"
+        return "\(what): \(values) values (\(unchangedLines) on unchanged lines), \(changed) changed, \(events) events"
     }
 }
 

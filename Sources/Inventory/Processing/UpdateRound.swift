@@ -17,12 +17,16 @@ struct UpdateRound {
     var parsed: [Int: Parsed] = [:]
     /// The digest to record per accepted result (nil: keep the one recorded).
     var digests: [Int: String] = [:]
+    /// The line fingerprints to record per accepted result (nil: keep those recorded).
+    var fingerprints: [Int: [UInt64]] = [:]
     var events = EventBatch()
 
     /// What an inventory property's update output is read with.
     struct Config {
         var cls: ClassMapping
         var property: PropertyMapping
+        /// The property's name as the configuration spells it (and deployments copy it).
+        var storedName: String
         var keys: [PropertyMapping]
         var severity: Severity
     }
@@ -51,6 +55,11 @@ struct UpdateRound {
     }
 
     mutating func run() throws -> [UpdateOutcome] {
+        // Every statement of a round looks rows up by key, a few thousand at most: index probes
+        // in nested loops. Left to statistics that lag behind a growing inventory, the planner
+        // hashes whole tables instead, and the cost grows with the inventory, not the round.
+        try connection.execute("SET LOCAL enable_hashjoin = off")
+        try connection.execute("SET LOCAL enable_mergejoin = off")
         try check()
         try resolve()
         try write()
@@ -67,60 +76,61 @@ struct UpdateRound {
         summaries[index] = nil
         parsed[index] = nil
         digests[index] = nil
+        fingerprints[index] = nil
     }
 
     // MARK: - Checks
 
     mutating func check() throws {
         let results = deliveries.map(\.result)
-        let nodes = SQLValue(array: results.map(\.node)), settings = SQLValue(array: results.map(\.settings))
-        let properties = SQLValue(array: results.map { $0.property.lowercased() })
-        // The inventory properties, with the severity their deployment on the node was given.
+        // The inventory properties the round names (a handful, however many results).
+        var pairs: [String: (settings: String, property: String)] = [:]
+        for result in results { pairs[result.settings + "\u{0}" + result.property.lowercased()] = (result.settings, result.property.lowercased()) }
+        let wanted = Array(pairs.values)
         var configs: [String: Config] = [:]
-        var deployedSeverity: [String: Severity] = [:]
         for row in try connection.execute("""
-            SELECT DISTINCT s.id, lower(p.property_name), s.class_name, s.key_property_order, p.property_name, p.changed_severity
+            SELECT s.id, lower(p.property_name), s.class_name, s.key_property_order, p.property_name, p.changed_severity
             FROM unnest($1::text[], $2::text[]) AS u (settings, property)
             JOIN cimdb.inventory_settings s ON s.id = u.settings
             JOIN cimdb.inventory_property p ON p.settings = s.id AND lower(p.property_name) = u.property
-            """, [settings, properties]) {
-            guard let id = row.string(0), let lowered = row.string(1), let cls = row.string(2).flatMap({ catalog.class(named: $0) }),
-                  let property = row.string(4).flatMap({ cls.property(named: $0) }) else { continue }
+            """, [SQLValue(array: wanted.map(\.settings)), SQLValue(array: wanted.map(\.property))]) {
+            guard let id = row.string(0), let lowered = row.string(1), let stored = row.string(4),
+                  let cls = row.string(2).flatMap({ catalog.class(named: $0) }), let property = cls.property(named: stored) else { continue }
             let keyOrder = (row.stringArray(3) ?? []).compactMap { $0 }
             let keys = keyOrder.compactMap { cls.property(named: $0) }
             guard keys.count == keyOrder.count else { continue }
-            configs[id + "\u{0}" + lowered] = Config(cls: cls, property: property, keys: keys, severity: Severity(rawValue: row.string(5) ?? "") ?? .info)
+            configs[id + "\u{0}" + lowered] = Config(cls: cls, property: property, storedName: stored, keys: keys,
+                                                    severity: Severity(rawValue: row.string(5) ?? "") ?? .info)
         }
+        let configOf = results.map { configs[$0.settings + "\u{0}" + $0.property.lowercased()] }
+        // Per result, by exact names (so that the primary keys are used): the severity its
+        // deployment on the node was given, and the monitor's last run, locked.
+        let nodes = SQLValue(array: results.map(\.node)), settings = SQLValue(array: results.map(\.settings))
+        var deployedSeverity = [Severity?](repeating: nil, count: results.count)
         for row in try connection.execute("""
-            SELECT d.node, d.settings, lower(d.property_name), d.changed_severity FROM cimdb.update_deployment d
-            JOIN unnest($1::text[], $2::text[], $3::text[]) AS u (node, settings, property)
-              ON d.node = u.node AND d.settings = u.settings AND lower(d.property_name) = u.property
-            """, [nodes, settings, properties]) {
-            if let node = row.string(0), let s = row.string(1), let p = row.string(2), let severity = row.string(3).flatMap(Severity.init(rawValue:)) {
-                deployedSeverity[node + "\u{0}" + s + "\u{0}" + p] = severity
-            }
+            SELECT u.n, d.changed_severity
+            FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u (node, settings, property, n)
+            JOIN cimdb.update_deployment d ON d.node = u.node AND d.settings = u.settings AND d.property_name = u.property
+            """, [nodes, settings, SQLValue(array: configOf.map { $0?.storedName })]) {
+            if let n = row.int(0), let severity = row.string(1).flatMap(Severity.init(rawValue:)) { deployedSeverity[n - 1] = severity }
         }
-        var last: [String: (sequence: Int64, digest: String)] = [:]
+        var last = [(sequence: Int64, digest: String, lines: [UInt8])?](repeating: nil, count: results.count)
         for row in try connection.execute("""
-            SELECT r.node, r.settings, lower(r.property_name), r.sequence, r.digest FROM cimdb.update_run r
-            JOIN unnest($1::text[], $2::text[], $3::text[]) AS u (node, settings, property)
-              ON r.node = u.node AND r.settings = u.settings AND lower(r.property_name) = u.property
+            SELECT u.n, r.sequence, r.digest, r.line_hashes
+            FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u (node, settings, property, n)
+            JOIN cimdb.update_run r ON r.node = u.node AND r.settings = u.settings AND r.property_name = u.property
             FOR UPDATE OF r
-            """, [nodes, settings, properties]) {
-            if let node = row.string(0), let s = row.string(1), let p = row.string(2), let sequence = row.int64(3), let digest = row.string(4) {
-                last[node + "\u{0}" + s + "\u{0}" + p] = (sequence, digest)
-            }
+            """, [nodes, settings, SQLValue(array: configOf.map { $0?.property.name })]) {
+            if let n = row.int(0), let sequence = row.int64(1), let digest = row.string(2) { last[n - 1] = (sequence, digest, row.bytes(3) ?? []) }
         }
 
         for (index, result) in results.enumerated() {
-            let lowered = result.property.lowercased()
-            guard var config = configs[result.settings + "\u{0}" + lowered] else {
+            guard var config = configOf[index] else {
                 try reject(index, ["\(place(result)): no such inventory property (settings \(result.settings) has no property \(result.property), or the class is not in the installed model)"])
                 continue
             }
-            let runKey = result.node + "\u{0}" + result.settings + "\u{0}" + lowered
-            config.severity = deployedSeverity[runKey] ?? config.severity
-            let previous = last[runKey]
+            config.severity = deployedSeverity[index] ?? config.severity
+            let previous = last[index]
             if result.sequence > 0, let previous, previous.sequence >= result.sequence {
                 outcomes[index] = .duplicate(sequence: result.sequence, lastApplied: previous.sequence)
                 continue
@@ -143,8 +153,15 @@ struct UpdateRound {
                 summaries[index] = summary
                 continue
             }
+            // Only the lines that are not in the last applied output are read.
+            let previousLines = previous.map { $0.digest.isEmpty ? [] : LineFingerprints.decode($0.lines) } ?? []
+            let split = LineFingerprints.split(result.output, seed: LineFingerprints.hash(Self.head(config).utf8), previous: previousLines)
+            fingerprints[index] = split.fingerprints
+            summary.values = split.unchanged
+            summary.unchangedLines = split.unchanged
             summaries[index] = summary
-            let (lines, errors) = parse(result, config)
+            guard !split.lineNumbers.isEmpty else { continue }
+            let (lines, errors) = parse(result, config, output: split.novel, lineNumbers: split.lineNumbers)
             parsed[index] = Parsed(config: config, lines: lines, errors: errors)
         }
     }
@@ -152,27 +169,35 @@ struct UpdateRound {
     /// The digest recorded in `cimdb.update_run`: of the output and of what decides how it is
     /// read (class, key order, property).
     static func digest(_ config: Config, _ output: [UInt8]) -> String {
-        let head = config.cls.name + "\u{0}" + config.keys.map(\.name).joined(separator: ",") + "\u{0}" + config.property.name + "\u{0}"
-        return Digest.sha256(Array(head.utf8) + output)
+        Digest.sha256(Array(head(config).utf8) + output)
     }
 
-    /// Parses an output into (line, instance path, SQL text of the value) and the errors found.
-    func parse(_ result: UpdateResult, _ config: Config) -> (lines: [Line], errors: [LocatedError]) {
+    static func head(_ config: Config) -> String {
+        config.cls.name + "\u{0}" + config.keys.map(\.name).joined(separator: ",") + "\u{0}" + config.property.name + "\u{0}"
+    }
+
+    /// Parses (part of) an output into (line, instance path, SQL text of the value) and the
+    /// errors found; `lineNumbers[k]` is the original line number of the part's line k + 1.
+    func parse(_ result: UpdateResult, _ config: Config, output: [UInt8], lineNumbers: [Int]) -> (lines: [Line], errors: [LocatedError]) {
         let cls = config.cls, keys = config.keys, property = config.property
-        let (outputLines, parseErrors) = ScriptOutput.parse(result.output, fields: keys.count + 1,
+        let (outputLines, parseErrors) = ScriptOutput.parse(output, fields: keys.count + 1,
                                                             meaning: "the key properties in KeyPropertyOrder, then the value of \(property.name)")
-        var located: [LocatedError] = parseErrors.map { ($0.line, $0.column, $0.message) }
+        let original = { (line: Int) in line >= 1 && line <= lineNumbers.count ? lineNumbers[line - 1] : line }
+        var located: [LocatedError] = parseErrors.map { (original($0.line), $0.column, $0.message) }
         var lines: [Line] = []
         lines.reserveCapacity(outputLines.count)
         var keyValues: [(String, Value)] = []
+        // The canonical path lists keys by name: the order is the same for every line.
+        let pathOrder = keys.indices.sorted { namePrecedes(keys[$0].name, keys[$1].name) }
+        let scalarKeys = keys.map(FieldConversion.scalar)
         for line in outputLines {
             keyValues.removeAll(keepingCapacity: true)
             var ok = true
             for (index, key) in keys.enumerated() {
                 do throws(ValueError) {
-                    keyValues.append((key.name, try FieldConversion.key(line.fields[index], key, className: cls.name)))
+                    keyValues.append((key.name, try FieldConversion.key(line.fields[index], key, scalar: scalarKeys[index], className: cls.name)))
                 } catch {
-                    located.append((line.number, line.fieldColumns[index], error.message))
+                    located.append((original(line.number), line.fieldColumns[index], error.message))
                     ok = false
                 }
             }
@@ -181,11 +206,12 @@ struct UpdateRound {
             do throws(ValueError) {
                 value = try FieldConversion.value(line.fields[valueIndex], property, className: cls.name)
             } catch {
-                located.append((line.number, line.fieldColumns[valueIndex], error.message))
+                located.append((original(line.number), line.fieldColumns[valueIndex], error.message))
                 continue
             }
             guard ok else { continue }
-            lines.append(Line(number: line.number, path: FieldConversion.path(cls.name, keyValues), value: ValueCoding.sqlValue(value, for: property).text))
+            let path = InstancePath(className: cls.name, keys: pathOrder.map { keyValues[$0] }).description
+            lines.append(Line(number: original(line.number), path: path, value: ValueCoding.sqlValue(value, for: property).text))
         }
         return (lines, located)
     }
@@ -234,19 +260,32 @@ struct UpdateRound {
     }
 
     /// The id of each (node, settings, path)'s instance among those the node reports under the
-    /// settings object; 0 where there is none.
+    /// settings object; 0 where there is none. Each distinct triple is looked up once (the
+    /// update outputs of one settings object name the same instances).
     func instanceIDs(nodes: [String?], settings: [String?], paths: [String?]) throws -> [Int64] {
-        var found = [Int64](repeating: 0, count: paths.count)
-        guard !paths.isEmpty else { return found }
-        for row in try connection.execute("""
-            SELECT u.n, s.instance_id
-            FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u (node, settings, path, n)
-            JOIN cimdb.instance i ON i.path = u.path
-            JOIN cimdb.instance_source s ON s.node = u.node AND s.settings = u.settings AND s.instance_id = i.id
-            """, [SQLValue(array: nodes), SQLValue(array: settings), SQLValue(array: paths)]) {
-            if let n = row.int(0), let id = row.int64(1) { found[n - 1] = id }
+        struct Triple: Hashable { var node: String?, settings: String?, path: String? }
+        var position: [Triple: Int] = [:]
+        var distinct: [Triple] = []
+        let slots = paths.indices.map { i in
+            let t = Triple(node: nodes[i], settings: settings[i], path: paths[i])
+            if let p = position[t] { return p }
+            position[t] = distinct.count
+            distinct.append(t)
+            return distinct.count - 1
         }
-        return found
+        var found = [Int64](repeating: 0, count: distinct.count)
+        if !distinct.isEmpty {
+            // A correlated subquery: two unique index probes per line, whatever the statistics
+            // say (as a join, the planner tends to scan a node's whole log for each line).
+            for row in try connection.execute("""
+                SELECT u.n, (SELECT i.id FROM cimdb.instance i WHERE i.path = u.path AND EXISTS (
+                    SELECT 1 FROM cimdb.instance_source s WHERE s.node = u.node AND s.settings = u.settings AND s.instance_id = i.id))
+                FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u (node, settings, path, n)
+                """, [SQLValue(array: distinct.map(\.node)), SQLValue(array: distinct.map(\.settings)), SQLValue(array: distinct.map(\.path))]) {
+                if let n = row.int(0), let id = row.int64(1) { found[n - 1] = id }
+            }
+        }
+        return slots.map { found[$0] }
     }
 
     // MARK: - Writes
@@ -259,13 +298,13 @@ struct UpdateRound {
         for index in parsed.keys.sorted() {
             let p = parsed[index]!
             let node = deliveries[index].result.node
-            summaries[index]!.values = p.lines.count
+            summaries[index]!.values += p.lines.count
             if byClass[p.config.cls.name] == nil {
                 byClass[p.config.cls.name] = ClassUpdate(cls: p.config.cls)
                 classOrder.append(p.config.cls.name)
             }
             for line in p.lines {
-                byClass[p.config.cls.name]!.set(line.id, p.config.property, to: line.value, node: node, severity: p.config.severity)
+                byClass[p.config.cls.name]!.set(line.id, path: line.path, p.config.property, to: line.value, node: node, severity: p.config.severity)
             }
         }
         // Changed values and events, attributed to the results by (node, property).
@@ -290,13 +329,15 @@ struct UpdateRound {
         guard !accepted.isEmpty else { return }
         let results = accepted.map { deliveries[$0].result }
         try connection.execute("""
-            INSERT INTO cimdb.update_run (node, settings, property_name, sequence, digest, applied_at)
-            SELECT u.node, u.settings, u.property, u.sequence, u.digest, now()
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS u (node, settings, property, sequence, digest)
+            INSERT INTO cimdb.update_run (node, settings, property_name, sequence, digest, line_hashes, applied_at)
+            SELECT u.node, u.settings, u.property, u.sequence, u.digest, u.lines, now()
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[]) AS u (node, settings, property, sequence, digest, lines)
             ON CONFLICT (node, settings, property_name) DO UPDATE
-            SET sequence = greatest(update_run.sequence, EXCLUDED.sequence), digest = EXCLUDED.digest, applied_at = EXCLUDED.applied_at
+            SET sequence = greatest(update_run.sequence, EXCLUDED.sequence), digest = EXCLUDED.digest,
+                line_hashes = coalesce(EXCLUDED.line_hashes, update_run.line_hashes), applied_at = EXCLUDED.applied_at
             """, [SQLValue(array: results.map(\.node)), SQLValue(array: results.map(\.settings)), SQLValue(array: accepted.map { summaries[$0]!.property }),
-                  SQLValue(array: results.map { String(max($0.sequence, 0)) }), SQLValue(array: accepted.map { digests[$0] ?? "" })])
+                  SQLValue(array: results.map { String(max($0.sequence, 0)) }), SQLValue(array: accepted.map { digests[$0] ?? "" }),
+                  SQLValue(array: accepted.map { fingerprints[$0].map { SQLValue(bytes: LineFingerprints.encode($0)).text } ?? nil })])
         try connection.execute("""
             INSERT INTO cimdb.node (name, last_update_at) SELECT DISTINCT unnest($1::text[]), now()
             ON CONFLICT (name) DO UPDATE SET last_update_at = EXCLUDED.last_update_at
