@@ -48,6 +48,9 @@ struct BenchIngest: AsyncParsableCommand {
     @Flag(help: "Keep the scratch databases (to look at plans and data afterwards).")
     var keep = false
 
+    @Flag(help: ArgumentHelp("After each phase, print the statements that took the server's time (needs pg_stat_statements in shared_preload_libraries).", valueName: "profile"))
+    var profile = false
+
     func validate() throws {
         guard nodes > 0, workers > 0, batch > 0, chunk > 0 else { throw ValidationError("--nodes, --workers, --batch and --chunk must be positive") }
     }
@@ -87,13 +90,21 @@ struct BenchIngest: AsyncParsableCommand {
 
             let run = Run(fleet: fleet, catalog: catalog, workers: connections, batch: batch, chunk: chunk)
             var report = Report()
+            let profiler = profile ? try StatementProfile(admin: admin, database: scratch[0]) : nil
             report.firstDiscovery = try run.discovery(sequence: 1, round: 0)
+            try profiler?.print("first discovery")
             let discovered = try Snapshot.discovered(on: main, catalog: catalog)
             report.instances = discovered.instances
+            try profiler?.reset()
             report.firstValues = try run.updates(sequence: 1, round: 0)
+            try profiler?.print("first values")
             let firstValues = try Snapshot.values(on: main, catalog: catalog, configuration: configuration)
+            try profiler?.reset()
             report.steadyDiscovery = try run.discovery(sequence: 2, round: 0)
+            try profiler?.print("steady discovery")
+            try profiler?.reset()
             report.steadyValues = try run.updates(sequence: 2, round: 1)
+            try profiler?.print("steady updates")
             let steadyValues = try Snapshot.values(on: main, catalog: catalog, configuration: configuration)
             guard report.firstDiscovery.created == discovered.instances, report.steadyDiscovery.created == 0, report.steadyDiscovery.deleted == 0
             else { throw CommandFailure("unexpected discovery outcome: first \(report.firstDiscovery), steady \(report.steadyDiscovery)") }
@@ -322,4 +333,39 @@ private struct Report {
     }
 
     func rate(_ n: Int, _ d: Duration) -> Double { Double(n) / max(d.seconds, 1e-9) }
+}
+
+/// Where the server's time went in a phase, from pg_stat_statements (`--profile`).
+private struct StatementProfile {
+    let admin: Connection
+    let database: String
+
+    init(admin: Connection, database: String) throws {
+        self.admin = admin
+        self.database = database
+        do {
+            try admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            try reset()
+        } catch {
+            throw CommandFailure("--profile needs pg_stat_statements: add it to shared_preload_libraries and restart PostgreSQL (\(error))")
+        }
+    }
+
+    func reset() throws {
+        try admin.execute("SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = $1), 0)", [SQLValue(database)])
+    }
+
+    func print(_ phase: String) throws {
+        let rows = try admin.execute("""
+            SELECT round(total_exec_time)::bigint AS ms, calls, rows, round((100 * total_exec_time / nullif(sum(total_exec_time) OVER (), 0))::numeric, 1) AS share,
+                   left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query
+            FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1)
+            ORDER BY total_exec_time DESC LIMIT 8
+            """, [SQLValue(database)])
+        Swift.print("  server time in \(phase), by statement:")
+        for row in rows {
+            Swift.print(String(format: "    %7d ms %5.1f %%  %6d calls %8d rows  %@", row.int64("ms") ?? 0, row.double("share") ?? 0,
+                               row.int("calls") ?? 0, row.int("rows") ?? 0, row.string("query") ?? ""))
+        }
+    }
 }

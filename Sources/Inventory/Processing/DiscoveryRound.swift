@@ -37,6 +37,7 @@ struct DiscoveryRound {
     }
 
     mutating func run() throws -> [DiscoveryOutcome] {
+        try IndexProbes.only(on: connection)
         try check()
         try loadNodeStates()
         try checkReferences()

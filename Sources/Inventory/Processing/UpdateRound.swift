@@ -55,11 +55,7 @@ struct UpdateRound {
     }
 
     mutating func run() throws -> [UpdateOutcome] {
-        // Every statement of a round looks rows up by key, a few thousand at most: index probes
-        // in nested loops. Left to statistics that lag behind a growing inventory, the planner
-        // hashes whole tables instead, and the cost grows with the inventory, not the round.
-        try connection.execute("SET LOCAL enable_hashjoin = off")
-        try connection.execute("SET LOCAL enable_mergejoin = off")
+        try IndexProbes.only(on: connection)
         try check()
         try resolve()
         try write()
