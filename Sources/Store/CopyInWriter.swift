@@ -62,6 +62,11 @@ public struct CopyInWriter {
     }
 
     static func appendEscaped(_ field: String, to buffer: inout [UInt8]) {
+        // Most fields need no escape: copied in one go.
+        if !field.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
+            buffer.append(contentsOf: field.utf8)
+            return
+        }
         for byte in field.utf8 {
             switch byte {
             case 0x5C: buffer.append(0x5C); buffer.append(0x5C)

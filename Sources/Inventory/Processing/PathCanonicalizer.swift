@@ -63,10 +63,16 @@ struct PathCanonicalizer {
                 keys.append((property, try ValueCoding.parse(text, for: FieldConversion.scalar(property), of: cls.name)))
             }
         }
-        for key in classKeys where !keys.contains(where: { sameName($0.0.name, key.name) }) {
-            throw ValueError("the path gives no value for key \(key.name) of \(cls.name)")
+        // In the class's key order (keys were checked to be keys, and InstancePath.parse
+        // rejects a key given twice, so equal counts mean every key is there).
+        var ordered: [(PropertyMapping, Value)] = []
+        ordered.reserveCapacity(classKeys.count)
+        for key in classKeys {
+            guard let given = keys.first(where: { $0.0.name == key.name }) ?? keys.first(where: { sameName($0.0.name, key.name) }) else {
+                throw ValueError("the path gives no value for key \(key.name) of \(cls.name)")
+            }
+            ordered.append(given)
         }
-        let ordered = classKeys.compactMap { key in keys.first { sameName($0.0.name, key.name) } }
         return Canonical(cls: cls, path: FieldConversion.path(cls.name, ordered.map { ($0.0.name, $0.1) }), keys: ordered)
     }
 }
