@@ -35,14 +35,24 @@ public struct InstancePath: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        var out = className
+        // Built as UTF-8 bytes: ingest formats a path for every line it reads.
+        var out: [UInt8] = []
+        out.reserveCapacity(className.utf8.count + keys.count * 32)
+        out.append(contentsOf: className.utf8)
         for (i, binding) in keys.enumerated() {
-            out += i == 0 ? "." : ","
-            out += binding.name
-            out += "="
-            out += Self.format(binding.value)
+            out.append(i == 0 ? UInt8(ascii: ".") : UInt8(ascii: ","))
+            out.append(contentsOf: binding.name.utf8)
+            out.append(UInt8(ascii: "="))
+            switch binding.value {
+            case .string(let s), .datetime(let s), .reference(let s):
+                out.append(UInt8(ascii: "\""))
+                Self.appendEscaped(s, quote: UInt8(ascii: "\""), to: &out)
+                out.append(UInt8(ascii: "\""))
+            default:
+                out.append(contentsOf: Self.format(binding.value).utf8)
+            }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A key value as written in a path.
@@ -73,15 +83,23 @@ public struct InstancePath: Sendable, Hashable, CustomStringConvertible {
         guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x0A || $0 == 0x0D || $0 == q }) else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 8)
+        appendEscaped(text, quote: q, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendEscaped(_ text: String, quote q: UInt8, to out: inout [UInt8]) {
+        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x0A || $0 == 0x0D || $0 == q }) else {
+            out.append(contentsOf: text.utf8)
+            return
+        }
         for byte in text.utf8 {
             switch byte {
-            case 0x5C: out += [0x5C, 0x5C]
-            case 0x0A: out += [0x5C, UInt8(ascii: "n")]
-            case 0x0D: out += [0x5C, UInt8(ascii: "r")]
-            case q: out += [0x5C, q]
+            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
+            case q: out.append(0x5C); out.append(q)
             default: out.append(byte)
             }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }
