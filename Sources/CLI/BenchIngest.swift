@@ -57,22 +57,12 @@ struct BenchIngest: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let cluster = EmbeddedCluster(home: EmbeddedCluster.defaultHome())
-            if try await !cluster.status().running { _ = try await cluster.start() }
-            let admin = try Connection(cluster.connectionString(database: "postgres"))
-            defer { admin.close() }
-            var scratch: [String] = []
-            defer {
-                if keep { print("  kept: \(scratch.joined(separator: ", "))") }
-                else { for name in scratch { _ = try? admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name)) WITH (FORCE)") } }
-            }
+            let scratch = try await ScratchDatabases.open()
+            defer { scratch.close(keep: keep) }
+            let admin = scratch.admin
             let configuration = try Fleet.benchmarkConfiguration()
             func database(_ suffix: String) throws -> String {
-                let name = "cimdb_bench_\(getpid())_\(suffix)"
-                try admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name)) WITH (FORCE)")
-                try admin.execute("CREATE DATABASE \(try admin.quoteIdentifier(name))")
-                scratch.append(name)
-                let conninfo = cluster.connectionString(database: name)
+                let conninfo = try scratch.create(suffix)
                 let connection = try Connection(conninfo)
                 defer { connection.close() }
                 try connection.execute("SET client_min_messages = warning")
@@ -90,7 +80,7 @@ struct BenchIngest: AsyncParsableCommand {
 
             let run = Run(fleet: fleet, catalog: catalog, workers: connections, batch: batch, chunk: chunk)
             var report = Report()
-            let profiler = profile ? try StatementProfile(admin: admin, database: scratch[0]) : nil
+            let profiler = profile ? try StatementProfile(admin: admin, database: scratch.names[0]) : nil
             report.firstDiscovery = try run.discovery(sequence: 1, round: 0)
             try profiler?.print("first discovery")
             let discovered = try Snapshot.discovered(on: main, catalog: catalog)
@@ -141,51 +131,45 @@ private struct Run {
     /// Every node's discovery result, as envelopes, applied in batches.
     func discovery(sequence: Int64, round: Int) throws -> Tally {
         let processor = DiscoveryProcessor(catalog: catalog)
-        let tally = LockedTally()
-        var time: Duration = .zero, cpu: Duration = .zero
-        for first in stride(from: 0, to: fleet.size, by: chunk) {
-            let envelopes = generate(first ..< min(first + chunk, fleet.size)) { node in [Envelope.encode(fleet.discoveryResult(node, sequence: sequence))] }
-            let (wall, used) = try runInParallel(envelopes, on: workers) { connection, envelopes in
-                let batch = try envelopes.map { bytes in Delivery(try Envelope.decodeDiscovery(bytes), raw: bytes) }
-                var t = Tally()
-                for outcome in try processor.apply(batch, on: connection) {
-                    guard case .applied(let summary) = outcome else { throw CommandFailure("a fleet result was not applied: \(outcome)") }
-                    t.results += 1
-                    t.created += summary.created
-                    t.deleted += summary.deleted
-                }
-                tally.add(t)
+        return try phase(round: round, encode: { [fleet] node in [Envelope.encode(fleet.discoveryResult(node, sequence: sequence))] }) { connection, envelopes in
+            let batch = try envelopes.map { bytes in Delivery(try Envelope.decodeDiscovery(bytes), raw: bytes) }
+            var t = Tally()
+            for outcome in try processor.apply(batch, on: connection) {
+                guard case .applied(let summary) = outcome else { throw CommandFailure("a fleet result was not applied: \(outcome)") }
+                t.results += 1
+                t.created += summary.created
+                t.deleted += summary.deleted
             }
-            time += wall
-            cpu += used
+            return t
         }
-        var total = tally.total
-        total.time = time
-        total.clientCPU = cpu
-        return total
     }
 
     /// Every node's update results (one per updated property), as envelopes, applied in batches.
     func updates(sequence: Int64, round: Int) throws -> Tally {
         let processor = UpdateProcessor(catalog: catalog)
+        return try phase(round: round, encode: { [fleet] node in fleet.updateResults(node, sequence: sequence).map { Envelope.encode($0) } }) { connection, envelopes in
+            let batch = try envelopes.map { bytes in Delivery(try Envelope.decodeUpdate(bytes), raw: bytes) }
+            var t = Tally()
+            for (delivery, outcome) in zip(batch, try processor.apply(batch, on: connection)) {
+                guard case .applied(let summary) = outcome, !summary.failed else { throw CommandFailure("a fleet result was not applied: \(outcome)") }
+                t.results += 1
+                // Every value received counts, also those of an output identical to the last.
+                t.values += delivery.result.output.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                t.changed += summary.changed
+            }
+            return t
+        }
+    }
+
+    /// A phase: the fleet's envelopes generated `chunk` nodes at a time (untimed), each chunk's
+    /// batches applied by the workers (timed: wall clock and the workers' CPU).
+    func phase(round: Int, encode: @escaping @Sendable (FleetNode) -> [[UInt8]],
+               apply: @escaping @Sendable (Connection, [[UInt8]]) throws -> Tally) throws -> Tally {
         let tally = LockedTally()
         var time: Duration = .zero, cpu: Duration = .zero
         for first in stride(from: 0, to: fleet.size, by: chunk) {
-            let envelopes = generate(first ..< min(first + chunk, fleet.size), round: round) { node in
-                fleet.updateResults(node, sequence: sequence).map { Envelope.encode($0) }
-            }
-            let (wall, used) = try runInParallel(envelopes, on: workers) { connection, envelopes in
-                let batch = try envelopes.map { bytes in Delivery(try Envelope.decodeUpdate(bytes), raw: bytes) }
-                var t = Tally()
-                for (delivery, outcome) in zip(batch, try processor.apply(batch, on: connection)) {
-                    guard case .applied(let summary) = outcome, !summary.failed else { throw CommandFailure("a fleet result was not applied: \(outcome)") }
-                    t.results += 1
-                    // Every value received counts, also those of an output identical to the last.
-                    t.values += delivery.result.output.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-                    t.changed += summary.changed
-                }
-                tally.add(t)
-            }
+            let envelopes = generate(first ..< min(first + chunk, fleet.size), round: round, encode)
+            let (wall, used) = try runInParallel(envelopes, on: workers) { connection, batch in tally.add(try apply(connection, batch)) }
             time += wall
             cpu += used
         }

@@ -33,18 +33,11 @@ struct BenchStore: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let cluster = EmbeddedCluster(home: EmbeddedCluster.defaultHome())
-            if try await !cluster.status().running { _ = try await cluster.start() }
-            let admin = try Connection(cluster.connectionString(database: "postgres"))
-            defer { admin.close() }
-            var scratch: [String] = []
-            defer { for name in scratch { _ = try? admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name)) WITH (FORCE)") } }
+            let scratch = try await ScratchDatabases.open()
+            defer { scratch.close() }
+            let cluster = scratch.cluster, admin = scratch.admin
             func database(_ suffix: String, model: Bool) throws -> Connection {
-                let name = "cimdb_bench_\(getpid())_\(suffix)"
-                try admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name)) WITH (FORCE)")
-                try admin.execute("CREATE DATABASE \(try admin.quoteIdentifier(name))")
-                scratch.append(name)
-                let connection = try Connection(cluster.connectionString(database: name))
+                let connection = try Connection(try scratch.create(suffix))
                 try connection.execute("SET client_min_messages = warning")
                 let migrations = EmbeddedMigrations.all.filter { model || $0.version == 1 }
                 _ = try Migrator().apply(migrations, on: connection)
