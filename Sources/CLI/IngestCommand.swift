@@ -38,6 +38,16 @@ struct IngestCommand: AsyncParsableCommand {
         }
     }
 
+    /// An envelope that does not decode is rejected like a bad result: kept, with the reason.
+    static func rejectEnvelope(_ raw: [UInt8], kind: UndecodableEnvelope.ResultKind, error: EnvelopeError, file: String,
+                               database: DatabaseOptions) async throws -> Never {
+        let connection = try await database.connect()
+        defer { connection.close() }
+        let (id, message) = try UndecodableEnvelope.reject(raw, kind: kind, error: error, from: file, on: connection)
+        Output.error(message)
+        throw CommandFailure("rejected (1 error); nothing applied; kept as cimdb.rejected_result \(id)")
+    }
+
     static func timestamp() -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -59,9 +69,11 @@ struct IngestCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Settings whose script failed (its instances stay).", valueName: "id")) var failed: [String] = []
         @Option(help: "The result's sequence number (results at or below the last applied one are duplicates).") var sequence: Int64 = 0
         @Option(help: ArgumentHelp("A whole discovery-result envelope instead of the options above.", valueName: "file")) var envelope: String?
+        @Option(help: ArgumentHelp("Reject outputs larger than this.", valueName: "bytes")) var maxOutputBytes = DiscoveryProcessor.defaultMaximumOutputBytes
 
         func validate() throws {
             if envelope == nil, node == nil || monitor == nil { throw ValidationError("Give --node and --monitor (or --envelope FILE).") }
+            if maxOutputBytes < 1 { throw ValidationError("--max-output-bytes must be positive.") }
         }
 
         func run() async throws {
@@ -73,7 +85,7 @@ struct IngestCommand: AsyncParsableCommand {
                     do throws(EnvelopeError) {
                         result = try Envelope.decodeDiscovery(raw!)
                     } catch {
-                        throw CommandFailure("\(envelope): line \(error.line), column \(error.column): \(error.message)")
+                        try await IngestCommand.rejectEnvelope(raw!, kind: .discovery, error: error, file: envelope, database: database)
                     }
                 } else {
                     var runs: [DiscoveryResult.SettingsRun] = []
@@ -93,7 +105,7 @@ struct IngestCommand: AsyncParsableCommand {
                 let connection = try await database.connect()
                 defer { connection.close() }
                 let catalog = try ModelCatalog.load(from: connection)
-                switch try DiscoveryProcessor(catalog: catalog).apply(result, raw: raw, on: connection) {
+                switch try DiscoveryProcessor(catalog: catalog, maximumOutputBytes: maxOutputBytes).apply(result, raw: raw, on: connection) {
                 case .applied(let summary):
                     print(summary.description)
                 case .duplicate(let sequence, let last):
@@ -116,6 +128,7 @@ struct IngestCommand: AsyncParsableCommand {
         @Option(help: "The inventory property.") var property: String?
         @Option(help: "The result's sequence number.") var sequence: Int64 = 0
         @Flag(help: "FILE is a whole update-result envelope.") var envelope = false
+        @Option(help: ArgumentHelp("Reject outputs larger than this.", valueName: "bytes")) var maxOutputBytes = DiscoveryProcessor.defaultMaximumOutputBytes
 
         @Argument(help: ArgumentHelp("The update script's output ('-' for standard input).", valueName: "file"))
         var file: String
@@ -124,6 +137,7 @@ struct IngestCommand: AsyncParsableCommand {
             if !envelope, node == nil || settings == nil || property == nil {
                 throw ValidationError("Give --node, --settings and --property (or --envelope).")
             }
+            if maxOutputBytes < 1 { throw ValidationError("--max-output-bytes must be positive.") }
         }
 
         func run() async throws {
@@ -134,7 +148,7 @@ struct IngestCommand: AsyncParsableCommand {
                     do throws(EnvelopeError) {
                         result = try Envelope.decodeUpdate(bytes)
                     } catch {
-                        throw CommandFailure("\(file): line \(error.line), column \(error.column): \(error.message)")
+                        try await IngestCommand.rejectEnvelope(bytes, kind: .update, error: error, file: file, database: database)
                     }
                 } else {
                     let now = IngestCommand.timestamp()
@@ -144,7 +158,7 @@ struct IngestCommand: AsyncParsableCommand {
                 let connection = try await database.connect()
                 defer { connection.close() }
                 let catalog = try ModelCatalog.load(from: connection)
-                switch try UpdateProcessor(catalog: catalog).apply(result, raw: envelope ? bytes : nil, on: connection) {
+                switch try UpdateProcessor(catalog: catalog, maximumOutputBytes: maxOutputBytes).apply(result, raw: envelope ? bytes : nil, on: connection) {
                 case .applied(let summary):
                     print(summary.description)
                 case .duplicate(let sequence, let last):

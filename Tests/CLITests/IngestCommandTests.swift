@@ -105,4 +105,34 @@ import Testing
         #expect(bad.status == 1)
         #expect(bad.standardError.contains("bad.yaml:2:10: error: settings Nodes: class CIM_Nothing is not in the installed model"))
     }
+
+    /// A truncated envelope and an output over the cap are rejected like any bad result: exit
+    /// 1, the place of the error, and the bytes kept in cimdb.rejected_result.
+    @Test func truncatedEnvelopesAndOutputsOverTheCapAreKept() async throws {
+        let home = try temporaryDirectory()
+        let env = ["CIMDB_HOME": home.path]
+        defer {
+            Task { _ = try? await cimdb(["db", "stop"], environment: env); try? FileManager.default.removeItem(at: home) }
+        }
+        #expect(try await cimdb(["migrate"], environment: env).status == 0)
+        #expect(try await cimdb(["inventory", "apply", "--default"], environment: env).status == 0)
+        let truncated = home.appendingPathComponent("result.json")
+        let text = "{\"format\": \"cimdb-discovery-result/1\",\n \"node\": \"n1\", \"monitor\": \"def"
+        try text.write(to: truncated, atomically: true, encoding: .utf8)
+        let bad = try await cimdb(["ingest", "discovery", "--envelope", truncated.path], environment: env)
+        #expect(bad.status == 1)
+        #expect(bad.standardError.contains("\(truncated.path): the discovery envelope is malformed at line 2, column"), "\(bad.standardError)")
+        #expect(bad.standardError.contains("kept as cimdb.rejected_result"))
+        #expect(try await sql("SELECT count(*) FROM cimdb.rejected_result WHERE kind = 'discovery' AND raw = convert_to(\(sqlLiteral(text)), 'UTF8')", env) == "1")
+
+        let big = home.appendingPathComponent("sizes.rs")
+        try "CIM_FileSystem\u{1E}CIM_ComputerSystem\u{1E}n1\u{1E}/\u{1E}1000\n".write(to: big, atomically: true, encoding: .utf8)
+        let capped = try await cimdb(["ingest", "update", "--node", "n1", "--settings", "FileSystem", "--property", "FileSystemSize",
+                                      "--max-output-bytes", "10", big.path], environment: env)
+        #expect(capped.status == 1)
+        #expect(capped.standardError.contains("node n1, settings FileSystem, property FileSystemSize: the update output is 44 bytes, over the cap of 10"), "\(capped.standardError)")
+        #expect(try await sql("SELECT count(*) FROM cimdb.rejected_result WHERE kind = 'update' AND node = 'n1'", env) == "1")
+    }
+
+    func sqlLiteral(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 }

@@ -12,3 +12,23 @@ enum Rejection {
                   SQLValue(array: errors)]).first?.int64("id") ?? 0
     }
 }
+
+/// What arrived but is not a result at all: an envelope that does not decode (truncated, not
+/// JSON, a field missing). Nothing can be applied; the bytes are kept with the reason, so that
+/// nothing a node sent is lost.
+public enum UndecodableEnvelope {
+    /// Records the envelope in `cimdb.rejected_result` (`kind` discovery or update); `from`
+    /// names where it came from (`node n1`, a file) and starts the error message.
+    /// - Returns: the rejected result's id and its error.
+    @discardableResult
+    public static func reject(_ raw: [UInt8], kind: ResultKind, error: EnvelopeError, from source: String, node: String? = nil,
+                              on connection: Connection) throws -> (id: Int64, error: String) {
+        let message = "\(source): the \(kind.rawValue) envelope is malformed at line \(error.line), column \(error.column): \(error.message)"
+        let id = try Rejection.record(kind: kind.rawValue, node: node, monitor: nil, settings: nil, property: nil, raw: raw, errors: [message], on: connection)
+        return (id, message)
+    }
+
+    public enum ResultKind: String, Sendable {
+        case discovery, update
+    }
+}
