@@ -14,10 +14,11 @@ public struct Cimdb: AsyncParsableCommand {
               cimdb migrate                          install the schema and the default model
               cimdb instance add CIM_ComputerSystem Name=node1
               cimdb db psql                          explore with SQL
+              cimdb query "SELECT * FROM report.node_summary"
               cimdb mof check mof/cimdb.mof          check a model and print what it holds
             """,
         version: "0.1.0",
-        subcommands: [MOFCommand.self, DBCommand.self, MigrateCommand.self, InventoryCommand.self, IngestCommand.self, InstanceCommand.self, BenchCommand.self]
+        subcommands: [MOFCommand.self, DBCommand.self, MigrateCommand.self, InventoryCommand.self, IngestCommand.self, InstanceCommand.self, QueryCommand.self, BenchCommand.self]
     )
 
     public init() {}

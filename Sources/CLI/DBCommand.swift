@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Migrations
 import Store
 
 #if canImport(Glibc)
@@ -22,8 +23,43 @@ struct DBCommand: AsyncParsableCommand {
               cimdb db psql             psql on the database (embedded or configured)
               cimdb db url              the connection string, for psql or DATABASE_URL
             """,
-        subcommands: [Start.self, Stop.self, Status.self, URL.self, PSQL.self]
+        subcommands: [Start.self, Stop.self, Status.self, URL.self, PSQL.self, GrantReader.self]
     )
+
+    struct GrantReader: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "grant-reader",
+            abstract: "Give a PostgreSQL role read access to the model and the report views, and nothing else.",
+            discussion: """
+                The role may then read every class table (schema cim), the instance registry, the \
+                model catalog and the report views (schema report), and write nothing; the \
+                configuration, its scripts, raw results and the rest of schema cimdb stay closed. \
+                The grant survives `cimdb migrate` (which rebuilds the report views) and covers \
+                class tables added later by a model migration. The role must exist.
+
+                Example:
+                  psql -c "CREATE ROLE reporting LOGIN PASSWORD 'secret'"
+                  cimdb db grant-reader reporting
+                """
+        )
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Argument(help: "The PostgreSQL role.") var role: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let connection = try await database.connect()
+                defer { connection.close() }
+                do {
+                    try Reports.grantReader(role, on: connection)
+                } catch let error as Reports.ReaderError {
+                    throw CommandFailure(error.message)
+                }
+                print("\(role) may read the model (schema cim) and the reports (schema report)")
+            }
+        }
+    }
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Initialize (the first time) and start the embedded cluster; harmless when it runs.")

@@ -60,6 +60,10 @@ struct MigrateCommand: AsyncParsableCommand {
                 }
             }
             if !modelFiles.isEmpty { try migrateModel(on: connection) }
+            if !dryRun {
+                try Reports.install(on: connection)
+                print("report views: installed (schema report; sql/reports.sql)")
+            }
         }
     }
 
