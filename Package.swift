@@ -7,6 +7,7 @@
 //   ORM ← CIMModel (generated Swift types of the default model)
 //   CLibPQ ← Store (libpq, pool, COPY, LISTEN, migrations, embedded cluster)
 //   Migrations (the product's SQL, embedded; generated)
+//   CLibXML2 + ORM ← Export (CIM-XML)
 //   all ← CLI ← cimdb (executable);  MOF + SchemaGen ← cimdb-generate (regenerates what is generated)
 import PackageDescription
 
@@ -62,6 +63,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // libxml2, for writing CIM-XML.
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        // CIM-XML export (DSP0201): the inventory as VALUE.OBJECTWITHPATH documents, streamed.
+        .target(name: "Export", dependencies: ["CIM", "ORM", "Store", "CLibXML2"], swiftSettings: strict),
         // A synthetic fleet: what the default scripts would report on N nodes (benchmarks, tests).
         .target(name: "Fleet", dependencies: ["CIM", "Inventory"], swiftSettings: strict),
         // A PostgreSQL for tests: the embedded cluster in a temporary directory.
@@ -70,7 +75,7 @@ let package = Package(
         .target(
             name: "CLI",
             dependencies: [
-                "CIM", "MOF", "ORM", "SchemaGen", "Store", "Migrations", "Inventory", "Fleet",
+                "CIM", "MOF", "ORM", "SchemaGen", "Store", "Migrations", "Inventory", "Fleet", "Export",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
@@ -86,6 +91,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting"], swiftSettings: strict),
         .testTarget(name: "SchemaGenTests", dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "Store", "StoreTesting", "CIMModel", "Migrations"], swiftSettings: strict),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Fleet", "CIM", "ORM", "Store", "StoreTesting", "Migrations"], swiftSettings: strict),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "Inventory", "Fleet", "CIM", "ORM", "Store", "StoreTesting", "Migrations"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "StoreTesting"], swiftSettings: strict),
     ]
 )

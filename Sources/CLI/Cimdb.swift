@@ -18,7 +18,7 @@ public struct Cimdb: AsyncParsableCommand {
               cimdb mof check mof/cimdb.mof          check a model and print what it holds
             """,
         version: "0.1.0",
-        subcommands: [MOFCommand.self, DBCommand.self, MigrateCommand.self, InventoryCommand.self, IngestCommand.self, InstanceCommand.self, QueryCommand.self, BenchCommand.self]
+        subcommands: [MOFCommand.self, DBCommand.self, MigrateCommand.self, InventoryCommand.self, IngestCommand.self, InstanceCommand.self, QueryCommand.self, ExportCommand.self, BenchCommand.self]
     )
 
     public init() {}

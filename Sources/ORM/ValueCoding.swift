@@ -154,6 +154,9 @@ public enum ValueCoding {
         return decode(text, property.type)
     }
 
+    /// A column's text (PostgreSQL's text format) as a CIM value of `type`.
+    public static func decodeText(_ text: String, _ type: DataType) -> Value { decode(text, type) }
+
     static func decode(_ text: String, _ type: DataType) -> Value {
         switch type {
         case .uint8, .uint16, .uint32, .uint64: UInt64(text).map(Value.unsigned) ?? .string(text)

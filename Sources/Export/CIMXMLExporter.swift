@@ -1,0 +1,251 @@
+import CIM
+import ORM
+import Store
+
+/// Writes the inventory as a CIM-XML document (DMTF DSP0201, valid against the DTD DSP0203):
+/// `<CIM><DECLARATION><DECLGROUP.WITHPATH>` holding one `VALUE.OBJECTWITHPATH` per instance —
+/// its INSTANCEPATH (host, namespace, INSTANCENAME with typed KEYBINDINGs) and the INSTANCE with
+/// every property of its class: scalars as PROPERTY, arrays as PROPERTY.ARRAY (NULL entries as
+/// VALUE.NULL), references as PROPERTY.REFERENCE holding the referenced INSTANCEPATH; a NULL
+/// value is a property without a value. Rows are read through a cursor and written as they
+/// come: memory stays flat however large the inventory.
+public struct CIMXMLExporter {
+    public struct Options: Sendable {
+        /// Only this class and its subclasses (nil: every class).
+        public var className: String?
+        /// Only the instances this node reports (nil: every node's).
+        public var node: String?
+        /// Association instances too.
+        public var associations = false
+        /// The HOST of every instance path.
+        public var host: String
+        /// The namespace, as its path components.
+        public var namespace = ["root", "cimv2"]
+
+        public init(className: String? = nil, node: String? = nil, associations: Bool = false, host: String) {
+            self.className = className
+            self.node = node
+            self.associations = associations
+            self.host = host
+        }
+    }
+
+    public struct Summary: Sendable, Equatable {
+        public var instances = 0
+        public var associations = 0
+        /// Characters XML 1.0 cannot carry, dropped from values (DSP0201 values are XML text).
+        public var droppedCharacters = 0
+    }
+
+    public let catalog: ModelCatalog
+    public let options: Options
+    /// Rows fetched from the cursor at a time.
+    static let fetchSize = 2_000
+
+    public init(catalog: ModelCatalog, options: Options) {
+        self.catalog = catalog
+        self.options = options
+    }
+
+    /// The classes whose instances are written, in name order; throws on an unknown class.
+    public func classes() throws(ExportError) -> [ClassMapping] {
+        if let name = options.className, catalog.class(named: name) == nil {
+            throw ExportError("unknown class \(name) (not in the installed model)")
+        }
+        return catalog.classes.filter { cls in
+            guard !cls.isAbstract, !cls.isIndication else { return false }
+            if cls.isAssociation { return options.associations }
+            guard let name = options.className else { return true }
+            return catalog.isClass(cls.name, kindOf: name)
+        }.sorted { $0.name < $1.name }
+    }
+
+    /// Writes the document to `path` ("-": standard output).
+    public func export(to path: String, on connection: Connection) throws -> Summary {
+        if let node = options.node, try connection.execute("SELECT 1 FROM cimdb.node WHERE name = $1", [SQLValue(node)]).first == nil {
+            throw ExportError("unknown node \(node) (no discovery result from it)")
+        }
+        let selected = try classes()
+        let writer = try XMLWriter(path: path)
+        var summary = Summary()
+        try writer.start("CIM")
+        try writer.attribute("CIMVERSION", "2.0")
+        try writer.attribute("DTDVERSION", "2.0")
+        try writer.start("DECLARATION")
+        try writer.start("DECLGROUP.WITHPATH")
+        try connection.transaction { c in
+            for cls in selected {
+                let written = try write(cls, to: writer, on: c)
+                if cls.isAssociation { summary.associations += written }
+                summary.instances += written
+            }
+        }
+        try writer.end()
+        try writer.end()
+        try writer.end()
+        try writer.finish()
+        summary.droppedCharacters = writer.dropped
+        return summary
+    }
+
+    /// The instances of one class (not its subclasses: they are classes of their own).
+    func write(_ cls: ClassMapping, to writer: XMLWriter, on c: Connection) throws -> Int {
+        var columns: [String] = []
+        for p in cls.properties {
+            let column = SQLNames.quoted(p.column)
+            columns.append(p.isReference ? "(SELECT path FROM cimdb.instance WHERE id = t.\(column)) AS \(column)" : "t.\(column)")
+        }
+        var sql = "DECLARE cimdb_export NO SCROLL CURSOR FOR SELECT \(columns.joined(separator: ", ")) FROM ONLY \(cls.qualifiedTable) t"
+        var parameters: [SQLValue] = []
+        if let node = options.node {
+            sql += " WHERE EXISTS (SELECT 1 FROM cimdb.instance_source s WHERE s.node = $1 AND s.instance_id = t.\(SQLNames.quoted(SQLNames.instanceIDColumn)))"
+            parameters.append(SQLValue(node))
+        }
+        sql += " ORDER BY t.\(SQLNames.quoted(SQLNames.instanceIDColumn))"
+        try c.execute(sql, parameters)
+        defer { _ = try? c.execute("CLOSE cimdb_export") }
+        let keys = cls.keys
+        var count = 0
+        while true {
+            let rows = try c.execute("FETCH \(Self.fetchSize) FROM cimdb_export")
+            if rows.isEmpty { break }
+            for row in rows {
+                try writer.start("VALUE.OBJECTWITHPATH")
+                try writer.start("INSTANCEPATH")
+                try writeNamespacePath(writer)
+                try writer.start("INSTANCENAME")
+                try writer.attribute("CLASSNAME", cls.name)
+                for key in keys { try writeKeyBinding(key, row[key.column], writer) }
+                try writer.end()
+                try writer.end()
+                try writer.start("INSTANCE")
+                try writer.attribute("CLASSNAME", cls.name)
+                for p in cls.properties { try writeProperty(p, row: row, writer) }
+                try writer.end()
+                try writer.end()
+                count += 1
+            }
+        }
+        return count
+    }
+
+    func writeNamespacePath(_ writer: XMLWriter) throws(ExportError) {
+        try writer.start("NAMESPACEPATH")
+        try writer.element("HOST", text: options.host)
+        try writer.start("LOCALNAMESPACEPATH")
+        for part in options.namespace { try writer.element("NAMESPACE", ["NAME": part]) }
+        try writer.end()
+        try writer.end()
+    }
+
+    /// A key of the instance itself: its column text (a reference key: the referenced path).
+    func writeKeyBinding(_ key: PropertyMapping, _ text: String?, _ writer: XMLWriter) throws {
+        try writer.start("KEYBINDING")
+        try writer.attribute("NAME", key.name)
+        if key.isReference {
+            try writeReference(text ?? "", writer)
+        } else {
+            let value = text.map { ValueCoding.decodeText($0, key.type) } ?? .null
+            try writeKeyValue(value, type: key.type, writer)
+        }
+        try writer.end()
+    }
+
+    func writeKeyValue(_ value: Value, type: DataType, _ writer: XMLWriter) throws(ExportError) {
+        try writer.start("KEYVALUE")
+        try writer.attribute("VALUETYPE", Self.valueType(type))
+        try writer.attribute("TYPE", type == .object ? "string" : type.rawValue)
+        try writer.text(Self.text(value))
+        try writer.end()
+    }
+
+    /// VALUE.REFERENCE with the INSTANCEPATH of a canonical path, its keys typed by the
+    /// referenced class (nested references recursively).
+    func writeReference(_ path: String, _ writer: XMLWriter) throws {
+        let parsed: InstancePath
+        do {
+            parsed = try InstancePath.parse(path)
+        } catch {
+            throw ExportError("a stored reference is not an instance path: \(path)")
+        }
+        let target = catalog.class(named: parsed.className)
+        try writer.start("VALUE.REFERENCE")
+        try writer.start("INSTANCEPATH")
+        try writeNamespacePath(writer)
+        try writer.start("INSTANCENAME")
+        try writer.attribute("CLASSNAME", target?.name ?? parsed.className)
+        for binding in parsed.keys {
+            let property = target?.property(named: binding.name)
+            try writer.start("KEYBINDING")
+            try writer.attribute("NAME", property?.name ?? binding.name)
+            if property?.isReference == true, let nested = binding.value.stringValue {
+                try writeReference(nested, writer)
+            } else {
+                let type = property?.type ?? Self.type(of: binding.value)
+                try writeKeyValue(binding.value, type: type, writer)
+            }
+            try writer.end()
+        }
+        try writer.end()
+        try writer.end()
+        try writer.end()
+    }
+
+    func writeProperty(_ p: PropertyMapping, row: Row, _ writer: XMLWriter) throws {
+        if p.isReference {
+            try writer.start("PROPERTY.REFERENCE")
+            try writer.attribute("NAME", p.name)
+            if let referenceClass = p.referenceClass { try writer.attribute("REFERENCECLASS", referenceClass) }
+            if let path = row[p.column] { try writeReference(path, writer) }
+            try writer.end()
+            return
+        }
+        let value = ValueCoding.value(in: row, column: p.column, for: p)
+        try writer.start(p.isArray ? "PROPERTY.ARRAY" : "PROPERTY")
+        try writer.attribute("NAME", p.name)
+        try writer.attribute("TYPE", p.type == .object ? "string" : p.type.rawValue)
+        if p.type == .object { try writer.attribute("EmbeddedObject", "object") }
+        switch value {
+        case .null:
+            break
+        case .array(let elements):
+            try writer.start("VALUE.ARRAY")
+            for element in elements {
+                if case .null = element { try writer.element("VALUE.NULL") } else { try writer.element("VALUE", text: Self.text(element)) }
+            }
+            try writer.end()
+        default:
+            try writer.element("VALUE", text: Self.text(value))
+        }
+        try writer.end()
+    }
+
+    /// A value as CIM-XML text (DSP0201: booleans `true`/`false`, numbers in decimal).
+    static func text(_ value: Value) -> String {
+        switch value {
+        case .boolean(let b): b ? "true" : "false"
+        case .null: ""
+        default: ValueCoding.scalarText(value)
+        }
+    }
+
+    static func valueType(_ type: DataType) -> String {
+        switch type {
+        case .boolean: "boolean"
+        case .uint8, .sint8, .uint16, .sint16, .uint32, .sint32, .uint64, .sint64, .real32, .real64: "numeric"
+        default: "string"
+        }
+    }
+
+    /// The type a key value of an unknown class is written with.
+    static func type(of value: Value) -> DataType {
+        switch value {
+        case .boolean: .boolean
+        case .signed: .sint64
+        case .unsigned: .uint64
+        case .real: .real64
+        case .char16: .char16
+        default: .string
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import CLibXML2
+
+/// A streaming XML writer over libxml2's xmlTextWriter: elements go out as they are written,
+/// so a document of any size takes constant memory. Text and attribute values are escaped by
+/// libxml2; characters XML 1.0 cannot carry at all (control characters other than tab, line
+/// feed and carriage return, U+FFFE, U+FFFF) are dropped here and counted in `dropped`, since
+/// libxml2 would write them raw and make the document unreadable.
+final class XMLWriter {
+    private let writer: xmlTextWriterPtr
+    /// Characters dropped because XML 1.0 cannot represent them.
+    private(set) var dropped = 0
+
+    /// Writes to `path` ("-" for standard output), indented.
+    init(path: String) throws(ExportError) {
+        guard let writer = xmlNewTextWriterFilename(path, 0) else { throw ExportError("cannot write \(path)") }
+        self.writer = writer
+        xmlTextWriterSetIndent(writer, 1)
+        xmlTextWriterSetIndentString(writer, "  ")
+        try check(xmlTextWriterStartDocument(writer, "1.0", "UTF-8", nil), "start the document")
+    }
+
+    deinit { xmlFreeTextWriter(writer) }
+
+    func start(_ element: String) throws(ExportError) {
+        try check(xmlTextWriterStartElement(writer, element), "start <\(element)>")
+    }
+
+    func attribute(_ name: String, _ value: String) throws(ExportError) {
+        try check(xmlTextWriterWriteAttribute(writer, name, clean(value)), "write attribute \(name)")
+    }
+
+    func text(_ value: String) throws(ExportError) {
+        try check(xmlTextWriterWriteString(writer, clean(value)), "write text")
+    }
+
+    func end() throws(ExportError) {
+        try check(xmlTextWriterEndElement(writer), "end an element")
+    }
+
+    /// `<element attributes…>text</element>` (or empty when `text` is nil).
+    func element(_ name: String, _ attributes: KeyValuePairs<String, String> = [:], text: String? = nil) throws(ExportError) {
+        try start(name)
+        for (key, value) in attributes { try attribute(key, value) }
+        if let text { try self.text(text) }
+        try end()
+    }
+
+    /// Closes every open element and flushes the output.
+    func finish() throws(ExportError) {
+        try check(xmlTextWriterEndDocument(writer), "end the document")
+        try check(xmlTextWriterFlush(writer), "flush")
+    }
+
+    /// `value` without the characters XML 1.0 cannot carry (counted).
+    func clean(_ value: String) -> String {
+        guard value.unicodeScalars.contains(where: Self.isForbidden) else { return value }
+        var scalars = String.UnicodeScalarView()
+        for scalar in value.unicodeScalars {
+            if Self.isForbidden(scalar) { dropped += 1 } else { scalars.append(scalar) }
+        }
+        return String(scalars)
+    }
+
+    static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x0A, 0x0D: false
+        case 0 ..< 0x20, 0xFFFE, 0xFFFF: true
+        default: false
+        }
+    }
+
+    private func check(_ status: Int32, _ what: String) throws(ExportError) {
+        if status < 0 { throw ExportError("libxml2 could not \(what) (out of disk space, or the output closed?)") }
+    }
+}
+
+public struct ExportError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,129 @@
+import CIM
+import Export
+import Fleet
+import Foundation
+import Inventory
+import Migrations
+import ORM
+import Store
+import StoreTesting
+import Testing
+
+/// A database with cimdb's schema and the benchmark configuration, filled with a fleet.
+func fleetInventory(nodes: Int, seed: UInt64) async throws -> ConnectionPool {
+    let pool = ConnectionPool(conninfo: try await TestPostgres.createDatabase(), size: 1)
+    let configuration = try Fleet.benchmarkConfiguration()
+    let fleet = Fleet(size: nodes, seed: seed, configuration: configuration)
+    try await pool.withConnection { c in
+        try c.execute("SET client_min_messages = warning")
+        _ = try Migrator().apply(EmbeddedMigrations.all, on: c)
+        try ConfigurationStore.apply(configuration, on: c)
+        let catalog = try ModelCatalog.load(from: c)
+        _ = try DiscoveryProcessor(catalog: catalog).apply((0 ..< nodes).map { Delivery(fleet.discoveryResult(fleet.node($0), sequence: 1)) }, on: c)
+        _ = try UpdateProcessor(catalog: catalog).apply((0 ..< nodes).flatMap { fleet.updateResults(fleet.node($0), sequence: 1) }.map { Delivery($0) }, on: c)
+    }
+    return pool
+}
+
+/// Runs the independent checker (DTD validation, then pywbem parsing every object); returns
+/// its last line, `N passed, M failed`, and its exit status.
+func checkCIMXML(_ file: URL) throws -> (summary: String, status: Int32, output: String) {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let python = "/opt/cimxml-venv/bin/python"
+    guard FileManager.default.isExecutableFile(atPath: python) else {
+        Issue.record("\(python) is missing: run `bash .ci/run` (it creates the venv with pywbem)")
+        return ("", -1, "")
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [root.appendingPathComponent("Tests/crosscheck/cim-xml/check_cimxml.py").path, file.path]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let output = String(decoding: data, as: UTF8.self)
+    let last = output.split(separator: "\n").last.map(String.init) ?? ""
+    return (last, process.terminationStatus, output)
+}
+
+func temporaryFile(_ name: String) -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("cimdb-export-\(UUID().uuidString)-\(name)")
+}
+
+@Suite struct CIMXMLExportTests {
+    @Test func aFleetInventoryPassesTheCheckerWithEveryInstance() async throws {
+        let pool = try await fleetInventory(nodes: 3, seed: 4)
+        defer { Task { await pool.close() } }
+        let file = temporaryFile("fleet.xml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (summary, total, associations) = try await pool.withConnection { c in
+            let catalog = try ModelCatalog.load(from: c)
+            let summary = try CIMXMLExporter(catalog: catalog, options: .init(associations: true, host: "cmdb.example.com")).export(to: file.path, on: c)
+            let total = try c.execute("SELECT count(*) FROM cimdb.instance").first?.int(0) ?? -1
+            let associations = try c.execute("SELECT count(*) FROM cimdb.instance i JOIN cimdb.model_class m ON m.class_key = lower(i.class_name) WHERE m.is_association").first?.int(0) ?? -1
+            return (summary, total, associations)
+        }
+        #expect(summary.instances == total && summary.associations == associations && associations > 0)
+        let check = try checkCIMXML(file)
+        #expect(check.status == 0, "\(check.output.suffix(2000))")
+        #expect(check.summary == "\(total) passed, 0 failed", "\(check.output.suffix(2000))")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        #expect(text.components(separatedBy: "<VALUE.OBJECTWITHPATH>").count - 1 == total)
+        #expect(text.contains("<PROPERTY.REFERENCE NAME=\"GroupComponent\""))
+        #expect(text.contains("<KEYVALUE VALUETYPE=\"string\" TYPE=\"string\">CIM_ComputerSystem</KEYVALUE>"))
+    }
+
+    @Test func filtersByClassAndNode() async throws {
+        let pool = try await fleetInventory(nodes: 2, seed: 8)
+        defer { Task { await pool.close() } }
+        let file = temporaryFile("filtered.xml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try await pool.withConnection { c in
+            let catalog = try ModelCatalog.load(from: c)
+            let devices = try CIMXMLExporter(catalog: catalog, options: .init(className: "CIM_LogicalDevice", host: "h")).export(to: file.path, on: c)
+            #expect(devices.instances == (try c.execute("SELECT count(*) FROM CIM_LogicalDevice").first?.int(0)))
+            #expect(devices.associations == 0)
+            let node = FleetNode.name(1)
+            let one = try CIMXMLExporter(catalog: catalog, options: .init(node: node, associations: true, host: "h")).export(to: file.path, on: c)
+            #expect(one.instances == (try c.execute("SELECT count(*) FROM cimdb.instance_source WHERE node = $1", [SQLValue(node)]).first?.int(0)))
+            #expect(!(try String(contentsOf: file, encoding: .utf8)).contains(FleetNode.name(0)))
+            #expect(throws: ExportError.self) { try CIMXMLExporter(catalog: catalog, options: .init(className: "CIM_Nothing", host: "h")).export(to: file.path, on: c) }
+            #expect(throws: ExportError.self) { try CIMXMLExporter(catalog: catalog, options: .init(node: "nowhere", host: "h")).export(to: file.path, on: c) }
+        }
+        #expect(try checkCIMXML(file).status == 0)
+    }
+
+    /// NULLs, arrays with NULL entries, datetimes, markup and characters XML cannot hold.
+    @Test func valuesAreEncodedPerDSP0201() async throws {
+        let pool = ConnectionPool(conninfo: try await TestPostgres.createDatabase(), size: 1)
+        defer { Task { await pool.close() } }
+        let file = temporaryFile("values.xml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let summary = try await pool.withConnection { c in
+            try c.execute("SET client_min_messages = warning")
+            _ = try Migrator().apply(EmbeddedMigrations.all, on: c)
+            let catalog = try ModelCatalog.load(from: c)
+            let store = InstanceStore(catalog: catalog)
+            _ = try store.add(className: "CIM_ComputerSystem", values: [
+                ("Name", .string("srv <1> & \u{1}co")), ("InstallDate", .datetime("20240315103000.000000+060")),
+            ], on: c)
+            _ = try store.add(className: "CIM_EthernetPort", values: [
+                ("SystemCreationClassName", .string("CIM_ComputerSystem")), ("SystemName", .string("srv")), ("DeviceID", .string("eth0")),
+                ("NetworkAddresses", .array([.string("001B21AABBCC"), .null])), ("FullDuplex", .boolean(true)), ("Speed", .unsigned(10_000_000_000)),
+            ], on: c)
+            return try CIMXMLExporter(catalog: catalog, options: .init(host: "h")).export(to: file.path, on: c)
+        }
+        #expect(summary.instances == 2)
+        #expect(summary.droppedCharacters == 2)  // in the key binding and in the property
+        let text = try String(contentsOf: file, encoding: .utf8)
+        #expect(text.contains("<VALUE>srv &lt;1&gt; &amp; co</VALUE>"))
+        #expect(text.contains("<VALUE>20240315103000.000000+060</VALUE>"))
+        #expect(text.contains("<VALUE.NULL/>"))
+        #expect(text.contains("<PROPERTY NAME=\"Caption\" TYPE=\"string\"/>"))
+        #expect(text.contains("<VALUE>true</VALUE>"))
+        let check = try checkCIMXML(file)
+        #expect(check.summary == "2 passed, 0 failed", "\(check.output)")
+    }
+}
