@@ -158,7 +158,7 @@ import Testing
     @Test func staleGeneratedFilesAreDetectedAndRegenerated() async throws {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        for path in ["mof", "migrations", "scripts", "Sources/CIMModel", "Sources/Migrations", "Sources/Inventory/EmbeddedScripts.swift"] {
+        for path in ["mof", "migrations", "scripts", "sql", "Sources/CIMModel", "Sources/Migrations", "Sources/Inventory/EmbeddedScripts.swift"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(path).deletingLastPathComponent(), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent(path), to: root.appendingPathComponent(path))
         }
