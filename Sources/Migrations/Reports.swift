@@ -62,7 +62,7 @@ SELECT e.time, e.node, e.kind, regexp_replace(e.class_name, '^CIM_', '') AS clas
        e.new_value, CASE WHEN e.new_value IS NOT NULL THEN cimdb.value_name(e.class_name, e.property, e.new_value) END AS new_name,
        e.severity, e.class_name, e.instance_path, e.id
 FROM cimdb.event e
-ORDER BY e.time DESC, e.id DESC;
+ORDER BY e.id DESC;  -- ids are given in commit order: newest first, by the primary key
 COMMENT ON VIEW report.recent_changes IS 'Inventory changes, newest first: instances created and deleted, property values changed (old and new value, with their ValueMap names where the property has one). Filter on time, e.g. WHERE time > now() - interval ''7 days''.';
 
 CREATE VIEW report.overdue_properties AS
