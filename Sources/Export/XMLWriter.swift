@@ -21,16 +21,25 @@ final class XMLWriter {
 
     deinit { xmlFreeTextWriter(writer) }
 
-    func start(_ element: String) throws(ExportError) {
-        try check(xmlTextWriterStartElement(writer, element), "start <\(element)>")
+    // Names are static strings (their bytes are passed as they are); values go through
+    // withCString, which lends a native string's own bytes: no copy per call.
+
+    func start(_ element: StaticString) throws(ExportError) {
+        try check(xmlTextWriterStartElement(writer, element.utf8Start), "start <\(element)>")
     }
 
-    func attribute(_ name: String, _ value: String) throws(ExportError) {
-        try check(xmlTextWriterWriteAttribute(writer, name, clean(value)), "write attribute \(name)")
+    func attribute(_ name: StaticString, _ value: String) throws(ExportError) {
+        let status = clean(value).withCString { v in
+            v.withMemoryRebound(to: UInt8.self, capacity: 1) { xmlTextWriterWriteAttribute(writer, name.utf8Start, $0) }
+        }
+        try check(status, "write attribute \(name)")
     }
 
     func text(_ value: String) throws(ExportError) {
-        try check(xmlTextWriterWriteString(writer, clean(value)), "write text")
+        let status = clean(value).withCString { v in
+            v.withMemoryRebound(to: UInt8.self, capacity: 1) { xmlTextWriterWriteString(writer, $0) }
+        }
+        try check(status, "write text")
     }
 
     func end() throws(ExportError) {
@@ -38,7 +47,7 @@ final class XMLWriter {
     }
 
     /// `<element attributes…>text</element>` (or empty when `text` is nil).
-    func element(_ name: String, _ attributes: KeyValuePairs<String, String> = [:], text: String? = nil) throws(ExportError) {
+    func element(_ name: StaticString, _ attributes: KeyValuePairs<StaticString, String> = [:], text: String? = nil) throws(ExportError) {
         try start(name)
         for (key, value) in attributes { try attribute(key, value) }
         if let text { try self.text(text) }
@@ -53,7 +62,9 @@ final class XMLWriter {
 
     /// `value` without the characters XML 1.0 cannot carry (counted).
     func clean(_ value: String) -> String {
-        guard value.unicodeScalars.contains(where: Self.isForbidden) else { return value }
+        // Bytes first: every forbidden character is a control byte or starts with 0xEF.
+        guard value.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D) || $0 == 0xEF }),
+              value.unicodeScalars.contains(where: Self.isForbidden) else { return value }
         var scalars = String.UnicodeScalarView()
         for scalar in value.unicodeScalars {
             if Self.isForbidden(scalar) { dropped += 1 } else { scalars.append(scalar) }
