@@ -32,6 +32,14 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file")) var output = "-"
     @Option(help: ArgumentHelp("The HOST of the instance paths (default: this machine's name).", valueName: "name")) var host: String?
 
+    /// This process's peak resident set (VmHWM). Not getrusage: Linux keeps ru_maxrss across
+    /// execve, so a process forked from a big parent would report the parent's size.
+    static func peakResidentKilobytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    }
+
     func run() async throws {
         try await reportingErrors {
             let connection = try await database.connect()
@@ -47,6 +55,7 @@ struct ExportCommand: AsyncParsableCommand {
                 throw CommandFailure(error.description)
             }
             var line = "exported \(summary.instances) instances (\(summary.associations) associations)" + (output == "-" ? "" : " to \(output)")
+            if let peak = Self.peakResidentKilobytes() { line += String(format: "; peak RSS %.0f MB", Double(peak) / 1024) }
             if summary.droppedCharacters > 0 {
                 line += "; \(summary.droppedCharacters) characters XML 1.0 cannot hold were dropped from values"
             }

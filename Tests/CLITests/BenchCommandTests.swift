@@ -26,4 +26,17 @@ import Testing
         #expect(bad.status != 0)
         #expect(bad.standardError.contains("must be positive"))
     }
+
+    @Test func benchExportRunsAndReportsEveryFigure() async throws {
+        let home = try temporaryDirectory()
+        let env = ["CIMDB_HOME": home.path]
+        defer {
+            Task { _ = try? await cimdb(["db", "stop"], environment: env); try? FileManager.default.removeItem(at: home) }
+        }
+        let bench = try await cimdb(["bench", "export", "--nodes", "3"], environment: env)
+        #expect(bench.status == 0, "\(bench.standardError)")
+        for figure in ["cimdb export", "instances/s", "peak RSS", "raw COPY of the rows", "report.node_summary", "report.compare_nodes", "slowest:"] {
+            #expect(bench.standardOutput.contains(figure), "no \(figure) in:\n\(bench.standardOutput)")
+        }
+    }
 }
