@@ -17,19 +17,23 @@ FROM cimdb.instance_source s JOIN cimdb.instance i ON i.id = s.instance_id;
 COMMENT ON VIEW report.node_instance IS 'Which node reports which instance (under which inventory settings), with its class and instance path.';
 
 CREATE VIEW report.node_summary AS
-WITH system AS (
+-- MATERIALIZED: each aggregate computed once (inlined, a parallel plan computed them once per
+-- worker); the CPU model is the most common per node, from per-model counts (no sort of every CPU).
+WITH system AS MATERIALIZED (
     SELECT s.node, min(c.name) AS hostname
     FROM cimdb.instance_source s JOIN cim.cim_computersystem c ON c.instance_id = s.instance_id GROUP BY s.node),
-cpu AS (
-    SELECT s.node, count(*) AS cpus, mode() WITHIN GROUP (ORDER BY p.description) AS model
-    FROM cimdb.instance_source s JOIN cim.cim_processor p ON p.instance_id = s.instance_id GROUP BY s.node),
-memory AS (
+models AS MATERIALIZED (
+    SELECT s.node, p.description, count(*) AS n
+    FROM cimdb.instance_source s JOIN cim.cim_processor p ON p.instance_id = s.instance_id GROUP BY s.node, p.description),
+cpu AS MATERIALIZED (
+    SELECT node, sum(n)::bigint AS cpus, (array_agg(description ORDER BY n DESC, description))[1] AS model FROM models GROUP BY node),
+memory AS MATERIALIZED (
     SELECT s.node, sum(m.capacity) AS bytes
     FROM cimdb.instance_source s JOIN cim.cim_physicalmemory m ON m.instance_id = s.instance_id GROUP BY s.node),
-disk AS (
+disk AS MATERIALIZED (
     SELECT s.node, sum(f.filesystemsize) AS bytes
     FROM cimdb.instance_source s JOIN cim.cim_filesystem f ON f.instance_id = s.instance_id GROUP BY s.node),
-nic AS (
+nic AS MATERIALIZED (
     SELECT s.node, count(*) AS nics, max(e.speed) AS fastest
     FROM cimdb.instance_source s JOIN cim.cim_ethernetport e ON e.instance_id = s.instance_id GROUP BY s.node)
 SELECT n.name AS node, system.hostname,
