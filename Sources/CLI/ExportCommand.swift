@@ -45,9 +45,8 @@ struct ExportCommand: AsyncParsableCommand {
             let connection = try await database.connect()
             defer { connection.close() }
             let catalog = try ModelCatalog.load(from: connection)
-            var options = CIMXMLExporter.Options(className: `class`, node: node, associations: associations,
+            let options = CIMXMLExporter.Options(className: `class`, node: node, associations: associations,
                                                  host: host ?? ProcessInfo.processInfo.hostName)
-            options.namespace = ["root", "cimv2"]
             let summary: CIMXMLExporter.Summary
             do {
                 summary = try CIMXMLExporter(catalog: catalog, options: options).export(to: output, on: connection)

@@ -12,7 +12,7 @@ public enum Reports {
             for row in try c.execute("SELECT name FROM cimdb.reader_role ORDER BY name") {
                 guard let role = row.string(0) else { continue }
                 // A role dropped since is forgotten rather than failing every migration.
-                guard try c.execute("SELECT 1 FROM pg_roles WHERE rolname = $1", [SQLValue(role)]).first != nil else {
+                guard try exists(role, on: c) else {
                     try c.execute("DELETE FROM cimdb.reader_role WHERE name = $1", [SQLValue(role)])
                     continue
                 }
@@ -25,13 +25,17 @@ public enum Reports {
     /// model catalog with its ValueMaps) and the report views — not the configuration, its
     /// scripts, the raw results or anything else in schema `cimdb`. Nothing may be written.
     public static func grantReader(_ role: String, on connection: Connection) throws {
-        guard try connection.execute("SELECT 1 FROM pg_roles WHERE rolname = $1", [SQLValue(role)]).first != nil else {
+        guard try exists(role, on: connection) else {
             throw ReaderError(message: "role \(role) does not exist (create it first, e.g. CREATE ROLE \(role) LOGIN PASSWORD '…')")
         }
         try connection.transaction { c in
             try grant(role, on: c)
             try c.execute("INSERT INTO cimdb.reader_role (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", [SQLValue(role)])
         }
+    }
+
+    static func exists(_ role: String, on c: Connection) throws -> Bool {
+        try c.execute("SELECT 1 FROM pg_roles WHERE rolname = $1", [SQLValue(role)]).first != nil
     }
 
     static func grant(_ role: String, on c: Connection) throws {

@@ -6,11 +6,8 @@ import Testing
 /// The figures themselves are for release builds and the README, not for tests.
 @Suite struct BenchCommandTests {
     @Test func benchIngestRunsEveryPhaseAndCleansUp() async throws {
-        let home = try temporaryDirectory()
-        let env = ["CIMDB_HOME": home.path]
-        defer {
-            Task { _ = try? await cimdb(["db", "stop"], environment: env); try? FileManager.default.removeItem(at: home) }
-        }
+        let fresh = try FreshHome(), env = fresh.env
+        defer { fresh.remove() }
         let bench = try await cimdb(["bench", "ingest", "--nodes", "7", "--batch", "2", "--chunk", "4", "--workers", "2"], environment: env)
         #expect(bench.status == 0, "\(bench.standardError)")
         let output = bench.standardOutput
@@ -28,11 +25,8 @@ import Testing
     }
 
     @Test func benchExportRunsAndReportsEveryFigure() async throws {
-        let home = try temporaryDirectory()
-        let env = ["CIMDB_HOME": home.path]
-        defer {
-            Task { _ = try? await cimdb(["db", "stop"], environment: env); try? FileManager.default.removeItem(at: home) }
-        }
+        let fresh = try FreshHome(), env = fresh.env
+        defer { fresh.remove() }
         let bench = try await cimdb(["bench", "export", "--nodes", "3"], environment: env)
         #expect(bench.status == 0, "\(bench.standardError)")
         for figure in ["cimdb export", "instances/s", "peak RSS", "raw COPY of the rows", "report.node_summary", "report.compare_nodes", "slowest:"] {

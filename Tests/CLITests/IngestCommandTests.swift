@@ -21,11 +21,8 @@ import Testing
     }
 
     @Test func canonicalCasesFromFiles() async throws {
-        let home = try temporaryDirectory()
-        let env = ["CIMDB_HOME": home.path]
-        defer {
-            Task { _ = try? await cimdb(["db", "stop"], environment: env); try? FileManager.default.removeItem(at: home) }
-        }
+        let fresh = try FreshHome(), env = fresh.env
+        defer { fresh.remove() }
         #expect(try await cimdb(["migrate"], environment: env).status == 0)
         let apply = try await cimdb(["inventory", "apply", "--default"], environment: env)
         #expect(apply.status == 0, "\(apply.standardError)")
@@ -78,11 +75,8 @@ import Testing
     }
 
     @Test func inventoryApplyFromAFileWithADryRun() async throws {
-        let home = try temporaryDirectory()
-        let env = ["CIMDB_HOME": home.path]
-        defer {
-            Task { _ = try? await cimdb(["db", "stop"], environment: env); try? FileManager.default.removeItem(at: home) }
-        }
+        let fresh = try FreshHome(), home = fresh.url, env = fresh.env
+        defer { fresh.remove() }
         #expect(try await cimdb(["migrate"], environment: env).status == 0)
         try """
             settings:
@@ -109,11 +103,8 @@ import Testing
     /// A truncated envelope and an output over the cap are rejected like any bad result: exit
     /// 1, the place of the error, and the bytes kept in cimdb.rejected_result.
     @Test func truncatedEnvelopesAndOutputsOverTheCapAreKept() async throws {
-        let home = try temporaryDirectory()
-        let env = ["CIMDB_HOME": home.path]
-        defer {
-            Task { _ = try? await cimdb(["db", "stop"], environment: env); try? FileManager.default.removeItem(at: home) }
-        }
+        let fresh = try FreshHome(), home = fresh.url, env = fresh.env
+        defer { fresh.remove() }
         #expect(try await cimdb(["migrate"], environment: env).status == 0)
         #expect(try await cimdb(["inventory", "apply", "--default"], environment: env).status == 0)
         let truncated = home.appendingPathComponent("result.json")

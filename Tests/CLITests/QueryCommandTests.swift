@@ -5,11 +5,8 @@ import Testing
 /// installing the report views.
 @Suite struct QueryCommandTests {
     @Test func queryFormatsAndReaderRoles() async throws {
-        let home = try temporaryDirectory()
-        let env = ["CIMDB_HOME": home.path]
-        defer {
-            Task { _ = try? await cimdb(["db", "stop"], environment: env); try? FileManager.default.removeItem(at: home) }
-        }
+        let fresh = try FreshHome(), env = fresh.env
+        defer { fresh.remove() }
         let migrate = try await cimdb(["migrate"], environment: env)
         #expect(migrate.standardOutput.contains("report views: installed"), "\(migrate.standardOutput)")
         let sql = #"SELECT 1 AS n, 'a,b' AS text, NULL AS nothing, 'say "hi"' AS quoted UNION ALL SELECT 22, 'x', 'y', 'z'"#

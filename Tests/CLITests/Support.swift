@@ -61,3 +61,17 @@ func temporaryDirectory() throws -> URL {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// A fresh $CIMDB_HOME for one test; `remove()` (deferred) stops its embedded cluster and
+/// deletes the directory.
+struct FreshHome {
+    let url: URL
+    var env: [String: String] { ["CIMDB_HOME": url.path] }
+
+    init() throws { url = try temporaryDirectory() }
+
+    func remove() {
+        let env = self.env, url = self.url
+        Task { _ = try? await cimdb(["db", "stop"], environment: env); try? FileManager.default.removeItem(at: url) }
+    }
+}

@@ -12,7 +12,6 @@ enum FieldConversion {
             return .string("")
         case .value(let text):
             if property.isReference { throw ValueError("key \(property.name) is a reference; references come from association scripts") }
-            if property.type == .string, !property.isArray, property.maxLength == nil { return .string(text) }
             return try ValueCoding.parse(text, for: scalar ?? Self.scalar(property), of: className)
         }
     }

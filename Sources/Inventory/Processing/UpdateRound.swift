@@ -29,6 +29,20 @@ struct UpdateRound {
         var storedName: String
         var keys: [PropertyMapping]
         var severity: Severity
+        /// What decides how lines are read (class, key order, property): it prefixes the
+        /// output's digest and seeds the line fingerprints. Built once per configuration.
+        let head: [UInt8]
+        let fingerprintSeed: UInt64
+
+        init(cls: ClassMapping, property: PropertyMapping, storedName: String, keys: [PropertyMapping], severity: Severity) {
+            self.cls = cls
+            self.property = property
+            self.storedName = storedName
+            self.keys = keys
+            self.severity = severity
+            head = Array((cls.name + "\u{0}" + keys.map(\.name).joined(separator: ",") + "\u{0}" + property.name + "\u{0}").utf8)
+            fingerprintSeed = LineFingerprints.hash(head)
+        }
     }
 
     struct Parsed {
@@ -151,7 +165,7 @@ struct UpdateRound {
             }
             // Only the lines that are not in the last applied output are read.
             let previousLines = previous.map { $0.digest.isEmpty ? [] : LineFingerprints.decode($0.lines) } ?? []
-            let split = LineFingerprints.split(result.output, seed: LineFingerprints.hash(Self.head(config).utf8), previous: previousLines)
+            let split = LineFingerprints.split(result.output, seed: config.fingerprintSeed, previous: previousLines)
             fingerprints[index] = split.fingerprints
             summary.values = split.unchanged
             summary.unchangedLines = split.unchanged
@@ -165,11 +179,7 @@ struct UpdateRound {
     /// The digest recorded in `cimdb.update_run`: of the output and of what decides how it is
     /// read (class, key order, property).
     static func digest(_ config: Config, _ output: [UInt8]) -> String {
-        Digest.sha256(Array(head(config).utf8) + output)
-    }
-
-    static func head(_ config: Config) -> String {
-        config.cls.name + "\u{0}" + config.keys.map(\.name).joined(separator: ",") + "\u{0}" + config.property.name + "\u{0}"
+        Digest.sha256(config.head + output)
     }
 
     /// Parses (part of) an output into (line, instance path, SQL text of the value) and the
@@ -305,7 +315,10 @@ struct UpdateRound {
         }
         // Changed values and events, attributed to the results by (node, property).
         var itemOf: [String: Int] = [:]
-        for (index, summary) in summaries { itemOf[summary.node + "\u{0}" + summary.property.lowercased()] = itemOf[summary.node + "\u{0}" + summary.property.lowercased()] ?? index }
+        for (index, summary) in summaries.sorted(by: { $0.key < $1.key }) {
+            let key = summary.node + "\u{0}" + summary.property.lowercased()
+            if itemOf[key] == nil { itemOf[key] = index }
+        }
         for name in classOrder {
             for tally in try byClass[name]!.apply(on: connection) {
                 guard let index = itemOf[tally.node + "\u{0}" + tally.property.lowercased()] else { continue }
