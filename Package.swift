@@ -30,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The CIM meta-model: data types, values, qualifiers, classes, instance paths. No I/O.
@@ -69,6 +72,35 @@ let package = Package(
         .target(name: "Export", dependencies: ["CIM", "ORM", "Store", "CLibXML2"], swiftSettings: strict),
         // A synthetic fleet: what the default scripts would report on N nodes (benchmarks, tests).
         .target(name: "Fleet", dependencies: ["CIM", "Inventory"], swiftSettings: strict),
+        // What agents and servers agree on: signed requests, assignments, result framing.
+        .target(
+            name: "AgentProtocol",
+            dependencies: ["Inventory", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        // `cimdb server`: the HTTP API agents talk to (Hummingbird), stateless over one database.
+        .target(
+            name: "Server",
+            dependencies: [
+                "AgentProtocol", "Inventory", "ORM", "Store", "Export",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // SQLite, the agent's node-side cache and journal.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // `cimdb agent`: runs the discovery and update monitors of a node, journals and delivers results.
+        .target(
+            name: "Agent",
+            dependencies: [
+                "AgentProtocol", "CIM", "Inventory", "CSQLite",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // A PostgreSQL for tests: the embedded cluster in a temporary directory.
         .target(name: "StoreTesting", dependencies: ["Store"], swiftSettings: strict),
         // The command tree of the `cimdb` executable.
@@ -76,6 +108,7 @@ let package = Package(
             name: "CLI",
             dependencies: [
                 "CIM", "MOF", "ORM", "SchemaGen", "Store", "Migrations", "Inventory", "Fleet", "Export",
+                "AgentProtocol", "Server", "Agent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
@@ -92,6 +125,7 @@ let package = Package(
         .testTarget(name: "SchemaGenTests", dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "Store", "StoreTesting", "CIMModel", "Migrations"], swiftSettings: strict),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Fleet", "CIM", "ORM", "Store", "StoreTesting", "Migrations"], swiftSettings: strict),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Inventory", "Fleet", "CIM", "ORM", "Store", "StoreTesting", "Migrations"], swiftSettings: strict),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "AgentProtocol", "Server", "Inventory", "Store", "StoreTesting", "Migrations", "cimdb"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "StoreTesting"], swiftSettings: strict),
     ]
 )

@@ -18,7 +18,10 @@ public struct Cimdb: AsyncParsableCommand {
               cimdb mof check mof/cimdb.mof          check a model and print what it holds
             """,
         version: "0.1.0",
-        subcommands: [MOFCommand.self, DBCommand.self, MigrateCommand.self, InventoryCommand.self, IngestCommand.self, InstanceCommand.self, QueryCommand.self, ExportCommand.self, BenchCommand.self]
+        subcommands: [
+            UpCommand.self, DownCommand.self, MOFCommand.self, DBCommand.self, MigrateCommand.self, InventoryCommand.self, IngestCommand.self,
+            InstanceCommand.self, QueryCommand.self, ExportCommand.self, NodeCommand.self, ServerCommand.self, AgentCommand.self, BenchCommand.self,
+        ]
     )
 
     public init() {}

@@ -97,3 +97,9 @@ extension PostgresError.Kind {
         }
     }
 }
+
+extension PostgresError {
+    /// A deadlock or serialization failure (SQLSTATE 40P01, 40001): the transaction lost a race
+    /// with another one and succeeds when run again. Not a verdict on the data.
+    public var isTransient: Bool { sqlState == "40P01" || sqlState == "40001" }
+}

@@ -1,3 +1,13 @@
-#!/bin/sh
-# file-system-associations: a placeholder until the node-side scripts land (agent issue); prints nothing.
+#!/bin/bash
+# Association script for inventory settings FileSystem: CIM_HostedFileSystem from the node's
+# CIM_ComputerSystem (GroupComponent) to every file system the discovery reported
+# (PartComponent, from the instance cache).
+set -u
+declare -F cimdb_echo >/dev/null || . "${CIMDB_HELPERS:?cimdb helpers not loaded: run under the cimdb agent (BASH_ENV) or set CIMDB_HELPERS}"
+node=${CIMDB_NODE:-$(hostname 2>/dev/null || uname -n)}
+
+cs=$(cimdb_path CIM_ComputerSystem CreationClassName=CIM_ComputerSystem Name="$node")
+cimdb_instance_paths FileSystem CIM_FileSystem | while IFS= read -r fs; do
+    cimdb_path CIM_HostedFileSystem GroupComponent="$cs" PartComponent="$fs"
+done
 exit 0

@@ -1,3 +1,93 @@
-#!/bin/sh
-# file-system-size: a placeholder until the node-side scripts land (agent issue); prints nothing.
+#!/bin/bash
+# Update script for CIM_FileSystem.FileSystemSize (uint64, bytes; settings FileSystem): the
+# total size, statfs blocks times fragment size (stat -f, as df -B1 computes it; each call
+# limited to 10 s by timeout(1) where present, for hung network mounts). No longer mounted, or
+# statfs fails: no line. Needs stat(1): with CIMDB_PROC/CIMDB_SYS pointing at a fixture only
+# the test double in $CIMDB_BIN is used.
+set -u
+declare -F cimdb_echo >/dev/null || . "${CIMDB_HELPERS:?cimdb helpers not loaded: run under the cimdb agent (BASH_ENV) or set CIMDB_HELPERS}"
+proc=${CIMDB_PROC:-/proc}
+
+# tool NAME: the command to run for NAME: from $CIMDB_BIN when that is set (test doubles), else
+# from PATH, but never while CIMDB_PROC or CIMDB_SYS point at a fixture (it would read this
+# machine instead).
+tool() {
+    if [[ -n ${CIMDB_BIN:-} ]]; then
+        [[ -x $CIMDB_BIN/$1 ]] && printf '%s\n' "$CIMDB_BIN/$1"
+    elif [[ -z ${CIMDB_PROC:-}${CIMDB_SYS:-} ]]; then
+        command -v "$1"
+    else
+        return 1
+    fi
+}
+
+# filesystems: "mount point RS type" for every file system worth reporting, in the order of
+# $CIMDB_PROC/mounts; a mount point mounted over counts with its last (visible) mount. Left out:
+# pseudo and memory file systems (proc, sysfs, tmpfs, devtmpfs, cgroup*, devpts, mqueue, ...,
+# fuse.lxcfs), overlay mounts other than / (container roots on a container host; the root of a
+# container is kept), squashfs under /snap/, mount points holding a line feed, and on the real
+# machine local mount points that are not directories (files bind-mounted into a container,
+# such as /etc/hosts).
+filesystems() {
+    local m t
+    awk -v rs="$CIMDB_RS" '
+        function unoct(s,   out, i, c) {
+            out = ""
+            while ((i = index(s, "\\")) > 0) {
+                c = substr(s, i + 1, 3)
+                if (c ~ /^[0-7][0-7][0-7]$/) {
+                    out = out substr(s, 1, i - 1) sprintf("%c", substr(c, 1, 1) * 64 + substr(c, 2, 1) * 8 + substr(c, 3, 1))
+                    s = substr(s, i + 4)
+                } else { out = out substr(s, 1, i); s = substr(s, i + 1) }
+            }
+            return out s
+        }
+        BEGIN {
+            split("proc sysfs devtmpfs devpts tmpfs ramfs rootfs cgroup cgroup2 mqueue debugfs tracefs " \
+                  "securityfs pstore bpf configfs fusectl hugetlbfs autofs binfmt_misc rpc_pipefs nsfs " \
+                  "efivarfs selinuxfs nfsd devfs usbfs xenfs openpromfs spufs fuse.lxcfs fuse.gvfsd-fuse " \
+                  "fuse.gvfs-fuse-daemon fuse.portal fuse.snapfuse", pseudo, " ")
+            for (i in pseudo) skip[pseudo[i]] = 1
+        }
+        NF >= 3 {
+            m = unoct($2)
+            if (!(m in type)) order[++n] = m
+            type[m] = unoct($3)
+        }
+        END {
+            for (i = 1; i <= n; i++) {
+                m = order[i]; t = type[m]
+                if ((t in skip) || (t == "overlay" && m != "/") || (t == "squashfs" && m ~ /^\/snap\//) || index(m, "\n")) continue
+                print m rs t
+            }
+        }
+    ' "$proc/mounts" |
+        while IFS=$CIMDB_RS read -r m t; do
+            if [[ -z ${CIMDB_PROC:-} ]]; then
+                case $t in
+                    nfs* | cifs | smb* | ceph | lustre | gpfs | beegfs | 9p | afs | fuse.*) ;;  # not touched: may hang
+                    *) [[ -d $m ]] || continue ;;
+                esac
+            fi
+            printf '%s%s%s\n' "$m" "$CIMDB_RS" "$t"
+        done
+}
+
+st=$(tool stat) || exit 0
+limit=()
+if t=$(tool timeout); then limit=("$t" 10); fi
+declare -A value=()
+while IFS=$CIMDB_RS read -r mount _; do
+    read -r frsize blocks < <(${limit[@]+"${limit[@]}"} "$st" -f -c '%S %b' -- "$mount" 2>/dev/null </dev/null) || continue
+    [[ $frsize =~ ^[0-9]+$ && $blocks =~ ^[0-9]+$ ]] || continue
+    value[$mount]=$((frsize * blocks))
+done < <(filesystems)
+
+cimdb_instance_cache 'FileSystem.*' | while IFS= read -r line; do
+    IFS=$CIMDB_RS read -r -a key <<<"$line"
+    cimdb_decode -v mount "${key[3]}"
+    [[ -n $mount && -n ${value[$mount]+set} ]] || continue
+    cimdb_encode -v v "${value[$mount]}"
+    printf '%s%s%s\n' "$line" "$CIMDB_RS" "$v"
+done
 exit 0

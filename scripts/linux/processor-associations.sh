@@ -1,3 +1,13 @@
-#!/bin/sh
-# processor-associations: a placeholder until the node-side scripts land (agent issue); prints nothing.
+#!/bin/bash
+# Association script for inventory settings Processor: CIM_SystemDevice from the node's
+# CIM_ComputerSystem (GroupComponent) to every processor the discovery just reported
+# (PartComponent, from the instance cache).
+set -u
+declare -F cimdb_echo >/dev/null || . "${CIMDB_HELPERS:?cimdb helpers not loaded: run under the cimdb agent (BASH_ENV) or set CIMDB_HELPERS}"
+node=${CIMDB_NODE:-$(hostname 2>/dev/null || uname -n)}
+
+cs=$(cimdb_path CIM_ComputerSystem CreationClassName=CIM_ComputerSystem Name="$node")
+cimdb_instance_paths Processor CIM_Processor | while IFS= read -r part; do
+    cimdb_path CIM_SystemDevice GroupComponent="$cs" PartComponent="$part"
+done
 exit 0

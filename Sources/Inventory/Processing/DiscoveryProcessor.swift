@@ -88,7 +88,7 @@ public struct DiscoveryProcessor: Sendable {
                     return try applying.run()
                 }
                 for (index, outcome) in zip(round, results) { outcomes[index] = outcome }
-            } catch let error as PostgresError where error.kind != .connection && deliveries.count > 1 {
+            } catch let error as PostgresError where error.kind != .connection && !error.isTransient && deliveries.count > 1 {
                 // One result the database refuses must not sink the others: apply them one by one.
                 for (index, delivery) in zip(round, deliveries) { outcomes[index] = try applyAlone(delivery, cascade: cascade, on: connection) }
             }
@@ -103,7 +103,7 @@ public struct DiscoveryProcessor: Sendable {
                 var applying = DiscoveryRound(processor: self, cascade: cascade, deliveries: [delivery], connection: connection)
                 return try applying.run()[0]
             }
-        } catch let error as PostgresError where error.kind != .connection {
+        } catch let error as PostgresError where error.kind != .connection && !error.isTransient {
             let result = delivery.result
             let errors = ["node \(result.node), monitor \(result.monitor): the database refused the result: \(error.message)" + (error.detail.map { " (\($0))" } ?? "")]
             let id = try connection.transaction { connection in

@@ -32,3 +32,15 @@ public enum UndecodableEnvelope {
         case discovery, update
     }
 }
+
+/// A result that names another node than the one whose credential signed it: not applied, kept
+/// with the reason (a node reports only for itself).
+public enum MisaddressedResult {
+    @discardableResult
+    public static func reject(_ raw: [UInt8], kind: UndecodableEnvelope.ResultKind, signedBy signer: String, names node: String,
+                              on connection: Connection) throws -> (id: Int64, error: String) {
+        let message = "node \(signer): the \(kind.rawValue) result names node \(node); a node reports only for itself"
+        let id = try Rejection.record(kind: kind.rawValue, node: signer, monitor: nil, settings: nil, property: nil, raw: raw, errors: [message], on: connection)
+        return (id, message)
+    }
+}

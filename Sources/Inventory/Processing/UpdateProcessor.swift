@@ -74,7 +74,7 @@ public struct UpdateProcessor: Sendable {
                     return try applying.run()
                 }
                 for (index, outcome) in zip(round, results) { outcomes[index] = outcome }
-            } catch let error as PostgresError where error.kind != .connection && deliveries.count > 1 {
+            } catch let error as PostgresError where error.kind != .connection && !error.isTransient && deliveries.count > 1 {
                 for (index, delivery) in zip(round, deliveries) { outcomes[index] = try applyAlone(delivery, on: connection) }
             }
         }
@@ -87,7 +87,7 @@ public struct UpdateProcessor: Sendable {
                 var applying = UpdateRound(processor: self, deliveries: [delivery], connection: connection)
                 return try applying.run()[0]
             }
-        } catch let error as PostgresError where error.kind != .connection {
+        } catch let error as PostgresError where error.kind != .connection && !error.isTransient {
             let result = delivery.result
             let errors = ["node \(result.node), settings \(result.settings), property \(result.property): the database refused the result: \(error.message)"
                 + (error.detail.map { " (\($0))" } ?? "")]

@@ -1,0 +1,151 @@
+import Crypto
+import Foundation
+
+/// How an agent signs its requests and a server checks them (SPEC §6 last point: requests
+/// between server and agents are authenticated and tamper-evident).
+///
+/// Every request after enrollment carries four headers: the node, a timestamp (Unix
+/// milliseconds), a nonce (16 random bytes, hex) and an Ed25519 signature (base64) over
+///
+///     cimdb-request/1 LF METHOD LF PATH-WITH-QUERY LF NODE LF TIMESTAMP LF NONCE LF SHA256-HEX(BODY)
+///
+/// with the node's private key; the server holds only the public key it received at
+/// enrollment. A changed byte anywhere (body, path, node, timestamp) breaks the signature; a
+/// timestamp outside the allowed skew is refused; a nonce seen before is a replay (servers
+/// record nonces in the shared database, so a request replayed against another server is
+/// refused too).
+public enum RequestSignature {
+    public static let nodeHeader = "X-Cimdb-Node"
+    public static let timestampHeader = "X-Cimdb-Timestamp"
+    public static let nonceHeader = "X-Cimdb-Nonce"
+    public static let signatureHeader = "X-Cimdb-Signature"
+
+    /// How far a request's timestamp may be from the server's clock.
+    public static let allowedSkewMilliseconds: Int64 = 5 * 60 * 1000
+
+    /// The bytes that are signed.
+    public static func canonical(method: String, path: String, node: String, timestamp: Int64, nonce: String, body: some Sequence<UInt8>) -> [UInt8] {
+        var text = "cimdb-request/1\n\(method.uppercased())\n\(path)\n\(node)\n\(timestamp)\n\(nonce)\n"
+        text += hex(SHA256.hash(data: Array(body)))
+        return Array(text.utf8)
+    }
+
+    /// The four headers for a request.
+    public static func sign(
+        method: String, path: String, body: [UInt8], identity: NodeIdentity,
+        timestamp: Int64 = currentMilliseconds(), nonce: String = randomNonce()
+    ) -> [(name: String, value: String)] {
+        let message = canonical(method: method, path: path, node: identity.node, timestamp: timestamp, nonce: nonce, body: body)
+        let signature = (try? identity.privateKey.signature(for: message)).map { Data($0).base64EncodedString() } ?? ""
+        return [
+            (nodeHeader, identity.node), (timestampHeader, String(timestamp)),
+            (nonceHeader, nonce), (signatureHeader, signature),
+        ]
+    }
+
+    /// The signed parts of a request, as read from its headers.
+    public struct Claim: Sendable, Hashable {
+        public var node: String
+        public var timestamp: Int64
+        public var nonce: String
+        public var signature: Data
+
+        public init(node: String, timestamp: Int64, nonce: String, signature: Data) {
+            self.node = node
+            self.timestamp = timestamp
+            self.nonce = nonce
+            self.signature = signature
+        }
+
+        /// Reads the headers; nil names what is missing or malformed.
+        public static func read(_ header: (String) -> String?) -> Result<Claim, SignatureError> {
+            guard let node = header(nodeHeader), !node.isEmpty else { return .failure(.missing(nodeHeader)) }
+            guard let stamp = header(timestampHeader) else { return .failure(.missing(timestampHeader)) }
+            guard let timestamp = Int64(stamp) else { return .failure(.malformed(timestampHeader)) }
+            guard let nonce = header(nonceHeader) else { return .failure(.missing(nonceHeader)) }
+            guard nonce.utf8.count == 32, nonce.utf8.allSatisfy({ isHexDigit($0) }) else { return .failure(.malformed(nonceHeader)) }
+            guard let text = header(signatureHeader) else { return .failure(.missing(signatureHeader)) }
+            guard let signature = Data(base64Encoded: text), signature.count == 64 else { return .failure(.malformed(signatureHeader)) }
+            return .success(Claim(node: node, timestamp: timestamp, nonce: nonce, signature: signature))
+        }
+
+        /// Checks the signature with the node's public key and the timestamp against `now`.
+        public func verify(method: String, path: String, body: some Sequence<UInt8>, publicKey rawKey: Data,
+                           now: Int64 = currentMilliseconds()) -> SignatureError? {
+            if abs(now - timestamp) > allowedSkewMilliseconds { return .stale(skewMilliseconds: now - timestamp) }
+            guard let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: rawKey) else { return .badSignature }
+            let message = canonical(method: method, path: path, node: node, timestamp: timestamp, nonce: nonce, body: body)
+            return publicKey.isValidSignature(signature, for: message) ? nil : .badSignature
+        }
+    }
+
+    public static func currentMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+
+    public static func randomNonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func isHexDigit(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) }
+}
+
+/// Why a request's signature was not accepted (logged by the server, answered with 401).
+public enum SignatureError: Error, Sendable, Hashable, CustomStringConvertible {
+    case missing(String)
+    case malformed(String)
+    case stale(skewMilliseconds: Int64)
+    case unknownNode(String)
+    case badSignature
+    case replayed(nonce: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let header): "missing header \(header)"
+        case .malformed(let header): "malformed header \(header)"
+        case .stale(let skew): "timestamp \(skew) ms away from the server's clock (allowed ±\(RequestSignature.allowedSkewMilliseconds) ms)"
+        case .unknownNode(let node): "node \(node) is not enrolled"
+        case .badSignature: "signature does not match the request (tampered, or signed with another key)"
+        case .replayed(let nonce): "nonce \(nonce) was used before (replayed request)"
+        }
+    }
+}
+
+/// A node's name and its signing key: the per-node credential an agent receives for its
+/// enrollment token. The agent keeps it in its state directory (mode 0600).
+public struct NodeIdentity: Sendable {
+    public var node: String
+    /// The raw 32-byte private key (the key type itself is not Sendable).
+    private var rawKey: Data
+
+    public init(node: String, privateKey: Curve25519.Signing.PrivateKey = .init()) {
+        self.node = node
+        self.rawKey = privateKey.rawRepresentation
+    }
+
+    public var privateKey: Curve25519.Signing.PrivateKey {
+        // rawKey always comes from a valid key (init, or checked by init(fileContents:)).
+        try! Curve25519.Signing.PrivateKey(rawRepresentation: rawKey)
+    }
+
+    /// `node` LF base64(raw private key) LF: the identity file's contents.
+    public var fileContents: String { "\(node)\n\(privateKey.rawRepresentation.base64EncodedString())\n" }
+
+    public init?(fileContents: String) {
+        let lines = fileContents.split(separator: "\n").map(String.init)
+        guard lines.count >= 2, let raw = Data(base64Encoded: lines[1]),
+              let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else { return nil }
+        self.init(node: lines[0], privateKey: key)
+    }
+
+    public var publicKeyBase64: String { privateKey.publicKey.rawRepresentation.base64EncodedString() }
+}

@@ -1,0 +1,125 @@
+import Agent
+import ArgumentParser
+import Foundation
+import Inventory
+import Store
+
+/// `cimdb agent`: the node side.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run this node's discovery and update monitors and deliver their results.",
+        discussion: """
+            The agent gets its monitors from a server, runs each discovery monitor on its period \
+            and each update monitor deployed on this node on its property's period (scripts are \
+            fetched by SHA-256 and cached), kills a script's whole process group at its timeout, \
+            and journals every result on disk before sending it: nothing is lost while servers are \
+            down, and results are delivered in order once one answers. Give two servers: both are \
+            active, and the agent continues with one when the other fails.
+
+            Scripts get the bash helpers cimdb_echo, cimdb_array, cimdb_instance_cache and \
+            cimdb_path (BASH_ENV), and CIMDB_NODE, CIMDB_SETTINGS, CIMDB_INSTANCE_CACHE.
+
+            The first start needs an enrollment token (`cimdb node enroll NAME` on the server \
+            side); the agent exchanges it for its own key, kept in the state directory.
+
+            With --print no server is needed: the configuration's discovery scripts (default: the \
+            built-in default configuration) run here and the results are shown, each line checked \
+            against the wire format — for writing and debugging scripts.
+
+            Examples:
+              cimdb agent --server http://s1:7480 --server http://s2:7480 --token cimdb-…
+              cimdb agent --server http://s1:7480 --once
+              cimdb agent --once --print
+              cimdb agent --once --print --config my-inventory.yaml --updates
+            """
+    )
+
+    @Option(name: .customLong("server"), help: ArgumentHelp("A server's base URL; give two for redundancy.", valueName: "url"))
+    var servers: [String] = []
+
+    @Option(help: ArgumentHelp("This node's name (default: the host name).", valueName: "name"))
+    var node: String?
+
+    @Option(help: ArgumentHelp("The state directory: credential, journal, caches (default $CIMDB_HOME/agent/NODE).", valueName: "dir"))
+    var state: String?
+
+    @Option(help: ArgumentHelp("The enrollment token, needed on the first start only.", valueName: "token"))
+    var token: String?
+
+    @Flag(help: "Run every monitor once, deliver, and exit.")
+    var once = false
+
+    @Flag(help: "With --once: run locally without a server and print what would be sent.")
+    var print = false
+
+    @Option(help: ArgumentHelp("With --print: the inventory configuration to run (default: the built-in one).", valueName: "file"))
+    var config: String?
+
+    @Flag(help: "With --print: run the update scripts too.")
+    var updates = false
+
+    @Option(help: ArgumentHelp("Delay each monitor's first run by a random time up to this, in seconds (spreads a fleet).", valueName: "seconds"))
+    var spread: Double = 30
+
+    @Option(help: ArgumentHelp("Seconds between heartbeats.", valueName: "seconds"))
+    var heartbeat: Double = 30
+
+    @Option(help: ArgumentHelp("A script printing more than this many bytes fails.", valueName: "bytes"))
+    var maxOutputBytes = 16 << 20
+
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
+    var logLevel = "info"
+
+    func validate() throws {
+        if print && !once { throw ValidationError("--print works with --once") }
+        if !print && servers.isEmpty { throw ValidationError("give --server URL (up to two), or --once --print to run without a server") }
+        if servers.count > 2 { throw ValidationError("an agent knows two servers at most") }
+        for server in servers where URL(string: server)?.scheme == nil { throw ValidationError("--server \(server) is not a URL like http://host:7480") }
+        if (config != nil || updates) && !print { throw ValidationError("--config and --updates work with --print") }
+        if spread < 0 || heartbeat <= 0 { throw ValidationError("--spread must be ≥ 0 and --heartbeat > 0") }
+    }
+
+    var nodeName: String { node ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost" }
+
+    var stateDirectory: String { state ?? EmbeddedCluster.defaultHome() + "/agent/" + nodeName }
+
+    func run() async throws {
+        try await reportingErrors {
+            if print { return try await printLocally() }
+            let logger = LogSetup.make("cimdb.agent", level: logLevel)
+            let configuration = AgentConfiguration(
+                servers: servers.compactMap { URL(string: $0) }, stateDirectory: stateDirectory, node: nodeName, token: token,
+                spread: .milliseconds(Int64(spread * 1000)), heartbeat: .milliseconds(Int64(heartbeat * 1000)),
+                maximumOutputBytes: maxOutputBytes, version: "cimdb \(Cimdb.configuration.version)")
+            let agent = try NodeAgent(configuration: configuration, logger: logger)
+            if once {
+                let summary = try await agent.runOnce()
+                Swift.print("ran \(summary.discoveryMonitors) discovery monitor(s) and \(summary.updateMonitors) update monitor(s); "
+                    + (summary.delivered ? "all results delivered" : "results kept in the journal (no server took them)"))
+                if !summary.delivered { throw ExitCode(1) }
+                return
+            }
+            logger.info("agent for node \(nodeName) starting; state in \(stateDirectory); servers \(servers.joined(separator: ", "))")
+            do {
+                try await Signals.cancellingOnTermination { try await agent.run() }
+            } catch is CancellationError {}
+            logger.info("agent stopped")
+        }
+    }
+
+    private func printLocally() async throws {
+        let configuration: InventoryConfiguration
+        do {
+            configuration = try config.map { try ConfigurationFile.load($0) } ?? DefaultConfiguration.load()
+        } catch let errors as ConfigurationErrors {
+            throw CommandFailure("\(errors)")
+        }
+        let directory = state ?? NSTemporaryDirectory() + "cimdb-agent-print-\(getpid())"
+        defer { if state == nil { try? FileManager.default.removeItem(atPath: directory) } }
+        let report = try await LocalRun(configuration: configuration, node: nodeName, stateDirectory: directory,
+                                        maximumOutputBytes: maxOutputBytes).run(updates: updates)
+        Swift.print(report.text, terminator: "")
+        if report.problems > 0 { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import Server
+import Store
+
+/// `cimdb node`: enroll nodes and see what the servers hear from them.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Enroll nodes and list them.",
+        subcommands: [Enroll.self, List.self]
+    )
+
+    struct Enroll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make an enrollment token for a node's agent (single use, expiring).",
+            discussion: """
+                Prints the token once; only its SHA-256 is stored. Start the node's agent with it:
+                  cimdb agent --server http://SERVER:7480 --node NAME --token TOKEN
+                The agent exchanges it for its own key pair; enrolling a node again (a new token)
+                replaces its key, e.g. after its state directory was lost.
+                """
+        )
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Argument(help: "The node's name (no whitespace; its agent's --node, by default its host name).")
+        var name: String
+
+        @Option(help: ArgumentHelp("How long the token is valid, in hours.", valueName: "hours"))
+        var expires: Double = 24
+
+        func validate() throws {
+            if name.isEmpty || name.contains(where: \.isWhitespace) { throw ValidationError("a node name has no whitespace") }
+            if expires <= 0 { throw ValidationError("--expires must be positive") }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                let connection = try await database.connect()
+                defer { connection.close() }
+                let token = try Enrollment.createToken(for: name, validFor: .seconds(expires * 3600), on: connection)
+                print(token)
+                Output.error("enrollment token for node \(name), valid \(expires) h, single use: start its agent with --token \(token)")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List nodes: enrolled, last heard of, results waiting in their journals.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let connection = try await database.connect()
+                defer { connection.close() }
+                let rows = try connection.execute("""
+                    SELECT n.name, c.node IS NOT NULL AS enrolled, to_char(n.last_seen_at, 'YYYY-MM-DD HH24:MI:SS') AS last_seen,
+                           n.last_server, n.journaled, to_char(n.last_discovery_at, 'YYYY-MM-DD HH24:MI:SS') AS last_discovery
+                    FROM cimdb.node n LEFT JOIN cimdb.node_credential c ON c.node = n.name ORDER BY n.name
+                    """)
+                let header = ["node", "enrolled", "last seen", "server", "journaled", "last discovery"]
+                let table = rows.map { row in
+                    [row["name"] ?? "", row.bool("enrolled") == true ? "yes" : "no", row["last_seen"] ?? "-", row["last_server"] ?? "-",
+                     row["journaled"] ?? "-", row["last_discovery"] ?? "-"]
+                }
+                let widths = header.indices.map { i in ([header[i]] + table.map { $0[i] }).map(\.count).max() ?? 0 }
+                for line in [header] + table {
+                    print(line.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+                }
+            }
+        }
+    }
+}

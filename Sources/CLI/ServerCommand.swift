@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Server
+
+/// `cimdb server`: the HTTP API agents talk to.
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Serve agents: enrollment, assignments, scripts, results, heartbeats; /health and /metrics.",
+        discussion: """
+            A server is stateless: everything is in the database, so run several in front of one \
+            database (each agent knows two, both active) and restart any of them at any time. \
+            Results from many agents are applied together in batches by one writer per server; \
+            when more are waiting than --queue-limit, agents are told to come back later and keep \
+            their results journaled.
+
+            Every agent request is signed with the node's key (Ed25519, given at enrollment, \
+            timestamp and nonce); refused requests are logged and kept in cimdb.refused_request.
+
+            Examples:
+              cimdb server                                  # 127.0.0.1:7480, embedded database
+              cimdb server --host 0.0.0.0 --port 7480 --database-url postgresql://cimdb@db/cimdb
+              curl -s localhost:7480/health; curl -s localhost:7480/metrics
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on (0: any free port, printed).")
+    var port = 7480
+
+    @Option(help: ArgumentHelp("This server's name in the database and logs (default HOST:PORT).", valueName: "name"))
+    var name: String?
+
+    @Option(help: "Database connections (one is the ingest writer's).")
+    var connections = 4
+
+    @Option(help: "Results applied in one batch at most.")
+    var batch = 256
+
+    @Option(help: "Results waiting at most before agents are asked to come back later.")
+    var queueLimit = 20_000
+
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+    var logLevel = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        guard connections >= 2 else { throw ValidationError("--connections must be at least 2") }
+        guard batch >= 1, queueLimit >= batch else { throw ValidationError("--batch must be ≥ 1 and --queue-limit ≥ --batch") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let conninfo = try await database.conninfo()
+            let logger = LogSetup.make("cimdb.server", level: logLevel)
+            let configuration = ServerConfiguration(conninfo: conninfo, host: host, port: port, name: name, connections: connections,
+                                                    batchSize: batch, queueLimit: queueLimit)
+            let host = self.host
+            try await AgentServer(configuration: configuration, logger: logger).run { port in
+                FileHandle.standardOutput.write(Data("cimdb server \(configuration.name) listening on http://\(host):\(port)\n".utf8))
+            }
+        }
+    }
+}
+
+/// swift-log to standard error, once per process.
+enum LogSetup {
+    private static let bootstrap: Void = LoggingSystem.bootstrap(StreamLogHandler.standardError)
+
+    static func make(_ label: String, level: String) -> Logger {
+        _ = bootstrap
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: level) ?? .info
+        return logger
+    }
+}

@@ -1,0 +1,88 @@
+import AgentProtocol
+import Foundation
+import Hummingbird
+import Inventory
+import Logging
+import NIOCore
+import Store
+
+/// The request context: Hummingbird's core context and the peer's address (for the log of
+/// refused requests).
+struct ServerContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: String?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }
+    }
+}
+
+/// `cimdb server`: the HTTP API agents talk to (SPEC §7). Stateless — everything it knows is in
+/// the database, so any number of server processes can run in front of one database and an
+/// agent can switch between them at any time.
+///
+/// | Route | Signed | What |
+/// |---|---|---|
+/// | `POST /v1/enroll` | no (token) | exchange an enrollment token for the node's credential |
+/// | `GET /v1/assignments` | yes | the node's discovery and update monitors |
+/// | `GET /v1/scripts/HASH` | yes | a script's bytes, by SHA-256 |
+/// | `POST /v1/results` | yes | discovery and update results (ResultBatch framing) |
+/// | `POST /v1/heartbeat` | yes | the agent is alive; answers the assignments' version |
+/// | `GET /health` | no | 200 when the database answers |
+/// | `GET /metrics` | no | Prometheus text format |
+public struct AgentServer: Sendable {
+    public var configuration: ServerConfiguration
+    public var logger: Logger
+
+    public init(configuration: ServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Serves until the task is cancelled or the process gets SIGINT/SIGTERM. `onListening`
+    /// gets the bound port (useful with port 0).
+    public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let pool = ConnectionPool(conninfo: configuration.conninfo, size: configuration.connections)
+        let metrics = ServerMetrics()
+        let queue = IngestQueue(limit: configuration.queueLimit, metrics: metrics)
+        let credentials = Credentials(pool: pool, serverName: configuration.name, logger: logger, metrics: metrics)
+        let routes = Routes(configuration: configuration, pool: pool, queue: queue, credentials: credentials, metrics: metrics, logger: logger)
+        let router = Router(context: ServerContext.self)
+        routes.add(to: router)
+        let worker = IngestWorker(queue: queue, pool: pool, configuration: configuration, logger: logger)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "cimdb"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await worker.run() }
+            group.addTask { await Self.forgetOldNonces(pool: pool, logger: logger) }
+            group.addTask { try await app.runService() }
+            // The application returns on SIGINT/SIGTERM; the background tasks follow it.
+            try await group.next()
+            await queue.shutDown()
+            group.cancelAll()
+        }
+        await pool.close()
+    }
+
+    /// Nonces older than any acceptable timestamp can go: a replay of their request is refused
+    /// for its timestamp anyway.
+    private static func forgetOldNonces(pool: ConnectionPool, logger: Logger) async {
+        let keep = Double(RequestSignature.allowedSkewMilliseconds) * 2 / 1000 + 60
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .seconds(60))
+                try await pool.withConnection { connection in
+                    try connection.execute("DELETE FROM cimdb.request_nonce WHERE seen_at < now() - make_interval(secs => $1)", [SQLValue(keep)])
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("could not delete old request nonces: \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import AgentProtocol
+import Inventory
+import Logging
+import ORM
+import Store
+
+/// The single writer of a server: takes batches from the queue and applies them.
+struct IngestWorker: Sendable {
+    var queue: IngestQueue
+    var pool: ConnectionPool
+    var configuration: ServerConfiguration
+    var logger: Logger
+
+    func run() async {
+        var catalog: (ModelCatalog, ContinuousClock.Instant)?
+        while true {
+            let batch = await queue.next(maximum: configuration.batchSize)
+            if batch.isEmpty { return }
+            do {
+                // The model can change under a running server (`cimdb migrate`): read it again
+                // every minute.
+                if catalog == nil || ContinuousClock.now - catalog!.1 > .seconds(60) {
+                    let loaded = try await pool.withConnection { try ModelCatalog.load(from: $0) }
+                    catalog = (loaded, .now)
+                }
+                let outcomes = try await apply(batch.map(\.result), catalog: catalog!.0)
+                await queue.settle(batch, with: .success(outcomes))
+            } catch {
+                logger.error("ingest: \(batch.count) result(s) not applied, the agents will resend them: \(error)")
+                await queue.settle(batch, with: .failure(IngestUnavailable.database(String(describing: error))))
+            }
+        }
+    }
+
+    private func apply(_ results: [PendingResult], catalog: ModelCatalog) async throws -> [ResultBatchResponse.Outcome] {
+        let maximumOutput = configuration.maximumOutputBytes
+        let source = configuration.name
+        return try await withTransientRetry {
+            try await pool.withConnection { connection -> [ResultBatchResponse.Outcome] in
+                switch results[0].payload {
+                case .discovery:
+                    let deliveries = results.compactMap { r -> Delivery<DiscoveryResult>? in
+                        if case .discovery(let d) = r.payload { return Delivery(d, raw: r.raw) } else { return nil }
+                    }
+                    return try DiscoveryProcessor(catalog: catalog, maximumOutputBytes: maximumOutput)
+                        .apply(deliveries, on: connection).map(Self.outcome)
+                case .update:
+                    let deliveries = results.compactMap { r -> Delivery<UpdateResult>? in
+                        if case .update(let u) = r.payload { return Delivery(u, raw: r.raw) } else { return nil }
+                    }
+                    return try UpdateProcessor(catalog: catalog, maximumOutputBytes: maximumOutput)
+                        .apply(deliveries, on: connection).map(Self.outcome)
+                case .undecodable(let kind, let error):
+                    let r = results[0]
+                    let (id, message) = try UndecodableEnvelope.reject(r.raw, kind: kind, error: error, from: "node \(r.node) via \(source)",
+                                                                       node: r.node, on: connection)
+                    return [.init(status: .rejected, rejectedID: id, errors: [message])]
+                case .misaddressed(let kind, let named):
+                    let r = results[0]
+                    let (id, message) = try MisaddressedResult.reject(r.raw, kind: kind, signedBy: r.node, names: named, on: connection)
+                    return [.init(status: .rejected, rejectedID: id, errors: [message])]
+                }
+            }
+        }
+    }
+
+    /// Runs `body` again when it lost a race with another server's transaction.
+    private func withTransientRetry<T>(_ body: () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch let error as PostgresError where error.isTransient && attempt < 5 {
+                attempt += 1
+                logger.notice("ingest: \(error.message); applying the batch again (attempt \(attempt + 1))")
+                try await Task.sleep(for: .milliseconds(20 * attempt))
+            }
+        }
+    }
+
+    static func outcome(_ outcome: DiscoveryOutcome) -> ResultBatchResponse.Outcome {
+        switch outcome {
+        case .applied: .init(status: .applied)
+        case .duplicate: .init(status: .duplicate)
+        case .rejected(let id, let errors): .init(status: .rejected, rejectedID: id, errors: errors)
+        }
+    }
+
+    static func outcome(_ outcome: UpdateOutcome) -> ResultBatchResponse.Outcome {
+        switch outcome {
+        case .applied: .init(status: .applied)
+        case .duplicate: .init(status: .duplicate)
+        case .rejected(let id, let errors): .init(status: .rejected, rejectedID: id, errors: errors)
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Store
+import StoreTesting
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A whole installation of real processes for one test: a database on the shared test
+/// PostgreSQL, migrated and configured with Fixtures/inventory.yaml; up to two `cimdb server`
+/// processes; `cimdb agent` processes with distinct node names, whose scripts read the
+/// fixture directory `nodes/NODE` (its `disks/` files are the node's file systems).
+final class Installation: @unchecked Sendable {
+    // @unchecked: used by one test at a time.
+    let conninfo: String
+    let directory: String
+    let ports: [Int]
+    private(set) var servers: [Spawned?]
+    private(set) var agents: [String: Spawned] = [:]
+
+    init(servers count: Int = 2) async throws {
+        conninfo = try await TestPostgres.createDatabase()
+        directory = try temporaryDirectory("installation")
+        ports = try (0..<count).map { _ in try freePort() }
+        servers = Array(repeating: nil, count: count)
+        let migrate = try await cimdb(["migrate", "--database-url", conninfo])
+        guard migrate.status == 0 else { throw TestFailure("migrate failed: \(migrate.output)") }
+        let apply = try await cimdb(["inventory", "apply", fixtures.appendingPathComponent("inventory.yaml").path, "--database-url", conninfo])
+        guard apply.status == 0 else { throw TestFailure("inventory apply failed: \(apply.output)") }
+    }
+
+    deinit {
+        for agent in agents.values { agent.stop(signal: SIGKILL) }
+        for server in servers { server?.stop(signal: SIGKILL) }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func serverName(_ index: Int) -> String { "server\(index + 1)" }
+    var serverURLs: [String] { ports.map { "http://127.0.0.1:\($0)" } }
+
+    /// Starts server `index` and waits until it answers /health.
+    func startServer(_ index: Int) async throws {
+        servers[index] = try Spawned(["server", "--port", String(ports[index]), "--name", serverName(index), "--database-url", conninfo],
+                                     log: directory + "/\(serverName(index)).log")
+        try await eventually("\(serverName(index)) answers /health", timeout: .seconds(30)) {
+            (try? await send(serverURLs[index], "GET", "/health", body: [], headers: []))?.status == 200
+        }
+    }
+
+    func stopServer(_ index: Int, signal: Int32 = SIGTERM) {
+        servers[index]?.stop(signal: signal)
+        servers[index] = nil
+    }
+
+    func serverLog(_ index: Int) -> String { (try? String(contentsOfFile: directory + "/\(serverName(index)).log", encoding: .utf8)) ?? "" }
+
+    /// The fixture directory of a node.
+    func nodeDirectory(_ node: String) -> String { directory + "/nodes/" + node }
+
+    func setDisks(_ node: String, _ disks: [String: Int]) throws {
+        let path = nodeDirectory(node) + "/disks"
+        try? FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        for (name, size) in disks { try "\(size)\n".write(toFile: path + "/" + name, atomically: true, encoding: .utf8) }
+    }
+
+    func addDisk(_ node: String, _ name: String, size: Int) throws {
+        try "\(size)\n".write(toFile: nodeDirectory(node) + "/disks/" + name, atomically: true, encoding: .utf8)
+    }
+
+    func removeDisk(_ node: String, _ name: String) throws {
+        try FileManager.default.removeItem(atPath: nodeDirectory(node) + "/disks/" + name)
+    }
+
+    func setCaption(_ node: String, _ caption: String) throws {
+        try caption.write(toFile: nodeDirectory(node) + "/caption", atomically: true, encoding: .utf8)
+    }
+
+    /// Enrolls `node` (a token from `cimdb node enroll`) and starts its agent with both servers.
+    func startAgent(_ node: String) async throws {
+        var arguments = ["agent", "--node", node, "--state", directory + "/agents/" + node, "--spread", "0", "--heartbeat", "1"]
+        for url in serverURLs { arguments += ["--server", url] }
+        if !FileManager.default.fileExists(atPath: directory + "/agents/" + node + "/identity") {
+            let enroll = try await cimdb(["node", "enroll", node, "--database-url", conninfo])
+            guard enroll.status == 0, let token = enroll.output.split(separator: "\n").first(where: { $0.hasPrefix("cimdb-") }) else {
+                throw TestFailure("node enroll failed: \(enroll.output)")
+            }
+            arguments += ["--token", String(token)]
+        }
+        agents[node] = try Spawned(arguments, environment: ["FIXTURE_DIR": directory + "/nodes"], log: directory + "/agent-\(node).log")
+    }
+
+    func agentLog(_ node: String) -> String { agents[node]?.output ?? "" }
+
+    /// Runs a query on the installation's database.
+    func query(_ sql: String, _ parameters: [SQLValue] = []) throws -> QueryResult {
+        let connection = try Connection(conninfo)
+        defer { connection.close() }
+        return try connection.execute(sql, parameters)
+    }
+
+    func count(_ sql: String, _ parameters: [SQLValue] = []) throws -> Int64 {
+        try query(sql, parameters).first?.int64(0) ?? -1
+    }
+
+    /// File systems of a node in the inventory, by mount point, with their sizes.
+    func fileSystems(_ node: String) throws -> [String: Int64?] {
+        var out: [String: Int64?] = [:]
+        for row in try query("SELECT name, filesystemsize FROM cim.cim_filesystem WHERE csname = $1", [SQLValue(node)]) {
+            out[row["name"] ?? ""] = row.int64("filesystemsize")
+        }
+        return out
+    }
+
+    func hostedFileSystems(_ node: String) throws -> Int64 {
+        try count("""
+            SELECT count(*) FROM cim.cim_hostedfilesystem h JOIN cim.cim_filesystem f ON f.instance_id = h.partcomponent
+            WHERE f.csname = $1
+            """, [SQLValue(node)])
+    }
+}
