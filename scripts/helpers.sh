@@ -50,8 +50,18 @@
 #       unquoted, for numeric and boolean keys (or '<c>' for char16). No key: CLASS alone.
 #
 # Environment the cimdb agent sets for every script: CIMDB_NODE (this node's name, the Name of
-# its CIM_ComputerSystem), CIMDB_INSTANCE_CACHE (below), CIMDB_HELPERS (this file), BASH_ENV,
-# CIMDB_SETTINGS (the settings id the script runs for) and, for update scripts, CIMDB_PROPERTY.
+# its CIM_ComputerSystem), CIMDB_INSTANCE_CACHE (below), CIMDB_HELPERS (this file), BASH_ENV and
+#   CIMDB_SETTINGS  the InstanceID of the inventory settings object the run is for (e.g.
+#                   Processor): in discovery, association and update runs alike;
+# and for update runs only
+#   CIMDB_PROPERTY  the name of the property to print, as the inventory configuration spells it
+#                   (e.g. CurrentClockSpeed). Discovery and association runs do not get it: read
+#                   it as ${CIMDB_PROPERTY:-} (set -u).
+# So one script can serve a settings object's discovery and the updates of all its properties,
+# named as its discoveryScript and as each property's updateScript (the default scripts in
+# linux/ are): CIMDB_PROPERTY empty, the discovery lines; a property's name, that property's
+# update lines. Such a script should refuse a property it does not know (a message on stderr and
+# a non-zero exit, 2 in linux/; the run then fails) rather than print some other value.
 #
 # The instance cache. $CIMDB_INSTANCE_CACHE is a directory holding one file per settings
 # object, named exactly its InstanceID. Its first line is the key property names in

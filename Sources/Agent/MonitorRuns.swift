@@ -49,6 +49,9 @@ struct MonitorRuns: Sendable {
             }
             var environment = self.environment
             environment["CIMDB_SETTINGS"] = settings.id
+            // Empty for discovery and association runs, whatever the agent's own environment holds:
+            // one script may serve discovery and updates (SPEC §4 helpers; scripts/helpers.sh).
+            environment["CIMDB_PROPERTY"] = ""
             guard let discoveryPath = await scripts.path(for: settings.discoveryScript) else {
                 failed.insert(settings.id)
                 runs.append(.init(id: settings.id, status: .failed, discovery: [], failure: "the discovery script \(settings.discoveryScript) is not available"))

@@ -18,7 +18,9 @@ struct AgentCommand: AsyncParsableCommand {
             active, and the agent continues with one when the other fails.
 
             Scripts get the bash helpers cimdb_echo, cimdb_array, cimdb_instance_cache and \
-            cimdb_path (BASH_ENV), and CIMDB_NODE, CIMDB_SETTINGS, CIMDB_INSTANCE_CACHE.
+            cimdb_path (BASH_ENV), and CIMDB_NODE, CIMDB_SETTINGS, CIMDB_INSTANCE_CACHE; update runs \
+            also get CIMDB_PROPERTY (the property to print), so one script can serve a settings \
+            object's discovery and its updates.
 
             The first start needs an enrollment token (`cimdb node enroll NAME` on the server \
             side); the agent exchanges it for its own key, kept in the state directory.

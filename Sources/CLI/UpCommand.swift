@@ -147,8 +147,16 @@ struct UpCommand: AsyncParsableCommand {
 
     static func runningPID() -> Int32? {
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0 else { return nil }
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), isRunning(pid) else { return nil }
         return pid
+    }
+
+    /// Whether `pid` is a live process (a zombie, ended but not yet reaped by its parent, is not).
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     static func waitForHealth(port: Int, log: String) async throws {
@@ -225,7 +233,7 @@ struct DownCommand: AsyncParsableCommand {
             }
             kill(pid, SIGTERM)
             let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
-            while kill(pid, 0) == 0 {
+            while UpCommand.isRunning(pid) {
                 if ContinuousClock.now > deadline { throw CommandFailure("cimdb up (pid \(pid)) did not stop within \(Int(timeout)) s") }
                 try await Task.sleep(for: .milliseconds(100))
             }

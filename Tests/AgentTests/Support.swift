@@ -30,7 +30,7 @@ final class Spawned: @unchecked Sendable {
     private let lock = NSLock()
     private var status: Int32?
 
-    init(_ arguments: [String], environment: [String: String] = [:], log: String) throws {
+    init(_ arguments: [String], executable: String = cimdbPath, environment: [String: String] = [:], log: String) throws {
         self.log = log
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -49,34 +49,41 @@ final class Spawned: @unchecked Sendable {
         posix_spawnattr_setpgroup(&attributes, 0)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0)=\($1)" }
-        let argv = ([cimdbPath] + arguments).map { strdup($0) } + [nil]
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = env.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, cimdbPath, &actions, &attributes, argv, envp)
-        guard result == 0 else { throw TestFailure("cannot start cimdb \(arguments.joined(separator: " ")): errno \(result)") }
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else { throw TestFailure("cannot start \(executable) \(arguments.joined(separator: " ")): errno \(result)") }
         self.pid = pid
     }
 
     deinit { stop(signal: SIGKILL) }
 
-    /// Sends `signal` to the process group and waits for the process to end.
+    /// Sends `signal` to the process group and waits for the process to end; kills the group
+    /// when it does not end within `timeout`.
     @discardableResult
     func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(20)) -> Int32? {
-        if let status = lock.withLock({ status }) { return status }
+        if let ended = lock.withLock({ status }) { return ended }
         kill(-pid, signal)
+        let ended = wait(timeout: timeout)
+        kill(-pid, SIGKILL)
+        return ended
+    }
+
+    /// Waits up to `timeout` for the process to end; its raw wait status, or nil while it runs.
+    func wait(timeout: Duration = .zero) -> Int32? {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        repeat {
+            if let status = lock.withLock({ status }) { return status }
             var raw: Int32 = 0
             let waited = waitpid(pid, &raw, WNOHANG)
             if waited == pid || (waited == -1 && errno == ECHILD) {
                 lock.withLock { status = raw }
-                kill(-pid, SIGKILL)
                 return raw
             }
             usleep(20_000)
-        }
-        kill(-pid, SIGKILL)
+        } while ContinuousClock.now < deadline
         return nil
     }
 
@@ -93,9 +100,15 @@ struct TestFailure: Error, CustomStringConvertible {
 
 /// Runs `cimdb` to completion; returns its status and output.
 func cimdb(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+    try await run(cimdbPath, arguments, environment: environment)
+}
+
+/// Runs a program to completion (waited for on a Dispatch thread); returns its status and its
+/// standard output and error, interleaved.
+func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
     let log = FileManager.default.temporaryDirectory.appendingPathComponent("cimdb-run-\(UUID().uuidString).log").path
     defer { try? FileManager.default.removeItem(atPath: log) }
-    let process = try Spawned(arguments, environment: environment, log: log)
+    let process = try Spawned(arguments, executable: executable, environment: environment, log: log)
     let status = await withCheckedContinuation { continuation in
         DispatchQueue.global().async {
             var raw: Int32 = 0

@@ -6,16 +6,25 @@
 #   bash Tests/scripts/check-default-scripts.sh --record   rewrite the expected fixture outputs
 #                                                          (then fails: review and rerun)
 #
+# 0. inventory.yaml: 7 settings, 22 properties, each property's updateScript the settings'
+#    discoveryScript (one script per settings object, told the property by CIMDB_PROPERTY);
+#    every script it names exists, is executable, is bash; every script in linux/ is named.
 # 1. helpers.sh: cimdb_echo, cimdb_array, cimdb_encode/decode, cimdb_instance_cache,
 #    cimdb_path, cimdb_instance_paths, sourcing twice, under set -euo pipefail.
-# 2. Fixture: every script against Tests/Fixtures/linux-node (CIMDB_PROC, CIMDB_SYS, test
-#    doubles of dmidecode, ethtool and stat in CIMDB_BIN, CIMDB_NODE=fixture-node), settings in
-#    inventory.yaml order: discovery, then the instance cache file (header = KeyPropertyOrder,
-#    then the discovery output), then the association script; then every update script. Each
-#    output must equal expected/<script>.out byte for byte (a diff shows control bytes via
-#    cat -v: ^^ is RS, ^] GS, ^_ US), exit 0 and write nothing on stderr. Run once per awk
-#    found (mawk, gawk, gawk --posix, busybox awk), each put first on PATH as awk.
-# 3. This machine: every script without overrides: exit 0, nothing on stderr, well-formed
+# 2. Fixture: every run the agent makes against Tests/Fixtures/linux-node (CIMDB_PROC,
+#    CIMDB_SYS, test doubles of dmidecode, ethtool and stat in CIMDB_BIN,
+#    CIMDB_NODE=fixture-node), settings in inventory.yaml order, CIMDB_SETTINGS set as the agent
+#    sets it: the settings script without CIMDB_PROPERTY (discovery), then the instance cache
+#    file (header = KeyPropertyOrder, then the discovery output), then the association script;
+#    then the settings script once per property with CIMDB_PROPERTY=<property> (update). Each
+#    output must equal its expected file byte for byte — expected/<script>.out for discovery and
+#    association runs, expected/<script>.<Property>.out for updates (a diff shows control bytes
+#    via cat -v: ^^ is RS, ^] GS, ^_ US) — exit 0 and write nothing on stderr. Run once per awk
+#    found (mawk, gawk, gawk --posix, busybox awk), each put first on PATH as awk. Then: no
+#    expected file that no run writes; an unknown CIMDB_PROPERTY is refused (exit 2, stderr);
+#    CIMDB_PROPERTY set but empty is discovery; property names compare case-insensitively;
+#    variations of the fixture (a cached instance that is gone, no DMI, a container, no cache).
+# 3. This machine: every run without overrides: exit 0, nothing on stderr, well-formed
 #    lines (field count, no empty field, GS only as a whole field or array entry, only \n and
 #    \\ escapes), association lines of a known association class whose references all name
 #    instances the node reports; the /proc fallbacks for IPv4 agree with ip(8).
@@ -85,16 +94,30 @@ done < <(awk -v rs="$RS" '
     END { flush(); for (i = 1; i <= np; i++) print "property" rs props[i] }
 ' "$scripts/inventory.yaml")
 if ((${#ids[@]} == 7 && ${#props[@]} == 22)); then
-    ok "inventory.yaml: 7 settings objects, 22 update scripts"
+    ok "inventory.yaml: 7 settings objects, 22 properties"
 else
-    not_ok "inventory.yaml: 7 settings objects, 22 update scripts" "found ${#ids[@]} settings, ${#props[@]} properties"
+    not_ok "inventory.yaml: 7 settings objects, 22 properties" "found ${#ids[@]} settings, ${#props[@]} properties"
 fi
-all_scripts=()
+# runs: every run the agent makes, in order, as "name RS settings id RS script RS property"
+# (property empty: discovery or association). The name is that of the expected output:
+# <script> for discovery and association, <script>.<Property> for an update.
+runs=() all_scripts=() mismatched=()
+base() { local b=${1##*/}; printf '%s' "${b%.sh}"; }
 for id in "${ids[@]}"; do
+    runs+=("$(base "${discovery[$id]}")$RS$id$RS${discovery[$id]}$RS")
     all_scripts+=("${discovery[$id]}")
-    [[ -n ${association[$id]} ]] && all_scripts+=("${association[$id]}")
+    if [[ -n ${association[$id]} ]]; then
+        runs+=("$(base "${association[$id]}")$RS$id$RS${association[$id]}$RS")
+        all_scripts+=("${association[$id]}")
+    fi
 done
-for p in "${props[@]}"; do all_scripts+=("${p##*"$RS"}"); done
+for p in "${props[@]}"; do
+    IFS=$RS read -r id prop s <<<"$p"
+    runs+=("$(base "$s").$prop$RS$id$RS$s$RS$prop")
+    [[ $s == "${discovery[$id]}" ]] || mismatched+=("$id.$prop: updateScript $s, discoveryScript ${discovery[$id]}")
+done
+if ((${#mismatched[@]} == 0)); then ok "inventory.yaml: every property's updateScript is its settings' discoveryScript"; else
+    not_ok "inventory.yaml: every property's updateScript is its settings' discoveryScript" "${mismatched[@]}"; fi
 missing=()
 for s in "${all_scripts[@]}"; do [[ -x $scripts/$s && $(head -c 12 "$scripts/$s") == '#!/bin/bash' ]] || missing+=("$s"); done
 if ((${#missing[@]} == 0)); then ok "every script inventory.yaml names exists, is executable and starts with #!/bin/bash"; else
@@ -222,40 +245,41 @@ cwd=$work/cwd
 mkdir -p "$cwd"
 for id in "${ids[@]}"; do : >"$cwd/$id.glob-trap"; done
 
-# run_all OUT CACHE ENV...: runs every script in inventory.yaml order with ENV; OUT/<name>.out
-# and .err, .rc; fills CACHE.
+# script_env SETTINGS PROPERTY: sets env_args to the variables the agent gives a run: the
+# helpers, CIMDB_SETTINGS, and CIMDB_PROPERTY for an update (PROPERTY not empty). Runs start
+# from `env -u CIMDB_PROPERTY`, so that a discovery run never inherits one.
+script_env() {
+    env_args=(BASH_ENV="$helpers" CIMDB_HELPERS="$helpers" CIMDB_SETTINGS="$1")
+    [[ -n $2 ]] && env_args+=(CIMDB_PROPERTY="$2")
+}
+
+# run_all OUT CACHE ENV...: makes every run in inventory.yaml order with ENV: OUT/<name>.out,
+# .err and .rc; fills CACHE after each discovery, as the agent does.
 run_all() {
-    local out=$1 cache=$2 id s p name
+    local out=$1 cache=$2 r name id s prop
+    local -a env_args
     shift 2
     mkdir -p "$out" "$cache"
-    for id in "${ids[@]}"; do
-        s=${discovery[$id]}; name=${s##*/}; name=${name%.sh}
-        (cd "$cwd" && env "$@" CIMDB_INSTANCE_CACHE="$cache" BASH_ENV="$helpers" CIMDB_HELPERS="$helpers" "$scripts/$s" >"$out/$name.out" 2>"$out/$name.err" </dev/null)
+    for r in "${runs[@]}"; do
+        IFS=$RS read -r name id s prop <<<"$r"
+        script_env "$id" "$prop"
+        (cd "$cwd" && env -u CIMDB_PROPERTY "$@" CIMDB_INSTANCE_CACHE="$cache" "${env_args[@]}" "$scripts/$s" >"$out/$name.out" 2>"$out/$name.err" </dev/null)
         echo $? >"$out/$name.rc"
-        { printf '%s\n' "${keys[$id]//,/$RS}"; cat "$out/$name.out"; } >"$cache/$id"
-        if [[ -n ${association[$id]} ]]; then
-            s=${association[$id]}; name=${s##*/}; name=${name%.sh}
-            (cd "$cwd" && env "$@" CIMDB_INSTANCE_CACHE="$cache" BASH_ENV="$helpers" CIMDB_HELPERS="$helpers" "$scripts/$s" >"$out/$name.out" 2>"$out/$name.err" </dev/null)
-            echo $? >"$out/$name.rc"
+        if [[ -z $prop && $s == "${discovery[$id]}" ]]; then
+            { printf '%s\n' "${keys[$id]//,/$RS}"; cat "$out/$name.out"; } >"$cache/$id"
         fi
-    done
-    for p in "${props[@]}"; do
-        s=${p##*"$RS"}; name=${s##*/}; name=${name%.sh}
-        (cd "$cwd" && env "$@" CIMDB_INSTANCE_CACHE="$cache" BASH_ENV="$helpers" CIMDB_HELPERS="$helpers" "$scripts/$s" >"$out/$name.out" 2>"$out/$name.err" </dev/null)
-        echo $? >"$out/$name.rc"
     done
 }
 
 # kind_of NAME: discovery, association or update, and the settings id: sets kind and sid.
 kind_of() {
-    local id p s
-    for id in "${ids[@]}"; do
-        s=${discovery[$id]##*/}; [[ ${s%.sh} == "$1" ]] && { kind=discovery sid=$id; return; }
-        s=${association[$id]##*/}; [[ -n $s && ${s%.sh} == "$1" ]] && { kind=association sid=$id; return; }
-    done
-    for p in "${props[@]}"; do
-        s=${p##*"$RS"}; s=${s##*/}
-        [[ ${s%.sh} == "$1" ]] && { kind=update sid=${p%%"$RS"*}; return; }
+    local r name id s prop
+    for r in "${runs[@]}"; do
+        IFS=$RS read -r name id s prop <<<"$r"
+        [[ $name == "$1" ]] || continue
+        sid=$id
+        if [[ -n $prop ]]; then kind=update; elif [[ $s == "${discovery[$id]}" ]]; then kind=discovery; else kind=association; fi
+        return
     done
     kind= sid=
 }
@@ -335,8 +359,9 @@ fixture_env=(CIMDB_PROC="$fixture/proc" CIMDB_SYS="$fixture/sys" CIMDB_BIN="$fix
 for a in "${awks[@]}"; do
     out=$work/fixture-$a
     PATH=$work/awk-$a:$PATH run_all "$out" "$work/fixture-cache-$a" "${fixture_env[@]}"
-    for s in "${all_scripts[@]}"; do
-        name=${s##*/}; name=${name%.sh}
+    for r in "${runs[@]}"; do
+        IFS=$RS read -r name id s prop <<<"$r"
+        what=$s${prop:+ (CIMDB_PROPERTY=$prop)}
         problems=()
         [[ $(<"$out/$name.rc") == 0 ]] || problems+=("exit status $(<"$out/$name.rc")")
         [[ -s $out/$name.err ]] && problems+=("stderr: $(<"$out/$name.err")")
@@ -351,15 +376,29 @@ for a in "${awks[@]}"; do
         fi
         mapfile -t form < <(check_output "$name" "$out" "$work/fixture-cache-$a")
         ((${#form[@]})) && problems+=("${form[@]}")
-        if ((${#problems[@]})); then not_ok "[$a] fixture: $s" "${problems[@]}"; else ok "[$a] fixture: $s"; fi
+        if ((${#problems[@]})); then not_ok "[$a] fixture: $what" "${problems[@]}"; else ok "[$a] fixture: $what"; fi
     done
 done
+# Every expected file belongs to a run (--record removes the others).
+stray=()
+for f in "$expected"/*.out; do
+    name=${f##*/}; name=${name%.out}
+    kind_of "$name"
+    [[ -n $kind ]] && continue
+    if [[ -n $record ]]; then rm -f -- "$f"; stray+=("removed $f"); else stray+=("$f"); fi
+done
+if ((${#stray[@]} == 0)); then ok "fixture: every file in expected/ is the output of a run"; else
+    not_ok "fixture: every file in expected/ is the output of a run" "${stray[@]}"; fi
 
-# Fixture variations (first awk only). fixture_run SCRIPT ENV...: stdout, or "exit N" / stderr.
+# Fixture variations (first awk only). fixture_run SCRIPT PROPERTY ENV...: the run's stdout, then
+# "[exit N]" and "[stderr: ...]" when it has them. PROPERTY empty: a discovery or association run.
 fixture_run() {
-    local s=$1 out rc
-    shift
-    out=$(cd "$cwd" && env "$@" BASH_ENV="$helpers" CIMDB_HELPERS="$helpers" "$scripts/$s" 2>"$work/err" </dev/null)
+    local s=$1 out rc id
+    local -a env_args
+    for id in "${ids[@]}"; do [[ $s == "${discovery[$id]}" || $s == "${association[$id]}" ]] && break; done
+    script_env "$id" "$2"
+    shift 2
+    out=$(cd "$cwd" && env -u CIMDB_PROPERTY "$@" "${env_args[@]}" "$scripts/$s" 2>"$work/err" </dev/null)
     rc=$?
     ((rc == 0)) || out+="[exit $rc]"
     [[ -s $work/err ]] && out+="[stderr: $(<"$work/err")]"
@@ -375,45 +414,67 @@ for id in "${ids[@]}"; do
     [[ $id == FileSystem ]] && field=4
     sed -n 2p "$stale/$id" | awk -v FS="$RS" -v OFS="$RS" -v f="$field" '{ $f = "cimdb-gone"; print }' >>"$stale/$id"
 done
-gone=()
-for p in "${props[@]}"; do
-    s=${p##*"$RS"}; name=${s##*/}; name=${name%.sh}
-    [[ ${p%%"$RS"*} == ComputerSystem ]] && continue
-    out=$(fixture_run "$s" "${fixture_env[@]}" CIMDB_INSTANCE_CACHE="$stale")
-    [[ $out == "$(<"$first/$name.out")" ]] || gone+=("$s: $(printf '%s' "$out" | cat -v)")
+gone=() refused=() empty=() cases=()
+for r in "${runs[@]}"; do
+    IFS=$RS read -r name id s prop <<<"$r"
+    [[ -n $prop && $id != ComputerSystem ]] || continue
+    out=$(fixture_run "$s" "$prop" "${fixture_env[@]}" CIMDB_INSTANCE_CACHE="$stale")
+    [[ $out == "$(<"$first/$name.out")" ]] || gone+=("$s, CIMDB_PROPERTY=$prop: $(printf '%s' "$out" | cat -v)")
 done
-if ((${#gone[@]} == 0)); then ok "fixture: update scripts print no line for a cached instance that is gone"; else
-    not_ok "fixture: update scripts print no line for a cached instance that is gone" "${gone[@]}"; fi
+if ((${#gone[@]} == 0)); then ok "fixture: updates print no line for a cached instance that is gone"; else
+    not_ok "fixture: updates print no line for a cached instance that is gone" "${gone[@]}"; fi
+cache=$work/fixture-cache-${awks[0]}
+for id in "${ids[@]}"; do
+    s=${discovery[$id]}; name=$(base "$s")
+    # An unknown property: nothing on stdout, a message naming it on stderr, exit 2.
+    out=$(fixture_run "$s" NoSuchProperty "${fixture_env[@]}" CIMDB_INSTANCE_CACHE="$cache")
+    [[ $out == "[exit 2][stderr: "*NoSuchProperty*"]" ]] || refused+=("$s, CIMDB_PROPERTY=NoSuchProperty: $(printf '%s' "$out" | cat -v)")
+    # CIMDB_PROPERTY set but empty: discovery.
+    out=$(cd "$cwd" && env "${fixture_env[@]}" CIMDB_INSTANCE_CACHE="$cache" CIMDB_SETTINGS="$id" CIMDB_PROPERTY= BASH_ENV="$helpers" CIMDB_HELPERS="$helpers" "$scripts/$s" 2>&1 </dev/null)
+    [[ $out == "$(<"$first/$name.out")" ]] || empty+=("$s, CIMDB_PROPERTY='': $(printf '%s' "$out" | cat -v)")
+done
+for r in "${runs[@]}"; do
+    IFS=$RS read -r name id s prop <<<"$r"
+    [[ -n $prop ]] || continue
+    out=$(fixture_run "$s" "${prop,,}" "${fixture_env[@]}" CIMDB_INSTANCE_CACHE="$cache")
+    [[ $out == "$(<"$first/$name.out")" ]] || cases+=("$s, CIMDB_PROPERTY=${prop,,}: $(printf '%s' "$out" | cat -v)")
+done
+if ((${#refused[@]} == 0)); then ok "fixture: every settings script refuses an unknown CIMDB_PROPERTY (exit 2, stderr, no line)"; else
+    not_ok "fixture: every settings script refuses an unknown CIMDB_PROPERTY (exit 2, stderr, no line)" "${refused[@]}"; fi
+if ((${#empty[@]} == 0)); then ok "fixture: CIMDB_PROPERTY set but empty is a discovery run"; else
+    not_ok "fixture: CIMDB_PROPERTY set but empty is a discovery run" "${empty[@]}"; fi
+if ((${#cases[@]} == 0)); then ok "fixture: CIMDB_PROPERTY compares case-insensitively (currentclockspeed = CurrentClockSpeed)"; else
+    not_ok "fixture: CIMDB_PROPERTY compares case-insensitively (currentclockspeed = CurrentClockSpeed)" "${cases[@]}"; fi
 # No DMI in sysfs: the mainboard from dmidecode -t 2; the caption falls back to the kernel.
 nodmi=$work/sys-without-dmi
 mkdir -p "$nodmi"
-cache=$work/fixture-cache-${awks[0]}
 same "fixture without sysfs DMI: mainboard from dmidecode -t 2" \
     "CIM_Card${RS}fixture-node:Mainboard"$'\n'"CIM_Card${RS}fixture-node:Mainboard${RS}ASUSTeK COMPUTER INC."$'\n'"CIM_Card${RS}fixture-node:Mainboard${RS}Z11PA-D8 Series" \
-    "$(for s in mainboard mainboard-manufacturer mainboard-model; do fixture_run "linux/$s.sh" "${fixture_env[@]}" CIMDB_SYS="$nodmi" CIMDB_INSTANCE_CACHE="$cache"; echo; done)"
+    "$(for prop in '' Manufacturer Model; do fixture_run linux/mainboard.sh "$prop" "${fixture_env[@]}" CIMDB_SYS="$nodmi" CIMDB_INSTANCE_CACHE="$cache"; echo; done)"
 same "fixture without DMI: the caption is the kernel release" \
     "CIM_ComputerSystem${RS}fixture-node${RS}Linux 6.1.0-18-amd64" \
-    "$(fixture_run linux/computer-system-caption.sh "${fixture_env[@]}" CIMDB_SYS="$nodmi" CIMDB_INSTANCE_CACHE="$cache")"
+    "$(fixture_run linux/computer-system.sh Caption "${fixture_env[@]}" CIMDB_SYS="$nodmi" CIMDB_INSTANCE_CACHE="$cache")"
 # A container: no DMI, no dmidecode, no ethtool: nothing made up, nothing failing.
 mkdir -p "$work/nobin"
 same "fixture as a container (no DMI, no commands): no mainboard, no memory, PortType 0 (Unknown)" \
     "||CIM_EthernetPort${RS}eth0${RS}CIM_ComputerSystem${RS}fixture-node${RS}0" \
-    "$(fixture_run linux/mainboard.sh "${fixture_env[@]}" CIMDB_SYS="$nodmi" CIMDB_BIN="$work/nobin")|$(fixture_run linux/physical-memory.sh "${fixture_env[@]}" CIMDB_BIN="$work/nobin")|$(fixture_run linux/ethernet-port-port-type.sh "${fixture_env[@]}" CIMDB_BIN="$work/nobin" CIMDB_INSTANCE_CACHE="$cache" | head -1)"
+    "$(fixture_run linux/mainboard.sh '' "${fixture_env[@]}" CIMDB_SYS="$nodmi" CIMDB_BIN="$work/nobin")|$(fixture_run linux/physical-memory.sh '' "${fixture_env[@]}" CIMDB_BIN="$work/nobin")|$(fixture_run linux/ethernet-port.sh PortType "${fixture_env[@]}" CIMDB_BIN="$work/nobin" CIMDB_INSTANCE_CACHE="$cache" | head -1)"
 same "fixture: scripts without an instance cache print nothing (update) and exit 0" \
     "[stderr: cimdb_instance_cache: CIMDB_INSTANCE_CACHE is not set (the cimdb agent sets it)]" \
-    "$(fixture_run linux/processor-family.sh "${fixture_env[@]}")"
+    "$(fixture_run linux/processor.sh Family "${fixture_env[@]}")"
 
 # --- 3. this machine ------------------------------------------------------------------------------
 real=$work/real
 run_all "$real" "$work/real-cache" -u CIMDB_PROC -u CIMDB_SYS -u CIMDB_BIN -u CIMDB_NODE
-for s in "${all_scripts[@]}"; do
-    name=${s##*/}; name=${name%.sh}
+for r in "${runs[@]}"; do
+    IFS=$RS read -r name id s prop <<<"$r"
+    what=$s${prop:+ (CIMDB_PROPERTY=$prop)}
     problems=()
     [[ $(<"$real/$name.rc") == 0 ]] || problems+=("exit status $(<"$real/$name.rc")")
     [[ -s $real/$name.err ]] && problems+=("stderr: $(<"$real/$name.err")")
     mapfile -t form < <(check_output "$name" "$real" "$work/real-cache")
     ((${#form[@]})) && problems+=("${form[@]}" "output (cat -v):" "$(visible "$real/$name.out")")
-    if ((${#problems[@]})); then not_ok "this machine: $s" "${problems[@]}"; else ok "this machine: $s ($(wc -l <"$real/$name.out") lines)"; fi
+    if ((${#problems[@]})); then not_ok "this machine: $what" "${problems[@]}"; else ok "this machine: $what ($(wc -l <"$real/$name.out") lines)"; fi
 done
 node=$(hostname)
 same "this machine: ComputerSystem reports the host name" "CIM_ComputerSystem$RS$node" "$(<"$real/computer-system.out")"
@@ -421,7 +482,7 @@ same "this machine: ComputerSystem reports the host name" "CIM_ComputerSystem$RS
 mkdir -p "$work/nobin"
 fallback=$work/real-fallback
 run_all "$fallback" "$work/real-fallback-cache" -u CIMDB_PROC -u CIMDB_SYS -u CIMDB_NODE CIMDB_BIN="$work/nobin"
-for name in ip-protocol-endpoint ip-protocol-endpoint-ipv4-address ip-protocol-endpoint-subnet-mask; do
+for name in ip-protocol-endpoint ip-protocol-endpoint.IPv4Address ip-protocol-endpoint.SubnetMask; do
     if cmp -s "$real/$name.out" "$fallback/$name.out"; then
         ok "this machine: $name from /proc/net/fib_trie and route equals ip -o -4 addr"
     else

@@ -1,53 +1,39 @@
 #!/bin/bash
-# Discovery for inventory settings IPProtocolEndpoint (CIM_IPProtocolEndpoint): per Ethernet
-# port (the ports EthernetPort reports, same rules) one endpoint per IP version it has an
-# address of: Name "<port>:IPv4" and "<port>:IPv6" (stable while addresses change; the update
-# scripts carry the address). Keys (KeyPropertyOrder) CreationClassName, Name,
-# SystemCreationClassName, SystemName.
+# Inventory settings IPProtocolEndpoint (CIM_IPProtocolEndpoint): per Ethernet port one endpoint
+# per IP version it has an address of. Discovery and the update of every property in one
+# script; the agent says which run it is in CIMDB_PROPERTY.
+#
+# Discovery (CIMDB_PROPERTY unset or empty): for each port the EthernetPort settings reported
+# (the instance cache of EthernetPort, whose discovery the agent runs first: IPProtocolEndpoint
+# is its child) Name "<port>:IPv4" and "<port>:IPv6" (stable while addresses change; the updates
+# carry the address). Keys (KeyPropertyOrder) CreationClassName, Name, SystemCreationClassName,
+# SystemName.
+#
+# Updates (CIMDB_PROPERTY names the property): for every cached endpoint its key fields, then
+# the value:
+#   IPv4Address (string): for "<port>:IPv4" endpoints the port's primary IPv4 address (see ipv4
+#     below). IPv6 endpoints, and ports without an IPv4 address now: no line.
+#   IPv6Address (string): for "<port>:IPv6" endpoints the IPv6 address that stands for the port
+#     (see ipv6 below). IPv4 endpoints, and ports without an IPv6 address now: no line.
+#   ProtocolIFType (uint16): 4096 (IPv4) for "<port>:IPv4" endpoints, 4097 (IPv6) for
+#     "<port>:IPv6" ones — an endpoint stands for one IP version (4098, IPv4/v6, is not used).
+#   SubnetMask (string): for "<port>:IPv4" endpoints the mask of the port's primary IPv4
+#     address, dotted ("255.255.255.0"). IPv6 endpoints (the property is for IPv4 only), and
+#     ports without an IPv4 address: no line.
+# Another CIMDB_PROPERTY: a message on stderr, exit 2.
 set -u
 declare -F cimdb_echo >/dev/null || . "${CIMDB_HELPERS:?cimdb helpers not loaded: run under the cimdb agent (BASH_ENV) or set CIMDB_HELPERS}"
 node=${CIMDB_NODE:-$(hostname 2>/dev/null || uname -n)}
 proc=${CIMDB_PROC:-/proc}
 sys=${CIMDB_SYS:-/sys}
+property=${CIMDB_PROPERTY:-}
 
 # tool NAME: the command to run for NAME: from $CIMDB_BIN when that is set (test doubles), else
 # from PATH, but never while CIMDB_PROC or CIMDB_SYS point at a fixture (it would read this
-# machine instead).
+# machine instead). False when there is none.
 tool() {
-    if [[ -n ${CIMDB_BIN:-} ]]; then
-        [[ -x $CIMDB_BIN/$1 ]] && printf '%s\n' "$CIMDB_BIN/$1"
-    elif [[ -z ${CIMDB_PROC:-}${CIMDB_SYS:-} ]]; then
-        command -v "$1"
-    else
-        return 1
-    fi
-}
-
-# ports: the Ethernet ports in $CIMDB_SYS/class/net, one name a line: type 1 (ARPHRD_ETHER), not
-# lo, not wireless, not a bridge; and hardware-backed (a device link: PCI, USB, virtio, ...), a
-# bond, or a virtual interface on another link (veth, VLAN, macvlan: a container's eth0). Left
-# out: software interfaces with no link below (ifb, dummy, tap) and virtual ports enslaved to a
-# bridge (host ends of container veths, which come and go with the containers).
-ports() {
-    local d n type ifindex iflink
-    for d in "$sys"/class/net/*; do
-        n=${d##*/}
-        [[ $n != lo && -d $d ]] || continue
-        type=
-        { IFS= read -r type; } 2>/dev/null <"$d/type"
-        [[ $type == 1 ]] || continue
-        [[ -e $d/wireless || -e $d/phy80211 || -e $d/bridge ]] && continue
-        if [[ -e $d/device || -L $d/device || -e $d/bonding ]]; then
-            printf '%s\n' "$n"
-            continue
-        fi
-        [[ -e $d/brport ]] && continue
-        ifindex= iflink=
-        { IFS= read -r ifindex; } 2>/dev/null <"$d/ifindex"
-        { IFS= read -r iflink; } 2>/dev/null <"$d/iflink"
-        [[ -n $iflink && $iflink != "$ifindex" ]] && printf '%s\n' "$n"
-    done
-    return 0
+    [[ -n ${CIMDB_BIN:-} ]] && { [[ -x $CIMDB_BIN/$1 ]] && printf '%s\n' "$CIMDB_BIN/$1"; return; }
+    [[ -z ${CIMDB_PROC:-}${CIMDB_SYS:-} ]] && command -v "$1"
 }
 
 # ipv4: "interface RS address RS prefix length" for every IPv4 address, an interface's primary
@@ -152,11 +138,72 @@ ipv6() {
     ' "$proc/net/if_inet6"
 }
 
-declare -A v4=() v6=()
-while IFS=$CIMDB_RS read -r port _; do [[ -n $port ]] && v4[$port]=1; done < <(ipv4)
-while IFS=$CIMDB_RS read -r port _; do [[ -n $port ]] && v6[$port]=1; done < <(ipv6)
-ports | while IFS= read -r port; do
-    [[ -n ${v4[$port]+set} ]] && cimdb_echo CIM_IPProtocolEndpoint "$port:IPv4" CIM_ComputerSystem "$node"
-    [[ -n ${v6[$port]+set} ]] && cimdb_echo CIM_IPProtocolEndpoint "$port:IPv6" CIM_ComputerSystem "$node"
-done
+# mask LENGTH: the dotted IPv4 mask of a prefix length.
+mask() {
+    local l=$1 i out=
+    for i in 1 2 3 4; do
+        if ((l >= 8)); then out+=255; l=$((l - 8)); else out+=$(((256 - (1 << (8 - l))) & 255)); l=0; fi
+        ((i < 4)) && out+=.
+    done
+    printf '%s' "$out"
+}
+
+# discover: the discovery lines.
+discover() {
+    local port
+    local -A v4=() v6=()
+    while IFS=$CIMDB_RS read -r port _; do [[ -n $port ]] && v4[$port]=1; done < <(ipv4)
+    while IFS=$CIMDB_RS read -r port _; do [[ -n $port ]] && v6[$port]=1; done < <(ipv6)
+    cimdb_instance_cache EthernetPort.DeviceID | while IFS= read -r port; do
+        cimdb_decode -v port "$port"
+        [[ -n $port ]] || continue
+        [[ -n ${v4[$port]+set} ]] && cimdb_echo CIM_IPProtocolEndpoint "$port:IPv4" CIM_ComputerSystem "$node"
+        [[ -n ${v6[$port]+set} ]] && cimdb_echo CIM_IPProtocolEndpoint "$port:IPv6" CIM_ComputerSystem "$node"
+    done
+}
+
+# update PROPERTY: the update lines of PROPERTY (lower case).
+update() {
+    local port address length line name v
+    local -a key
+    local -A value=()
+    case $1 in
+        ipv4address)
+            while IFS=$CIMDB_RS read -r port address _; do
+                [[ -n ${value[$port:IPv4]+set} ]] || value[$port:IPv4]=$address
+            done < <(ipv4) ;;
+        subnetmask)
+            while IFS=$CIMDB_RS read -r port _ length; do
+                [[ $length =~ ^[0-9]+$ ]] && ((length <= 32)) || continue
+                [[ -n ${value[$port:IPv4]+set} ]] || value[$port:IPv4]=$(mask "$length")
+            done < <(ipv4) ;;
+        ipv6address)
+            while IFS=$CIMDB_RS read -r port address _; do
+                value[$port:IPv6]=$address
+            done < <(ipv6) ;;
+    esac
+    cimdb_instance_cache 'IPProtocolEndpoint.*' | while IFS= read -r line; do
+        IFS=$CIMDB_RS read -r -a key <<<"$line"
+        cimdb_decode -v name "${key[1]}"
+        if [[ $1 == protocoliftype ]]; then
+            case $name in
+                *:IPv4) v=4096 ;;
+                *:IPv6) v=4097 ;;
+                *) continue ;;
+            esac
+        else
+            [[ -n $name && -n ${value[$name]+set} ]] || continue
+            cimdb_encode -v v "${value[$name]}"
+        fi
+        printf '%s%s%s\n' "$line" "$CIMDB_RS" "$v"
+    done
+}
+
+case ${property,,} in   # property names compare case-insensitively, as in CIM
+    '') discover ;;
+    ipv4address | ipv6address | protocoliftype | subnetmask) update "${property,,}" ;;
+    *)
+        printf 'ip-protocol-endpoint.sh: settings IPProtocolEndpoint has no property %s (IPv4Address, IPv6Address, ProtocolIFType, SubnetMask)\n' "$property" >&2
+        exit 2 ;;
+esac
 exit 0

@@ -1,23 +1,35 @@
 #!/bin/bash
-# Discovery for inventory settings PhysicalMemory (CIM_PhysicalMemory): the installed memory
-# modules dmidecode -t 17 lists (SMBIOS; dmidecode needs root). Without dmidecode, or not root:
-# nothing (exit 0; no module is made up from /proc/meminfo). Keys CreationClassName, Tag; the Tag
-# is "<node>:<slot locator>", e.g. "n1:DIMM_A1" (CIM_PhysicalMemory's key has no system part).
+# Inventory settings PhysicalMemory (CIM_PhysicalMemory): the installed memory modules dmidecode
+# -t 17 lists (SMBIOS; dmidecode needs root). Discovery and the update of every property in one
+# script; the agent says which run it is in CIMDB_PROPERTY. Without dmidecode, or not root:
+# nothing (exit 0; no module is made up from /proc/meminfo).
+#
+# Discovery (CIMDB_PROPERTY unset or empty): one line per module. Keys CreationClassName, Tag;
+# the Tag is "<node>:<slot locator>", e.g. "n1:DIMM_A1" (CIM_PhysicalMemory's key has no system
+# part).
+#
+# Updates (CIMDB_PROPERTY names the property): for every cached module its key fields, then the
+# value; the module is gone, or no dmidecode: no line.
+#   Capacity (uint64, bytes): the module's size (dmidecode Size); a size dmidecode does not know
+#     is GS (NULL).
+#   MemoryType (uint16): the CIM MemoryType of dmidecode's Type: Unknown 0, Other 1, DRAM 2,
+#     SDRAM 17, DDR 20, DDR2 21, DDR2 FB-DIMM 23, DDR3 24, FBD2 25, DDR4 26, LPDDR 27, LPDDR2 28,
+#     LPDDR3 29, LPDDR4 30, ...; types CIM has no value for (DDR5, LPDDR5, HBM) 1, Other.
+#   FormFactor (uint16): the CIM_Chip FormFactor of dmidecode's Form Factor: Unknown 0, Other
+#     1, SIP 2, DIP 3, ZIP 4, Proprietary Card 6, SIMM 7, DIMM 8 (FB-DIMM too), TSOP 9, RIMM 11,
+#     SODIMM 12, SRIMM 13; others (Chip, Row Of Chips, Die, CAMM) 1, Other.
+# Another CIMDB_PROPERTY: a message on stderr, exit 2.
 set -u
 declare -F cimdb_echo >/dev/null || . "${CIMDB_HELPERS:?cimdb helpers not loaded: run under the cimdb agent (BASH_ENV) or set CIMDB_HELPERS}"
 node=${CIMDB_NODE:-$(hostname 2>/dev/null || uname -n)}
+property=${CIMDB_PROPERTY:-}
 
 # tool NAME: the command to run for NAME: from $CIMDB_BIN when that is set (test doubles), else
 # from PATH, but never while CIMDB_PROC or CIMDB_SYS point at a fixture (it would read this
-# machine instead).
+# machine instead). False when there is none.
 tool() {
-    if [[ -n ${CIMDB_BIN:-} ]]; then
-        [[ -x $CIMDB_BIN/$1 ]] && printf '%s\n' "$CIMDB_BIN/$1"
-    elif [[ -z ${CIMDB_PROC:-}${CIMDB_SYS:-} ]]; then
-        command -v "$1"
-    else
-        return 1
-    fi
+    [[ -n ${CIMDB_BIN:-} ]] && { [[ -x $CIMDB_BIN/$1 ]] && printf '%s\n' "$CIMDB_BIN/$1"; return; }
+    [[ -z ${CIMDB_PROC:-}${CIMDB_SYS:-} ]] && command -v "$1"
 }
 
 # modules: one line per installed memory module of `dmidecode -t 17` (needs root; nothing
@@ -63,7 +75,35 @@ modules() {
     '
 }
 
-modules | while IFS=$CIMDB_RS read -r tag _; do
-    cimdb_echo CIM_PhysicalMemory "$node:$tag"
-done
+# update PROPERTY: the update lines of PROPERTY (lower case).
+update() {
+    local tag size type form line v
+    local -a key
+    local -A value=()
+    while IFS=$CIMDB_RS read -r tag size type form; do
+        case $1 in
+            capacity) value[$node:$tag]=$size ;;
+            memorytype) value[$node:$tag]=$type ;;
+            formfactor) value[$node:$tag]=$form ;;
+        esac
+    done < <(modules)
+    cimdb_instance_cache 'PhysicalMemory.*' | while IFS= read -r line; do
+        IFS=$CIMDB_RS read -r -a key <<<"$line"
+        cimdb_decode -v tag "${key[1]}"
+        [[ -n $tag && -n ${value[$tag]+set} ]] || continue
+        cimdb_encode -v v "${value[$tag]}"
+        printf '%s%s%s\n' "$line" "$CIMDB_RS" "$v"
+    done
+}
+
+case ${property,,} in   # property names compare case-insensitively, as in CIM
+    '')
+        modules | while IFS=$CIMDB_RS read -r tag _; do
+            cimdb_echo CIM_PhysicalMemory "$node:$tag"
+        done ;;
+    capacity | memorytype | formfactor) update "${property,,}" ;;
+    *)
+        printf 'physical-memory.sh: settings PhysicalMemory has no property %s (Capacity, MemoryType, FormFactor)\n' "$property" >&2
+        exit 2 ;;
+esac
 exit 0

@@ -13,7 +13,7 @@ import Yams
 ///     parent: ComputerSystem                   # optional
 ///     severity: {created: info, deleted: warning}
 ///     properties:
-///       CurrentClockSpeed: {updateScript: linux/processor-clock.sh, period: 8m, timeout: 30s, severity: info}
+///       CurrentClockSpeed: {updateScript: linux/processor.sh, period: 8m, timeout: 30s, severity: info}
 /// monitors:
 ///   default: {period: 12m, timeout: 2m, settings: [ComputerSystem, Processor], targets: ["*"]}
 /// ```

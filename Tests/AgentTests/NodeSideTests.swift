@@ -1,0 +1,140 @@
+@testable import Agent
+import AgentProtocol
+import Foundation
+import Inventory
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes an executable script into `directory`.
+func script(_ directory: String, _ name: String, _ text: String) throws -> String {
+    let path = directory + "/" + name
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    chmod(path, 0o755)
+    return path
+}
+
+@Suite("scripts, journal and cache on the node")
+struct NodeSideTests {
+    @Test("a script's output, stderr and exit code are kept byte-exact")
+    func runsScripts() async throws {
+        let directory = try temporaryDirectory("runner")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = try script(directory, "s.sh", "#!/bin/bash\nprintf 'a\\036b\\n\\035\\n'\necho oops >&2\nexit 3\n")
+        let run = await ScriptRunner(maximumOutputBytes: 1 << 20).run(path, environment: [:], timeout: .seconds(10))
+        #expect(run.ending == .exited(3))
+        #expect(run.output == [0x61, 0x1E, 0x62, 0x0A, 0x1D, 0x0A])
+        #expect(String(decoding: run.standardError, as: UTF8.self) == "oops\n")
+        #expect(run.failure(timeout: .seconds(10), cap: 1 << 20) == "exit code 3")
+    }
+
+    @Test("at its timeout the script's whole process group is killed, background children included")
+    func timeoutKillsTheGroup() async throws {
+        let directory = try temporaryDirectory("runner")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let marker = directory + "/child.pid"
+        let path = try script(directory, "slow.sh", """
+            #!/bin/bash
+            sleep 300 >/dev/null 2>&1 &
+            echo $! > \(marker)
+            sleep 300
+            """)
+        let start = ContinuousClock.now
+        let run = await ScriptRunner(maximumOutputBytes: 1 << 20).run(path, environment: [:], timeout: .milliseconds(500))
+        #expect(run.ending == .timedOut)
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(run.failure(timeout: .milliseconds(500), cap: 1 << 20) == "killed after the 500 ms timeout")
+        let child = try #require(Int32(try String(contentsOfFile: marker, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(kill(child, 0) != 0, "the background child (pid \(child)) is gone")
+    }
+
+    @Test("a script printing more than the cap fails and is killed")
+    func outputCap() async throws {
+        let directory = try temporaryDirectory("runner")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = try script(directory, "chatty.sh", "#!/bin/bash\nyes cimdb\n")
+        let run = await ScriptRunner(maximumOutputBytes: 64 * 1024).run(path, environment: [:], timeout: .seconds(20))
+        #expect(run.ending == .outputTooLarge)
+        #expect(run.output.count == 64 * 1024)
+    }
+
+    @Test("a missing script is reported, not thrown")
+    func missingScript() async {
+        let run = await ScriptRunner(maximumOutputBytes: 1024).run("/nonexistent/script", environment: [:], timeout: .seconds(1))
+        if case .couldNotStart = run.ending {} else { Issue.record("expected couldNotStart, got \(run.ending)") }
+    }
+
+    @Test("the journal numbers results per monitor above every number used before, and survives reopening")
+    func journal() throws {
+        let directory = try temporaryDirectory("state")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let before = RequestSignature.currentMilliseconds()
+        var numbers: [Int64] = []
+        do {
+            let state = try AgentState(directory: directory)
+            for i in 0..<3 {
+                numbers.append(try state.journal(kind: .update, sequenceName: "update:A.p") { Array("e\($0)-\(i)".utf8) })
+            }
+            try state.journal(kind: .discovery, sequenceName: "discovery:m") { _ in Array("d".utf8) }
+        }
+        #expect(numbers[0] >= before)
+        #expect(numbers == numbers.sorted() && Set(numbers).count == 3)
+        let state = try AgentState(directory: directory)
+        let pending = try state.pending(maximumBytes: 1 << 20)
+        #expect(pending.map(\.kind) == [.update, .update, .update, .discovery])
+        #expect(String(decoding: pending[0].envelope, as: UTF8.self) == "e\(numbers[0])-0")
+        let next = try state.journal(kind: .update, sequenceName: "update:A.p") { _ in [] }
+        #expect(next > numbers[2])
+        try state.acknowledge(through: pending[1].id)
+        #expect(state.journaledCount() == 3)
+        #expect(try state.pending(maximumBytes: 1).count == 1, "at least one entry even when it is larger than the limit")
+    }
+
+    @Test("the instance cache file has the key names, then the lines as discovered")
+    func instanceCache() throws {
+        let directory = try temporaryDirectory("state")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let state = try AgentState(directory: directory)
+        try state.cacheInstances(settings: "Disk", keyPropertyOrder: ["CreationClassName", "Name"], output: Array("CIM_FileSystem\u{1E}/a\n\nCIM_FileSystem\u{1E}/b\n".utf8))
+        let file = try String(contentsOfFile: state.cacheDirectory + "/Disk", encoding: .utf8)
+        #expect(file == "CreationClassName\u{1E}Name\nCIM_FileSystem\u{1E}/a\nCIM_FileSystem\u{1E}/b\n")
+        #expect(state.cachedInstanceCount(settings: "Disk") == 2)
+        try FileManager.default.removeItem(atPath: state.cacheDirectory + "/Disk")
+        try state.restoreCacheFiles()
+        #expect(try String(contentsOfFile: state.cacheDirectory + "/Disk", encoding: .utf8) == file, "a lost cache file is written again")
+    }
+
+    @Test("children of a settings object that found nothing are skipped; of one that failed, failed (their instances kept)")
+    func parentChildSkips() async throws {
+        let directory = try temporaryDirectory("local")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        _ = try script(directory, "none.sh", "#!/bin/bash\nexit 0\n")
+        _ = try script(directory, "fails.sh", "#!/bin/bash\necho broken >&2\nexit 4\n")
+        _ = try script(directory, "one.sh", "#!/bin/bash\ncimdb_echo CIM_ComputerSystem \"$CIMDB_NODE\"\n")
+        _ = try script(directory, "child.sh", "#!/bin/bash\ncimdb_instance_cache Parent.Name | while read -r n; do cimdb_echo CIM_FileSystem CIM_ComputerSystem \"$n\" /; done\n")
+        let yaml = """
+            settings:
+              Parent: {class: CIM_ComputerSystem, keyPropertyOrder: [CreationClassName, Name], discoveryScript: one.sh}
+              Child: {class: CIM_FileSystem, parent: Parent, keyPropertyOrder: [CreationClassName, CSCreationClassName, CSName, Name], discoveryScript: child.sh}
+              Empty: {class: CIM_ComputerSystem, keyPropertyOrder: [CreationClassName, Name], discoveryScript: none.sh}
+              EmptyChild: {class: CIM_FileSystem, parent: Empty, keyPropertyOrder: [CreationClassName, CSCreationClassName, CSName, Name], discoveryScript: one.sh}
+              Broken: {class: CIM_ComputerSystem, keyPropertyOrder: [CreationClassName, Name], discoveryScript: fails.sh}
+              BrokenChild: {class: CIM_FileSystem, parent: Broken, keyPropertyOrder: [CreationClassName, CSCreationClassName, CSName, Name], discoveryScript: one.sh}
+            monitors:
+              m: {period: 1m, timeout: 10s, settings: [Parent, Child, Empty, EmptyChild, Broken, BrokenChild], targets: ["*"]}
+            """
+        try yaml.write(toFile: directory + "/inventory.yaml", atomically: true, encoding: .utf8)
+        let configuration = try ConfigurationFile.load(directory + "/inventory.yaml")
+        let report = try await LocalRun(configuration: configuration, node: "n7", stateDirectory: directory + "/state").run(updates: false)
+        let runs = try #require(report.discovery.first).settings
+        let status = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, $0.status) })
+        #expect(status == ["Parent": .ok, "Child": .ok, "Empty": .ok, "EmptyChild": .skipped, "Broken": .failed, "BrokenChild": .failed])
+        #expect(String(decoding: runs[1].discovery, as: UTF8.self) == "CIM_FileSystem\u{1E}CIM_ComputerSystem\u{1E}n7\u{1E}/\n",
+                "the child read the parent's instances from the cache")
+        #expect(runs[4].exitCode == 4 && runs[4].stderr == Array("broken\n".utf8))
+        #expect(report.text.contains("Broken (CIM_ComputerSystem): FAILED: discovery script: exit code 4"))
+        #expect(report.problems == 2)
+    }
+}
