@@ -90,8 +90,16 @@ struct AgentServerTests {
         installation.stopServer(1)
         try installation.addDisk("n1", "d7", size: 70)
         try installation.setCaption("n3", "second")
+        try installation.addDisk("n2", "d8", size: 80)
         try await Task.sleep(for: .seconds(4))
         #expect(try installation.fileSystems("n1")["/d7"] == nil, "nothing can arrive while every server is down")
+        // n2's agent is killed and restarted meanwhile, after its disk went away again: what it
+        // journaled before (d8 present) survives the restart and is delivered before what it
+        // finds after (d8 gone).
+        installation.killAgent("n2")
+        try installation.removeDisk("n2", "d8")
+        try await installation.startAgent("n2")
+        try await Task.sleep(for: .seconds(3))
 
         // The servers come back: the journals are delivered, each result applied once.
         try await installation.startServer(0)
@@ -100,6 +108,16 @@ struct AgentServerTests {
         try await eventually("n3's caption from the outage applied") {
             try installation.query("SELECT caption FROM cim.cim_computersystem WHERE name = 'n3'").first?["caption"] == "second"
         }
+        try await eventually("n2's journaled disk applied, then removed by its newer discovery") {
+            try installation.count("""
+                SELECT count(*) FROM cimdb.event WHERE node = 'n2' AND instance_path LIKE 'CIM_FileSystem.%/d8%' AND kind IN ('created', 'deleted')
+                """) == 2
+        }
+        let d8 = try installation.query("""
+            SELECT kind FROM cimdb.event WHERE node = 'n2' AND instance_path LIKE 'CIM_FileSystem.%/d8%' ORDER BY id
+            """).compactMap { $0["kind"] }
+        #expect(d8 == ["created", "deleted"], "the journal survived the agent's restart and was delivered in order")
+        #expect(try installation.fileSystems("n2").keys.sorted() == ["/d1", "/d2"])
         // Let the agents deliver a few more rounds, then count: one creation, one change.
         try await Task.sleep(for: .seconds(3))
         #expect(try installation.count("""

@@ -89,6 +89,12 @@ final class Installation: @unchecked Sendable {
         agents[node] = try Spawned(arguments, environment: ["FIXTURE_DIR": directory + "/nodes"], log: directory + "/agent-\(node).log")
     }
 
+    /// Kills a node's agent at once (SIGKILL: no clean shutdown).
+    func killAgent(_ node: String) {
+        agents[node]?.stop(signal: SIGKILL)
+        agents[node] = nil
+    }
+
     func agentLog(_ node: String) -> String { agents[node]?.output ?? "" }
 
     /// Runs a query on the installation's database.
