@@ -21,6 +21,7 @@ let package = Package(
     products: [
         .executable(name: "cimdb", targets: ["cimdb"]),
         .executable(name: "cimdb-generate", targets: ["cimdb-generate"]),
+        .executable(name: "cimdb-agent", targets: ["cimdb-agent"]),
         .library(name: "MOF", targets: ["MOF"]),
         .library(name: "CIM", targets: ["CIM"]),
         .library(name: "Store", targets: ["Store"]),
@@ -101,6 +102,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The `agent` command, shared by `cimdb` and the small `cimdb-agent` executable.
+        .target(
+            name: "AgentCLI",
+            dependencies: [
+                "Agent", "Inventory", "Store",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The agent alone, for nodes: none of the server, compiler, export or database code (its
+        // resident size is a goal; build it with --static-swift-stdlib).
+        .executableTarget(name: "cimdb-agent", dependencies: ["AgentCLI"], swiftSettings: strict),
         // A PostgreSQL for tests: the embedded cluster in a temporary directory.
         .target(name: "StoreTesting", dependencies: ["Store"], swiftSettings: strict),
         // The command tree of the `cimdb` executable.
@@ -108,7 +122,7 @@ let package = Package(
             name: "CLI",
             dependencies: [
                 "CIM", "MOF", "ORM", "SchemaGen", "Store", "Migrations", "Inventory", "Fleet", "Export",
-                "AgentProtocol", "Server", "Agent",
+                "AgentProtocol", "Server", "Agent", "AgentCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],

@@ -1,3 +1,4 @@
+import AgentCLI
 import AgentProtocol
 import ArgumentParser
 import Fleet
@@ -88,6 +89,8 @@ struct BenchAgentFootprint: AsyncParsableCommand {
     )
 
     @Option(help: "How long to sample, in minutes.") var minutes: Double = 10
+    @Option(help: ArgumentHelp("The agent to run: this cimdb (`cimdb agent`, the default) or a `cimdb-agent` executable.", valueName: "path"))
+    var executable: String?
     @Option(help: "The server's port.") var port = 7581
     @Flag(help: "Keep the scratch database.") var keep = false
 
@@ -104,14 +107,17 @@ struct BenchAgentFootprint: AsyncParsableCommand {
                 return try Enrollment.createToken(for: "bench-node", validFor: .seconds(3600), on: connection)
             }()
             print("cimdb bench agent: \(minutes) min with the default monitors (discovery every 12 min, updates every 8 min)")
-            let executable = ChildProcess.selfExecutable
+            let agent = executable ?? ChildProcess.selfExecutable
+            // `cimdb agent …`, or `cimdb-agent …` (the agent alone).
+            let prefix = (agent as NSString).lastPathComponent == "cimdb-agent" ? [] : ["agent"]
+            print("  agent: \(agent) \(prefix.joined())")
             let state = directory + "/state"
             let port = port, minutes = minutes
             try await withThrowingTaskGroup(of: Void.self) { group in
                 try await installation.startServer(port: port, log: directory + "/server.log", in: &group)
                 group.addTask {
-                    let status = try await ChildProcess.run(executable, [
-                        "agent", "--server", "http://127.0.0.1:\(port)", "--node", "bench-node", "--state", state, "--token", token,
+                    let status = try await ChildProcess.run(agent, prefix + [
+                        "--server", "http://127.0.0.1:\(port)", "--node", "bench-node", "--state", state, "--token", token,
                         "--spread", "0", "--log-level", "warning",
                     ], log: directory + "/agent.log")
                     throw CommandFailure("the agent \(status); see \(directory)/agent.log")

@@ -1,3 +1,4 @@
+import AgentCLI
 import ArgumentParser
 
 /// The root of the `cimdb` command tree.
@@ -17,7 +18,7 @@ public struct Cimdb: AsyncParsableCommand {
               cimdb query "SELECT * FROM report.node_summary"
               cimdb mof check mof/cimdb.mof          check a model and print what it holds
             """,
-        version: "0.1.0",
+        version: cimdbVersion,
         subcommands: [
             UpCommand.self, DownCommand.self, MOFCommand.self, DBCommand.self, MigrateCommand.self, InventoryCommand.self, IngestCommand.self,
             InstanceCommand.self, QueryCommand.self, ExportCommand.self, NodeCommand.self, ServerCommand.self, AgentCommand.self, BenchCommand.self,

@@ -1,3 +1,4 @@
+import AgentCLI
 import ArgumentParser
 import Foundation
 import Logging
@@ -22,6 +23,8 @@ struct ServerCommand: AsyncParsableCommand {
               cimdb server                                  # 127.0.0.1:7480, embedded database
               cimdb server --host 0.0.0.0 --port 7480 --database-url postgresql://cimdb@db/cimdb
               curl -s localhost:7480/health; curl -s localhost:7480/metrics
+              cimdb server --export-token s3cret &
+              curl -H 'Authorization: Bearer s3cret' 'localhost:7480/export?node=ti042&associations=true' 
             """
     )
 
@@ -45,6 +48,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Results waiting at most before agents are asked to come back later.")
     var queueLimit = 20_000
 
+    @Option(help: ArgumentHelp("Turns on GET /export (CIM-XML for external systems) for requests with Authorization: Bearer TOKEN.", valueName: "token"))
+    var exportToken: String?
+
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel = "info"
 
@@ -60,23 +66,11 @@ struct ServerCommand: AsyncParsableCommand {
             let conninfo = try await database.conninfo()
             let logger = LogSetup.make("cimdb.server", level: logLevel)
             let configuration = ServerConfiguration(conninfo: conninfo, host: host, port: port, name: name, connections: connections,
-                                                    batchSize: batch, queueLimit: queueLimit)
+                                                    batchSize: batch, queueLimit: queueLimit, exportToken: exportToken)
             let host = self.host
             try await AgentServer(configuration: configuration, logger: logger).run { port in
                 FileHandle.standardOutput.write(Data("cimdb server \(configuration.name) listening on http://\(host):\(port)\n".utf8))
             }
         }
-    }
-}
-
-/// swift-log to standard error, once per process.
-enum LogSetup {
-    private static let bootstrap: Void = LoggingSystem.bootstrap(StreamLogHandler.standardError)
-
-    static func make(_ label: String, level: String) -> Logger {
-        _ = bootstrap
-        var logger = Logger(label: label)
-        logger.logLevel = Logger.Level(rawValue: level) ?? .info
-        return logger
     }
 }

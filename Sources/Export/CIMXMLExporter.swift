@@ -9,7 +9,7 @@ import Store
 /// VALUE.NULL), references as PROPERTY.REFERENCE holding the referenced INSTANCEPATH; a NULL
 /// value is a property without a value. Rows are read through a cursor and written as they
 /// come: memory stays flat however large the inventory.
-public struct CIMXMLExporter {
+public struct CIMXMLExporter: Sendable {
     public struct Options: Sendable {
         /// Only this class and its subclasses (nil: every class).
         public var className: String?
@@ -62,11 +62,26 @@ public struct CIMXMLExporter {
 
     /// Writes the document to `path` ("-": standard output).
     public func export(to path: String, on connection: Connection) throws -> Summary {
+        try checkNode(on: connection)
+        return try export(to: try XMLWriter(path: path), on: connection)
+    }
+
+    /// Streams the document to `sink` (an HTTP response, say): memory stays flat whatever
+    /// the inventory's size.
+    public func export(to sink: XMLSink, on connection: Connection) throws -> Summary {
+        try checkNode(on: connection)
+        return try export(to: try XMLWriter(sink: sink), on: connection)
+    }
+
+    /// Throws for a node filter naming a node the inventory does not know.
+    public func checkNode(on connection: Connection) throws {
         if let node = options.node, try connection.execute("SELECT 1 FROM cimdb.node WHERE name = $1", [SQLValue(node)]).first == nil {
             throw ExportError("unknown node \(node) (no discovery result from it)")
         }
+    }
+
+    private func export(to writer: XMLWriter, on connection: Connection) throws -> Summary {
         let selected = try classes()
-        let writer = try XMLWriter(path: path)
         var summary = Summary()
         try writer.start("CIM")
         try writer.attribute("CIMVERSION", "2.0")

@@ -7,6 +7,8 @@ import CLibXML2
 /// libxml2 would write them raw and make the document unreadable.
 final class XMLWriter {
     private let writer: xmlTextWriterPtr
+    /// Where the document goes when it is not a file (kept alive for libxml2's callbacks).
+    private let sink: XMLSink?
     /// Characters dropped because XML 1.0 cannot represent them.
     private(set) var dropped = 0
 
@@ -14,6 +16,24 @@ final class XMLWriter {
     init(path: String) throws(ExportError) {
         guard let writer = xmlNewTextWriterFilename(path, 0) else { throw ExportError("cannot write \(path)") }
         self.writer = writer
+        sink = nil
+        try startDocument()
+    }
+
+    /// Writes to `sink`, in the chunks libxml2 flushes (a few kilobytes each).
+    init(sink: XMLSink) throws(ExportError) {
+        let context = Unmanaged.passUnretained(sink).toOpaque()
+        guard let buffer = xmlOutputBufferCreateIO({ context, bytes, length in
+            guard let context, let bytes, length >= 0 else { return -1 }
+            let sink = Unmanaged<XMLSink>.fromOpaque(context).takeUnretainedValue()
+            return sink.write(UnsafeRawBufferPointer(start: bytes, count: Int(length))) ? length : -1
+        }, { _ in 0 }, context, nil), let writer = xmlNewTextWriter(buffer) else { throw ExportError("cannot create the XML writer") }
+        self.writer = writer
+        self.sink = sink
+        try startDocument()
+    }
+
+    private func startDocument() throws(ExportError) {
         xmlTextWriterSetIndent(writer, 1)
         xmlTextWriterSetIndentString(writer, "  ")
         try check(xmlTextWriterStartDocument(writer, "1.0", "UTF-8", nil), "start the document")
@@ -83,6 +103,14 @@ final class XMLWriter {
     private func check(_ status: Int32, _ what: String) throws(ExportError) {
         if status < 0 { throw ExportError("libxml2 could not \(what) (out of disk space, or the output closed?)") }
     }
+}
+
+/// Where a streamed document goes: `write` gets each chunk libxml2 flushes and returns false to
+/// stop the export (the reader went away).
+public final class XMLSink {
+    let write: (UnsafeRawBufferPointer) -> Bool
+
+    public init(_ write: @escaping (UnsafeRawBufferPointer) -> Bool) { self.write = write }
 }
 
 public struct ExportError: Error, CustomStringConvertible, Sendable {

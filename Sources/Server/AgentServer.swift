@@ -29,6 +29,7 @@ struct ServerContext: RequestContext {
 /// | `GET /v1/scripts/HASH` | yes | a script's bytes, by SHA-256 |
 /// | `POST /v1/results` | yes | discovery and update results (ResultBatch framing) |
 /// | `POST /v1/heartbeat` | yes | the agent is alive; answers the assignments' version |
+/// | `GET /export?class=&node=&associations=` | bearer token | the inventory as CIM-XML, streamed |
 /// | `GET /health` | no | 200 when the database answers |
 /// | `GET /metrics` | no | Prometheus text format |
 public struct AgentServer: Sendable {

@@ -22,6 +22,8 @@ struct Routes: Sendable {
         router.get("/v1/scripts/:hash") { request, context in await measured("scripts") { try await script(request, context) } }
         router.post("/v1/results") { request, context in await measured("results") { try await results(request, context) } }
         router.post("/v1/heartbeat") { request, context in await measured("heartbeat") { try await heartbeat(request, context) } }
+        let export = ExportRoute(configuration: configuration, pool: pool, logger: logger)
+        router.get("/export") { request, _ in await measured("export") { try await export.respond(request) } }
         router.get("/health") { _, _ in await measured("health") { try await health() } }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.text())))

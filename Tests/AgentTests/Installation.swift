@@ -38,8 +38,8 @@ final class Installation: @unchecked Sendable {
     var serverURLs: [String] { ports.map { "http://127.0.0.1:\($0)" } }
 
     /// Starts server `index` and waits until it answers /health.
-    func startServer(_ index: Int) async throws {
-        servers[index] = try Spawned(["server", "--port", String(ports[index]), "--name", serverName(index), "--database-url", conninfo],
+    func startServer(_ index: Int, _ extra: [String] = []) async throws {
+        servers[index] = try Spawned(["server", "--port", String(ports[index]), "--name", serverName(index), "--database-url", conninfo] + extra,
                                      log: directory + "/\(serverName(index)).log")
         try await eventually("\(serverName(index)) answers /health", timeout: .seconds(30)) {
             (try? await send(serverURLs[index], "GET", "/health", body: [], headers: []))?.status == 200

@@ -50,7 +50,8 @@ struct NodeSideTests {
         let start = ContinuousClock.now
         let run = await ScriptRunner(maximumOutputBytes: 1 << 20).run(path, environment: [:], timeout: .milliseconds(500))
         #expect(run.ending == .timedOut)
-        #expect(ContinuousClock.now - start < .seconds(10))
+        // Far below the script's 300 s (the timer can fire late when the suite loads both cores).
+        #expect(ContinuousClock.now - start < .seconds(60))
         #expect(run.failure(timeout: .milliseconds(500), cap: 1 << 20) == "killed after the 500 ms timeout")
         let child = try #require(Int32(try String(contentsOfFile: marker, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         try await eventually("the background child (pid \(child)) is gone", timeout: .seconds(5)) { !isAlive(child) }

@@ -4,9 +4,12 @@ import Foundation
 import Inventory
 import Store
 
-/// `cimdb agent`: the node side.
-struct AgentCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The version of cimdb's commands (`cimdb --version`, the agent's heartbeat).
+public let cimdbVersion = "0.1.0"
+
+/// `cimdb agent` (and the small `cimdb-agent` executable): the node side.
+public struct AgentCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "Run this node's discovery and update monitors and deliver their results.",
         discussion: """
@@ -73,7 +76,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
     var logLevel = "info"
 
-    func validate() throws {
+    public init() {}
+
+    public func validate() throws {
         if print && !once { throw ValidationError("--print works with --once") }
         if !print && servers.isEmpty { throw ValidationError("give --server URL (up to two), or --once --print to run without a server") }
         if servers.count > 2 { throw ValidationError("an agent knows two servers at most") }
@@ -86,14 +91,14 @@ struct AgentCommand: AsyncParsableCommand {
 
     var stateDirectory: String { state ?? EmbeddedCluster.defaultHome() + "/agent/" + nodeName }
 
-    func run() async throws {
+    public func run() async throws {
         try await reportingErrors {
             if print { return try await printLocally() }
             let logger = LogSetup.make("cimdb.agent", level: logLevel)
             let configuration = AgentConfiguration(
                 servers: servers.compactMap { URL(string: $0) }, stateDirectory: stateDirectory, node: nodeName, token: token,
                 spread: .milliseconds(Int64(spread * 1000)), heartbeat: .milliseconds(Int64(heartbeat * 1000)),
-                maximumOutputBytes: maxOutputBytes, version: "cimdb \(Cimdb.configuration.version)")
+                maximumOutputBytes: maxOutputBytes, version: "cimdb \(cimdbVersion)")
             let agent = try NodeAgent(configuration: configuration, logger: logger)
             if once {
                 let summary = try await agent.runOnce()
@@ -115,7 +120,7 @@ struct AgentCommand: AsyncParsableCommand {
         do {
             configuration = try config.map { try ConfigurationFile.load($0) } ?? DefaultConfiguration.load()
         } catch let errors as ConfigurationErrors {
-            throw CommandFailure("\(errors)")
+            throw AgentError("\(errors)")
         }
         let directory = state ?? NSTemporaryDirectory() + "cimdb-agent-print-\(getpid())"
         defer { if state == nil { try? FileManager.default.removeItem(atPath: directory) } }
@@ -123,5 +128,21 @@ struct AgentCommand: AsyncParsableCommand {
                                         maximumOutputBytes: maxOutputBytes).run(updates: updates)
         Swift.print(report.text, terminator: "")
         if report.problems > 0 { throw ExitCode(1) }
+    }
+}
+
+extension AgentCommand {
+    /// Prints a failure as `Error: …` on standard error and exits 1.
+    private func reportingErrors(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

@@ -1,10 +1,11 @@
 import Dispatch
 import Foundation
+import Logging
 
 /// Runs `body` in a task that SIGINT and SIGTERM cancel (Ctrl-C, `kill`, `cimdb down`), so that
 /// long-running commands stop cleanly: children torn down, journals flushed, databases closed.
-enum Signals {
-    static func cancellingOnTermination<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+public enum Signals {
+    public static func cancellingOnTermination<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let task = Task { try await body() }
@@ -16,5 +17,17 @@ enum Signals {
         }
         defer { for source in sources { source.cancel() } }
         return try await task.value
+    }
+}
+
+/// swift-log to standard error, once per process.
+public enum LogSetup {
+    private static let bootstrap: Void = LoggingSystem.bootstrap(StreamLogHandler.standardError)
+
+    public static func make(_ label: String, level: String) -> Logger {
+        _ = bootstrap
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: level) ?? .info
+        return logger
     }
 }

@@ -1,0 +1,107 @@
+import Dispatch
+import Export
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ORM
+import Store
+import Synchronization
+
+/// `GET /export?class=C&node=N&associations=true`: the inventory as a CIM-XML document (the same
+/// document as `cimdb export`), streamed as it is written — memory stays flat however large the
+/// inventory. For external systems: it needs `Authorization: Bearer TOKEN` with the token the
+/// server was started with (`--export-token`); without one the route is off.
+struct ExportRoute: Sendable {
+    var configuration: ServerConfiguration
+    var pool: ConnectionPool
+    var logger: Logger
+
+    /// Chunks written to the response at once, and how many may wait (so a slow reader holds
+    /// the export back instead of filling the server's memory).
+    static let chunkBytes = 64 << 10
+    static let chunksInFlight = 8
+
+    func respond(_ request: Request) async throws -> Response {
+        guard let token = configuration.exportToken else {
+            return Routes.error(.forbidden, "export is off: start the server with --export-token TOKEN")
+        }
+        guard request.headers[.authorization] == "Bearer \(token)" else {
+            return Routes.error(.unauthorized, "export needs Authorization: Bearer TOKEN (the server's --export-token)")
+        }
+        let query = request.uri.queryParameters
+        let associations = query.get("associations").map { $0 == "true" || $0 == "1" } ?? false
+        let options = CIMXMLExporter.Options(className: query.get("class"), node: query.get("node"), associations: associations,
+                                             host: configuration.name)
+        // Check the filter before the document starts: an unknown class or node is a 404.
+        let exporter: CIMXMLExporter
+        do {
+            exporter = try await pool.withConnection { connection in
+                let exporter = CIMXMLExporter(catalog: try ModelCatalog.load(from: connection), options: options)
+                _ = try exporter.classes()
+                try exporter.checkNode(on: connection)
+                return exporter
+            }
+        } catch let error as ExportError {
+            return Routes.error(.notFound, error.description)
+        }
+        let conninfo = configuration.conninfo
+        let logger = logger
+        let body = ResponseBody { writer in
+            let (chunks, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+            let credits = DispatchSemaphore(value: Self.chunksInFlight)
+            let stopped = Mutex(false)
+            let finished = Mutex<(any Error)?>(nil)
+            // The export runs on a thread of its own with a connection of its own (libpq blocks;
+            // the pool's connections stay free for agents).
+            DispatchQueue.global().async {
+                var pending: [UInt8] = []
+                pending.reserveCapacity(Self.chunkBytes)
+                func send() -> Bool {
+                    credits.wait()
+                    if stopped.withLock({ $0 }) { return false }
+                    continuation.yield(pending)
+                    pending.removeAll(keepingCapacity: true)
+                    return true
+                }
+                let sink = XMLSink { bytes in
+                    pending.append(contentsOf: bytes)
+                    return pending.count < Self.chunkBytes || send()
+                }
+                do {
+                    let connection = try Connection(conninfo)
+                    defer { connection.close() }
+                    let summary = try exporter.export(to: sink, on: connection)
+                    if !pending.isEmpty { _ = send() }
+                    logger.info("export: \(summary.instances) instances (\(summary.associations) associations) streamed")
+                } catch {
+                    finished.withLock { $0 = error }
+                }
+                continuation.finish()
+            }
+            var failure: (any Error)?
+            do {
+                for await chunk in chunks {
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                    credits.signal()
+                }
+            } catch {
+                failure = error
+            }
+            if let failure {
+                // The reader went away: let the export stop at its next chunk.
+                stopped.withLock { $0 = true }
+                credits.signal()
+                for await _ in chunks { credits.signal() }
+                throw failure
+            }
+            if let error = finished.withLock({ $0 }) {
+                // Ends the response without its last chunk: the reader sees an incomplete document.
+                logger.error("export failed after the document started: \(error)")
+                throw error
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/xml; charset=utf-8"], body: body)
+    }
+}
