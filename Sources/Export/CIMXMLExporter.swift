@@ -62,15 +62,18 @@ public struct CIMXMLExporter: Sendable {
 
     /// Writes the document to `path` ("-": standard output).
     public func export(to path: String, on connection: Connection) throws -> Summary {
+        // The filters are checked before the file is created: a bad one leaves it alone.
         try checkNode(on: connection)
-        return try export(to: try XMLWriter(path: path), on: connection)
+        let selected = try classes()
+        return try export(selected, to: try XMLWriter(path: path), on: connection)
     }
 
     /// Streams the document to `sink` (an HTTP response, say): memory stays flat whatever
     /// the inventory's size.
     public func export(to sink: XMLSink, on connection: Connection) throws -> Summary {
         try checkNode(on: connection)
-        return try export(to: try XMLWriter(sink: sink), on: connection)
+        let selected = try classes()
+        return try export(selected, to: try XMLWriter(sink: sink), on: connection)
     }
 
     /// Throws for a node filter naming a node the inventory does not know.
@@ -80,8 +83,7 @@ public struct CIMXMLExporter: Sendable {
         }
     }
 
-    private func export(to writer: XMLWriter, on connection: Connection) throws -> Summary {
-        let selected = try classes()
+    private func export(_ selected: [ClassMapping], to writer: XMLWriter, on connection: Connection) throws -> Summary {
         var summary = Summary()
         try writer.start("CIM")
         try writer.attribute("CIMVERSION", "2.0")
@@ -105,12 +107,7 @@ public struct CIMXMLExporter: Sendable {
 
     /// The instances of one class (not its subclasses: they are classes of their own).
     func write(_ cls: ClassMapping, to writer: XMLWriter, on c: Connection) throws -> Int {
-        var columns: [String] = []
-        for p in cls.properties {
-            let column = SQLNames.quoted(p.column)
-            columns.append(p.isReference ? "(SELECT path FROM cimdb.instance WHERE id = t.\(column)) AS \(column)" : "t.\(column)")
-        }
-        var sql = "DECLARE cimdb_export NO SCROLL CURSOR FOR SELECT \(columns.joined(separator: ", ")) FROM ONLY \(cls.qualifiedTable) t"
+        var sql = "DECLARE cimdb_export NO SCROLL CURSOR FOR SELECT \(Self.columns(of: cls)) FROM ONLY \(cls.qualifiedTable) t"
         var parameters: [SQLValue] = []
         if let node = options.node {
             sql += " WHERE EXISTS (SELECT 1 FROM cimdb.instance_source s WHERE s.node = $1 AND s.instance_id = t.\(SQLNames.quoted(SQLNames.instanceIDColumn)))"
@@ -142,6 +139,48 @@ public struct CIMXMLExporter: Sendable {
             }
         }
         return count
+    }
+
+    /// The select list for a class's rows: every property, references as the referenced
+    /// instance's path.
+    static func columns(of cls: ClassMapping) -> String {
+        cls.properties.map { p in
+            let column = SQLNames.quoted(p.column)
+            return p.isReference ? "(SELECT path FROM cimdb.instance WHERE id = t.\(column)) AS \(column)" : "t.\(column)"
+        }.joined(separator: ", ")
+    }
+
+    /// The `INSTANCE` element of each of these instances as it is now (for embedding, e.g. an
+    /// indication's SourceInstance), by instance id; ids of instances that no longer exist are
+    /// left out.
+    public func instanceElements(ids: [Int64], on connection: Connection) throws -> [Int64: String] {
+        var out: [Int64: String] = [:]
+        let byClass = try connection.execute("SELECT id, class_name FROM cimdb.instance WHERE id = ANY($1::bigint[])",
+                                             [SQLValue(array: ids.map(String.init))])
+        var grouped: [String: [String]] = [:]
+        for row in byClass {
+            if let id = row["id"], let cls = row["class_name"] { grouped[cls, default: []].append(id) }
+        }
+        let idColumn = SQLNames.quoted(SQLNames.instanceIDColumn)
+        for (name, classIDs) in grouped {
+            guard let cls = catalog.class(named: name) else { continue }
+            let rows = try connection.execute("""
+                SELECT t.\(idColumn) AS cimdb_instance_id, \(Self.columns(of: cls)) FROM ONLY \(cls.qualifiedTable) t
+                WHERE t.\(idColumn) = ANY($1::bigint[])
+                """, [SQLValue(array: classIDs)])
+            for row in rows {
+                guard let id = row.int64("cimdb_instance_id") else { continue }
+                var bytes: [UInt8] = []
+                let writer = try XMLWriter(sink: XMLSink { bytes.append(contentsOf: $0); return true }, document: false)
+                try writer.start("INSTANCE")
+                try writer.attribute("CLASSNAME", cls.name)
+                for p in cls.properties { try writeProperty(p, row: row, writer) }
+                try writer.end()
+                try writer.finish()
+                out[id] = String(decoding: bytes, as: UTF8.self)
+            }
+        }
+        return out
     }
 
     func writeNamespacePath(_ writer: XMLWriter) throws(ExportError) {

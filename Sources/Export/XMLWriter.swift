@@ -9,6 +9,7 @@ final class XMLWriter {
     private let writer: xmlTextWriterPtr
     /// Where the document goes when it is not a file (kept alive for libxml2's callbacks).
     private let sink: XMLSink?
+    private let isDocument: Bool
     /// Characters dropped because XML 1.0 cannot represent them.
     private(set) var dropped = 0
 
@@ -17,11 +18,13 @@ final class XMLWriter {
         guard let writer = xmlNewTextWriterFilename(path, 0) else { throw ExportError("cannot write \(path)") }
         self.writer = writer
         sink = nil
+        isDocument = true
         try startDocument()
     }
 
-    /// Writes to `sink`, in the chunks libxml2 flushes (a few kilobytes each).
-    init(sink: XMLSink) throws(ExportError) {
+    /// Writes to `sink`, in the chunks libxml2 flushes (a few kilobytes each); with `document`
+    /// false, an element without the XML declaration (a fragment to embed), not indented.
+    init(sink: XMLSink, document: Bool = true) throws(ExportError) {
         let context = Unmanaged.passUnretained(sink).toOpaque()
         guard let buffer = xmlOutputBufferCreateIO({ context, bytes, length in
             guard let context, let bytes, length >= 0 else { return -1 }
@@ -30,7 +33,8 @@ final class XMLWriter {
         }, { _ in 0 }, context, nil), let writer = xmlNewTextWriter(buffer) else { throw ExportError("cannot create the XML writer") }
         self.writer = writer
         self.sink = sink
-        try startDocument()
+        isDocument = document
+        if document { try startDocument() }
     }
 
     private func startDocument() throws(ExportError) {
@@ -76,7 +80,7 @@ final class XMLWriter {
 
     /// Closes every open element and flushes the output.
     func finish() throws(ExportError) {
-        try check(xmlTextWriterEndDocument(writer), "end the document")
+        if isDocument { try check(xmlTextWriterEndDocument(writer), "end the document") }
         try check(xmlTextWriterFlush(writer), "flush")
     }
 
@@ -107,7 +111,8 @@ final class XMLWriter {
 
 /// Where a streamed document goes: `write` gets each chunk libxml2 flushes and returns false to
 /// stop the export (the reader went away).
-public final class XMLSink {
+public final class XMLSink: @unchecked Sendable {
+    // @unchecked: a sink is used by the one thread that runs its export.
     let write: (UnsafeRawBufferPointer) -> Bool
 
     public init(_ write: @escaping (UnsafeRawBufferPointer) -> Bool) { self.write = write }

@@ -30,6 +30,7 @@ struct ServerContext: RequestContext {
 /// | `POST /v1/results` | yes | discovery and update results (ResultBatch framing) |
 /// | `POST /v1/heartbeat` | yes | the agent is alive; answers the assignments' version |
 /// | `GET /export?class=&node=&associations=` | bearer token | the inventory as CIM-XML, streamed |
+/// | `POST /v1/subscriptions`, `DELETE /v1/subscriptions/ID` | bearer token | subscribe a URL to changes |
 /// | `GET /health` | no | 200 when the database answers |
 /// | `GET /metrics` | no | Prometheus text format |
 public struct AgentServer: Sendable {
@@ -60,6 +61,8 @@ public struct AgentServer: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await worker.run() }
             group.addTask { await Self.forgetOldNonces(pool: pool, logger: logger) }
+            let delivery = SubscriptionDelivery(conninfo: configuration.conninfo, serverName: configuration.name, logger: logger)
+            group.addTask { await delivery.run() }
             group.addTask { try await app.runService() }
             // The application returns on SIGINT/SIGTERM; the background tasks follow it.
             try await group.next()

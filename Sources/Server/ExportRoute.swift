@@ -22,13 +22,43 @@ struct ExportRoute: Sendable {
     static let chunkBytes = 64 << 10
     static let chunksInFlight = 8
 
-    func respond(_ request: Request) async throws -> Response {
+    /// Nil when the request carries the export token, else the refusal.
+    func refusal(_ request: Request) -> Response? {
         guard let token = configuration.exportToken else {
             return Routes.error(.forbidden, "export is off: start the server with --export-token TOKEN")
         }
         guard request.headers[.authorization] == "Bearer \(token)" else {
             return Routes.error(.unauthorized, "export needs Authorization: Bearer TOKEN (the server's --export-token)")
         }
+        return nil
+    }
+
+    /// `POST /v1/subscriptions` `{"url", "class", "node"}` → `{"id"}`: the URL receives CIM-XML
+    /// indications for every matching change from now on.
+    func subscribe(_ request: Request) async throws -> Response {
+        if let refusal = refusal(request) { return refusal }
+        var request = request
+        let body = try await request.collectBody(upTo: 64 << 10)
+        guard let form = try? JSONDecoder().decode([String: String].self, from: Data(body.readableBytesView)), let url = form["url"] else {
+            return Routes.error(.badRequest, "expected {\"url\": …, \"class\": …, \"node\": …} as JSON (class and node optional)")
+        }
+        do {
+            let id = try await pool.withConnection { try Subscriptions.add(url: url, className: form["class"], node: form["node"], on: $0) }
+            return Routes.json(["id": id])
+        } catch let error as SubscriptionError {
+            return Routes.error(.badRequest, error.description)
+        }
+    }
+
+    func unsubscribe(_ request: Request, id: String?) async throws -> Response {
+        if let refusal = refusal(request) { return refusal }
+        guard let id = id.flatMap({ Int64($0) }) else { return Routes.error(.badRequest, "expected /v1/subscriptions/ID") }
+        let removed = try await pool.withConnection { try Subscriptions.remove(id, on: $0) }
+        return removed ? Routes.json(["removed": id]) : Routes.error(.notFound, "no subscription \(id)")
+    }
+
+    func respond(_ request: Request) async throws -> Response {
+        if let refusal = refusal(request) { return refusal }
         let query = request.uri.queryParameters
         let associations = query.get("associations").map { $0 == "true" || $0 == "1" } ?? false
         let options = CIMXMLExporter.Options(className: query.get("class"), node: query.get("node"), associations: associations,

@@ -24,6 +24,10 @@ struct Routes: Sendable {
         router.post("/v1/heartbeat") { request, context in await measured("heartbeat") { try await heartbeat(request, context) } }
         let export = ExportRoute(configuration: configuration, pool: pool, logger: logger)
         router.get("/export") { request, _ in await measured("export") { try await export.respond(request) } }
+        router.post("/v1/subscriptions") { request, _ in await measured("subscriptions") { try await export.subscribe(request) } }
+        router.delete("/v1/subscriptions/:id") { request, context in
+            await measured("subscriptions") { try await export.unsubscribe(request, id: context.parameters.get("id")) }
+        }
         router.get("/health") { _, _ in await measured("health") { try await health() } }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.text())))

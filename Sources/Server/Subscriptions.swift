@@ -1,0 +1,153 @@
+import Export
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import ORM
+import Store
+
+/// Subscriptions of external systems to inventory changes (table `cimdb.subscription`).
+public enum Subscriptions {
+    /// Registers `url` for the events of `className` (and its subclasses; nil: every class) and
+    /// of `node` (nil: every node), from now on. Returns the subscription's id.
+    public static func add(url: String, className: String?, node: String?, on connection: Connection) throws -> Int64 {
+        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+            throw SubscriptionError("\(url) is not an http(s) URL")
+        }
+        var canonical: String?
+        if let className {
+            guard let name = try connection.execute("SELECT name FROM cimdb.model_class WHERE class_key = lower($1)", [SQLValue(className)]).first?["name"] else {
+                throw SubscriptionError("unknown class \(className) (not in the installed model)")
+            }
+            canonical = name
+        }
+        return try connection.execute("""
+            INSERT INTO cimdb.subscription (url, class_name, node, delivered_through)
+            VALUES ($1, $2, $3, (SELECT coalesce(max(id), 0) FROM cimdb.event)) RETURNING id
+            """, [SQLValue(url), SQLValue(canonical), SQLValue(node)]).first?.int64("id") ?? 0
+    }
+
+    /// Removes a subscription; false when there was none with that id.
+    public static func remove(_ id: Int64, on connection: Connection) throws -> Bool {
+        try connection.execute("DELETE FROM cimdb.subscription WHERE id = $1", [SQLValue(id)]).affectedRows > 0
+    }
+}
+
+public struct SubscriptionError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Delivers matching events to subscribers, from every server: each due subscription is leased
+/// (`next_attempt_at` moved a minute ahead, `FOR UPDATE SKIP LOCKED`) by one server at a time,
+/// its next events (at most `batch`) go out as one CIM-XML export message, and the delivery
+/// state advances only when the subscriber answers 2xx. A subscriber that fails is retried with
+/// backoff (2 s doubling, up to 5 minutes) from the same event: nothing is lost, and ingest never
+/// waits for a subscriber (delivery runs on its own connection and reads the events table).
+struct SubscriptionDelivery: Sendable {
+    var conninfo: String
+    var serverName: String
+    var logger: Logger
+    var batch = 500
+    var idle: Duration = .milliseconds(500)
+
+    func run() async {
+        let session = URLSession(configuration: .ephemeral)
+        var connection: Connection?
+        while !Task.isCancelled {
+            do {
+                if connection == nil || connection?.isOpen == false { connection = try Connection(conninfo) }
+                guard let c = connection else { continue }
+                var delivered = false
+                while let lease = try Self.lease(on: c) {
+                    delivered = true
+                    await deliver(lease, on: c, session: session)
+                    if Task.isCancelled { break }
+                }
+                if !delivered { try await Task.sleep(for: idle) }
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.warning("subscriptions: \(error)")
+                connection?.close()
+                connection = nil
+                try? await Task.sleep(for: .seconds(2))
+            }
+        }
+        connection?.close()
+    }
+
+    struct Lease {
+        var id: Int64
+        var url: String
+        var className: String?
+        var node: String?
+        var through: Int64
+        var attempts: Int
+    }
+
+    /// Takes the most overdue subscription for a minute, or nil when none is due.
+    static func lease(on c: Connection) throws -> Lease? {
+        guard let row = try c.execute("""
+            UPDATE cimdb.subscription SET next_attempt_at = now() + interval '1 minute'
+            WHERE id = (SELECT id FROM cimdb.subscription WHERE next_attempt_at <= now()
+                        ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT 1)
+            RETURNING id, url, class_name, node, delivered_through, attempts
+            """).first, let id = row.int64("id"), let url = row["url"] else { return nil }
+        return Lease(id: id, url: url, className: row["class_name"], node: row["node"],
+                     through: row.int64("delivered_through") ?? 0, attempts: Int(row.int64("attempts") ?? 0))
+    }
+
+    private func deliver(_ lease: Lease, on c: Connection, session: URLSession) async {
+        do {
+            let catalog = try ModelCatalog.load(from: c)
+            let classes = lease.className.map { filter in catalog.classes.filter { catalog.isClass($0.name, kindOf: filter) }.map(\.name) }
+            let horizon = try c.execute("SELECT coalesce(max(id), 0) AS id FROM cimdb.event").first?.int64("id") ?? 0
+            let events = try c.execute("""
+                SELECT id, to_char(time AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS.US') || '+000' AS time, kind, instance_path, severity,
+                       (SELECT i.id FROM cimdb.instance i WHERE i.path = e.instance_path) AS instance_id
+                FROM cimdb.event e
+                WHERE e.id > $1 AND e.id <= $2 AND ($3::text[] IS NULL OR e.class_name = ANY ($3::text[])) AND ($4::text IS NULL OR e.node = $4)
+                ORDER BY e.id LIMIT $5
+                """, [SQLValue(lease.through), SQLValue(horizon), classes.map { SQLValue(array: $0) } ?? SQLValue(nil as String?),
+                      SQLValue(lease.node), SQLValue(batch)])
+            if events.isEmpty {
+                // Nothing matched up to the newest event: skip past it.
+                try c.execute("UPDATE cimdb.subscription SET delivered_through = $2, next_attempt_at = now() WHERE id = $1",
+                              [SQLValue(lease.id), SQLValue(horizon)])
+                return
+            }
+            let exporter = CIMXMLExporter(catalog: catalog, options: .init(host: serverName))
+            let current = try exporter.instanceElements(ids: events.compactMap { $0.int64("instance_id") }, on: c)
+            let last = events[events.count - 1].int64("id") ?? lease.through
+            let changes = events.map { row in
+                ChangeEvent(id: row.int64("id") ?? 0, time: row["time"] ?? "", kind: row["kind"] ?? "", instancePath: row["instance_path"] ?? "",
+                            severity: row["severity"] ?? "info", sourceInstance: row.int64("instance_id").flatMap { current[$0] })
+            }
+            let document = try IndicationDocument.make(events: changes, messageID: "\(lease.id)-\(last)", host: serverName)
+            var request = URLRequest(url: URL(string: lease.url)!)
+            request.httpMethod = "POST"
+            request.httpBody = Data(document)
+            request.timeoutInterval = 30
+            request.setValue("application/xml; charset=utf-8", forHTTPHeaderField: "Content-Type")
+            request.setValue(events.count == 1 ? "MethodRequest" : "MultipleExportRequest", forHTTPHeaderField: "CIMExport")
+            request.setValue("ExportIndication", forHTTPHeaderField: "CIMExportMethod")
+            let (_, response) = try await session.data(for: request)
+            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            guard (200..<300).contains(status) else { throw SubscriptionError("\(lease.url) answered HTTP \(status)") }
+            try c.execute("""
+                UPDATE cimdb.subscription SET delivered_through = $2, attempts = 0, next_attempt_at = now(), last_error = NULL,
+                    last_delivered_at = now(), documents_delivered = documents_delivered + 1, events_delivered = events_delivered + $3
+                WHERE id = $1
+                """, [SQLValue(lease.id), SQLValue(last), SQLValue(events.count)])
+        } catch {
+            let attempts = lease.attempts + 1
+            let delay = min(300.0, 2.0 * pow(2.0, Double(min(attempts - 1, 10))))
+            logger.warning("subscription \(lease.id) (\(lease.url)): \(error); next attempt in \(Int(delay)) s")
+            _ = try? c.execute("""
+                UPDATE cimdb.subscription SET attempts = $2, next_attempt_at = now() + make_interval(secs => $3), last_error = $4 WHERE id = $1
+                """, [SQLValue(lease.id), SQLValue(attempts), SQLValue(delay), SQLValue(String(describing: error))])
+        }
+    }
+}
