@@ -139,7 +139,8 @@ let package = Package(
         .testTarget(name: "SchemaGenTests", dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "Store", "StoreTesting", "CIMModel", "Migrations"], swiftSettings: strict),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Fleet", "CIM", "ORM", "Store", "StoreTesting", "Migrations"], swiftSettings: strict),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Inventory", "Fleet", "CIM", "ORM", "Store", "StoreTesting", "Migrations"], swiftSettings: strict),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "AgentProtocol", "Server", "Inventory", "Store", "StoreTesting", "Migrations", "cimdb"], swiftSettings: strict),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "AgentProtocol", "Server", "Inventory", "Store", "StoreTesting", "Migrations", "cimdb"],
+                    exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "StoreTesting"], swiftSettings: strict),
     ]
 )

@@ -48,6 +48,10 @@ final class AgentState: @unchecked Sendable {
                 discovered_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
             );
             CREATE TABLE IF NOT EXISTS assignments (id INTEGER PRIMARY KEY CHECK (id = 1), json BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS undeliverable (
+                id INTEGER PRIMARY KEY, kind TEXT NOT NULL, envelope BLOB NOT NULL, reason TEXT NOT NULL,
+                set_aside_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+            );
             """)
     }
 
@@ -101,6 +105,17 @@ final class AgentState: @unchecked Sendable {
             bytes += envelope.count
         }
         return entries
+    }
+
+    /// Moves a journal entry no server can take (over every server's body limit) out of the
+    /// journal, keeping it with the reason: the results after it are not held up, and nothing is
+    /// thrown away.
+    func setAside(_ entry: JournalEntry, reason: String) throws(AgentError) {
+        try database.transaction { () throws(AgentError) in
+            try database.query("INSERT INTO undeliverable (id, kind, envelope, reason) VALUES (?, ?, ?, ?)",
+                               [.integer(entry.id), .text(entry.kind.rawValue), .blob(entry.envelope), .text(reason)])
+            try database.query("DELETE FROM journal WHERE id = ?", [.integer(entry.id)])
+        }
     }
 
     func journaledCount() -> Int {

@@ -202,11 +202,23 @@ public actor NodeAgent {
     /// Sends the journal, oldest first, until it is empty; false when no server took it.
     func deliver() async -> Bool {
         guard let identity else { return false }
+        var batchBytes = 4 << 20
         while true {
-            guard let entries = try? state.pending(maximumBytes: 4 << 20), let last = entries.last else { return true }
+            guard let entries = try? state.pending(maximumBytes: batchBytes), let last = entries.last else { return true }
             let body = ResultBatch(entries.map { ResultBatch.Item(kind: $0.kind, envelope: $0.envelope) }).encoded()
             do {
                 let response = try await transport.send("POST", "/v1/results", body: body, contentType: ResultBatch.contentType, identity: identity)
+                if response.status == 413 {
+                    // Over the server's body limit: send them one at a time; one result alone
+                    // over it can never be delivered and is set aside in the state file.
+                    if entries.count > 1 {
+                        batchBytes = 0
+                        continue
+                    }
+                    try state.setAside(entries[0], reason: "\(body.count) bytes, over \(response.server.absoluteString)'s limit")
+                    logger.error("a \(entries[0].kind.rawValue) result of \(body.count) bytes is over the server's limit: set aside in \(state.directory)/state.db (table undeliverable)")
+                    continue
+                }
                 guard response.isSuccess, let settled = try? JSONDecoder().decode(ResultBatchResponse.self, from: response.body),
                       settled.outcomes.count == entries.count else {
                     logger.warning("results not taken by \(response.server.absoluteString): \(response.message)")

@@ -131,9 +131,10 @@ public struct AgentCommand: AsyncParsableCommand {
     }
 }
 
-extension AgentCommand {
-    /// Prints a failure as `Error: …` on standard error and exits 1.
-    private func reportingErrors(_ body: () async throws -> Void) async throws {
+extension AsyncParsableCommand {
+    /// Runs `body`, printing domain errors (ours, PostgreSQL's) as `Error: …` on standard error
+    /// and exiting 1; the command's own usage errors go to ArgumentParser.
+    public func reportingErrors(_ body: () async throws -> Void) async throws {
         do {
             try await body()
         } catch let error as ExitCode {

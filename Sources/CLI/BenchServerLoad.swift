@@ -1,4 +1,5 @@
 import AgentProtocol
+import AgentCLI
 import ArgumentParser
 import Fleet
 import Foundation

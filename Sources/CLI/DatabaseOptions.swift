@@ -1,3 +1,4 @@
+import AgentCLI
 import ArgumentParser
 import Foundation
 import Store
@@ -59,18 +60,5 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-extension AsyncParsableCommand {
-    /// Runs `body`, printing domain errors (ours, PostgreSQL's) as `Error: …` and exiting 1.
-    func reportingErrors(_ body: () async throws -> Void) async throws {
-        do {
-            try await body()
-        } catch let error as ExitCode {
-            throw error
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            Output.error("Error: \(error)")
-            throw ExitCode(1)
-        }
-    }
-}
+// `reportingErrors` (domain errors printed as `Error: …`, exit status 1) is AgentCLI's, shared
+// by every command.

@@ -1,3 +1,4 @@
+import AgentCLI
 import ArgumentParser
 import Foundation
 import Migrations

@@ -48,6 +48,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Results waiting at most before agents are asked to come back later.")
     var queueLimit = 20_000
 
+    @Option(help: ArgumentHelp("The largest request body taken, in bytes (an agent sends larger journals in parts).", valueName: "bytes"))
+    var maxBodyBytes = 64 << 20
+
     @Option(help: ArgumentHelp("Turns on GET /export (CIM-XML for external systems) for requests with Authorization: Bearer TOKEN.", valueName: "token"))
     var exportToken: String?
 
@@ -66,7 +69,8 @@ struct ServerCommand: AsyncParsableCommand {
             let conninfo = try await database.conninfo()
             let logger = LogSetup.make("cimdb.server", level: logLevel)
             let configuration = ServerConfiguration(conninfo: conninfo, host: host, port: port, name: name, connections: connections,
-                                                    batchSize: batch, queueLimit: queueLimit, exportToken: exportToken)
+                                                    batchSize: batch, queueLimit: queueLimit, maximumBodyBytes: maxBodyBytes,
+                                                    exportToken: exportToken)
             let host = self.host
             try await AgentServer(configuration: configuration, logger: logger).run { port in
                 FileHandle.standardOutput.write(Data("cimdb server \(configuration.name) listening on http://\(host):\(port)\n".utf8))

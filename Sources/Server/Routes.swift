@@ -134,6 +134,8 @@ struct Routes: Sendable {
             response = try await body()
         } catch let error as HTTPError {
             response = Self.error(error.status, error.body ?? error.status.reasonPhrase)
+        } catch let error as NIOTooManyBytesError {
+            response = Self.error(.contentTooLarge, "the request body is over this server's limit (\(error.maxBytes ?? configuration.maximumBodyBytes) bytes)")
         } catch let error as PostgresError where error.kind == .connection {
             logger.error("\(route): the database does not answer: \(error)")
             response = Self.error(.serviceUnavailable, "the database does not answer", retryAfter: 5)

@@ -134,6 +134,33 @@ struct AgentServerTests {
         }
     }
 
+    @Test("a result over the server's body limit is set aside (kept in the state file) and does not hold up the journal")
+    func oversizedResults() async throws {
+        let installation = try await Installation(servers: 1)
+        try await installation.startServer(0, ["--max-body-bytes", "6000"])
+        // 40 disks: the discovery envelope is far over 6000 bytes; each update result is under it.
+        try installation.setDisks("n1", Dictionary(uniqueKeysWithValues: (0..<40).map { ("disk-with-a-long-name-\($0)", $0) }))
+        try installation.setCaption("n1", "small")
+        try await installation.startAgent("n1")
+        do {
+            try await eventually("the oversized discovery is set aside") { installation.agentLog("n1").contains("is over the server's limit: set aside") }
+        } catch {
+            Issue.record("agent log:\n\(installation.agentLog("n1").suffix(3000))\nserver log:\n\(installation.serverLog(0).suffix(2000))")
+            throw error
+        }
+        #expect(try installation.fileSystems("n1").isEmpty)
+        // The node's system was never discovered, so nothing else applies either; but the agent
+        // is not stuck: it keeps sending (heartbeats, later results) and the server hears it.
+        try await eventually("the agent still talks to the server") {
+            try installation.count("SELECT count(*) FROM cimdb.node WHERE name = 'n1' AND last_seen_at > now() - interval '3 seconds'") == 1
+        }
+        let undeliverable = try await run("/usr/bin/env", ["python3", "-c", """
+            import sqlite3, sys
+            print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*), min(kind) FROM undeliverable").fetchone())
+            """, installation.directory + "/agents/n1/state.db"])
+        #expect(undeliverable.output.contains("'discovery'"), "\(undeliverable.output)")
+    }
+
     @Test("a tampered or replayed request is refused and logged; a signed one is accepted")
     func tamperedAndReplayedRequests() async throws {
         let installation = try await Installation(servers: 1)
