@@ -1,7 +1,10 @@
 import AgentCLI
 import ArgumentParser
 import Export
+import CIM
 import Foundation
+import Migrations
+import MOF
 import ORM
 import Store
 
@@ -15,13 +18,17 @@ struct ExportCommand: AsyncParsableCommand {
             the instance path (host, namespace root/cimv2, typed key bindings) and every property \
             of its class (NULLs as properties without a value, arrays with VALUE.NULL entries, \
             references as PROPERTY.REFERENCE). The document is written as it is read: memory \
-            stays flat. Characters XML 1.0 cannot hold (control characters) are dropped from \
+            stays flat. With --classes, the declarations of the exported classes and their \
+            superclasses come first (VALUE.OBJECTWITHPATH with CLASSPATH and CLASS: every \
+            qualifier with its flavors, properties with CLASSORIGIN and PROPAGATED, methods), \
+            from the model's MOF source that `cimdb migrate` stored. Characters XML 1.0 cannot hold (control characters) are dropped from \
             values and counted in the summary on standard error.
 
             Examples:
               cimdb export -o inventory.xml
               cimdb export --class CIM_LogicalDevice --node node042 --associations -o node042.xml
               cimdb export --class CIM_EthernetPort | xmllint --noout -
+              cimdb export --classes --class CIM_Processor -o processors-with-class.xml
             """
     )
 
@@ -30,6 +37,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only this class and its subclasses.", valueName: "class")) var `class`: String?
     @Option(help: ArgumentHelp("Only the instances this node reports.", valueName: "node")) var node: String?
     @Flag(help: "Include association instances.") var associations = false
+    @Flag(help: "Write the class declarations (with their qualifiers) first.") var classes = false
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file")) var output = "-"
     @Option(help: ArgumentHelp("The HOST of the instance paths (default: this machine's name).", valueName: "name")) var host: String?
 
@@ -41,20 +49,42 @@ struct ExportCommand: AsyncParsableCommand {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 
+    /// The installed model, compiled from the MOF source `cimdb migrate` stored.
+    static func storedModel(on connection: Connection) throws -> Model {
+        guard let source = try ModelSourceStore.load(from: connection) else {
+            throw CommandFailure("the database holds no model source for --classes: run `cimdb migrate` (it stores it)")
+        }
+        let files = source.files
+        // Paths as the compiler asked for them at migrate time; an include resolved through
+        // another directory then is found by its path's tail.
+        let compiler = Compiler { path in
+            if let text = files[path] { return Array(text.utf8) }
+            let trimmed = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
+            if let text = files[trimmed] { return Array(text.utf8) }
+            return files.first { $0.key.hasSuffix("/" + trimmed) || trimmed.hasSuffix("/" + $0.key) }.map { Array($0.value.utf8) }
+        }
+        let compilation = compiler.compile(files: source.roots)
+        if compilation.hasErrors {
+            throw CommandFailure("the stored model source does not compile: " + compilation.errors.prefix(3).map(\.description).joined(separator: "; "))
+        }
+        return compilation.model
+    }
+
     func run() async throws {
         try await reportingErrors {
             let connection = try await database.connect()
             defer { connection.close() }
             let catalog = try ModelCatalog.load(from: connection)
-            let options = CIMXMLExporter.Options(className: `class`, node: node, associations: associations,
+            var options = CIMXMLExporter.Options(className: `class`, node: node, associations: associations,
                                                  host: host ?? ProcessInfo.processInfo.hostName)
+            if classes { options.classDeclarations = try Self.storedModel(on: connection) }
             let summary: CIMXMLExporter.Summary
             do {
                 summary = try CIMXMLExporter(catalog: catalog, options: options).export(to: output, on: connection)
             } catch let error as ExportError {
                 throw CommandFailure(error.description)
             }
-            var line = "exported \(summary.instances) instances (\(summary.associations) associations)" + (output == "-" ? "" : " to \(output)")
+            var line = (classes ? "exported \(summary.classes) class declarations and " : "exported ") + "\(summary.instances) instances (\(summary.associations) associations)" + (output == "-" ? "" : " to \(output)")
             if let peak = Self.peakResidentKilobytes() { line += String(format: "; peak RSS %.0f MB", Double(peak) / 1024) }
             if summary.droppedCharacters > 0 {
                 line += "; \(summary.droppedCharacters) characters XML 1.0 cannot hold were dropped from values"

@@ -6,6 +6,7 @@ import MOF
 import ORM
 import SchemaGen
 import Store
+import Synchronization
 
 /// `cimdb migrate`: install or upgrade cimdb's schema and the CIM model.
 struct MigrateCommand: AsyncParsableCommand {
@@ -62,6 +63,7 @@ struct MigrateCommand: AsyncParsableCommand {
             }
             if !modelFiles.isEmpty { try migrateModel(on: connection) }
             if !dryRun {
+                try ModelSourceStore.storeDefaultIfMissing(on: connection)
                 try Reports.install(on: connection)
                 print("report views: installed (schema report; sql/reports.sql)")
             }
@@ -69,12 +71,20 @@ struct MigrateCommand: AsyncParsableCommand {
     }
 
     func migrateModel(on connection: Connection) throws {
-        let compilation = Compiler(includePaths: includePaths).compile(files: modelFiles)
+        // Every file the compiler reads is recorded: the model's source is stored with it.
+        let read = Mutex<[String: String]>([:])
+        let compiler = Compiler(includePaths: includePaths) { path in
+            guard let data = FileManager.default.contents(atPath: path) else { return nil }
+            read.withLock { $0[path] = String(decoding: data, as: UTF8.self) }
+            return [UInt8](data)
+        }
+        let compilation = compiler.compile(files: modelFiles)
         for d in compilation.diagnostics { Output.error(d.description) }
         if compilation.hasErrors { throw CommandFailure("the model has \(compilation.errors.count) error(s); nothing changed") }
         let installed = try ModelCatalog.load(from: connection)
         let plan = try Evolution(installed: installed, target: compilation.model, source: modelFiles.joined(separator: " ")).plan()
         if plan.isEmpty {
+            if !dryRun { try ModelSourceStore.store(files: read.withLock { $0 }, roots: modelFiles, on: connection) }
             print("model: up to date (\(compilation.model.classes.count) classes)")
             return
         }
@@ -91,6 +101,7 @@ struct MigrateCommand: AsyncParsableCommand {
             try connection.executeScript(plan.script)
             try connection.execute("INSERT INTO cimdb.model_change (summary, statements) VALUES ($1, $2)",
                                    [SQLValue(plan.summary), SQLValue(plan.script)])
+            try ModelSourceStore.store(files: read.withLock { $0 }, roots: modelFiles, on: connection)
         }
         print("model: \(plan.summary) applied")
     }

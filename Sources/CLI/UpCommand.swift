@@ -66,6 +66,7 @@ struct UpCommand: AsyncParsableCommand {
 
             step("schema and default model")
             let applied = try Migrator().apply(EmbeddedMigrations.all, on: connection)
+            try ModelSourceStore.storeDefaultIfMissing(on: connection)
             try Reports.install(on: connection)
             done(applied.isEmpty ? "up to date" : "\(applied.count) migration(s) applied")
 

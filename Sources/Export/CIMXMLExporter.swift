@@ -21,6 +21,9 @@ public struct CIMXMLExporter: Sendable {
         public var host: String
         /// The namespace, as its path components.
         public var namespace = ["root", "cimv2"]
+        /// With the model (its MOF source as `cimdb migrate` stored it), the declarations of the
+        /// exported classes and their superclasses come first, with every qualifier.
+        public var classDeclarations: Model?
 
         public init(className: String? = nil, node: String? = nil, associations: Bool = false, host: String) {
             self.className = className
@@ -31,6 +34,8 @@ public struct CIMXMLExporter: Sendable {
     }
 
     public struct Summary: Sendable, Equatable {
+        /// Class declarations written (with `classDeclarations`).
+        public var classes = 0
         public var instances = 0
         public var associations = 0
         /// Characters XML 1.0 cannot carry, dropped from values (DSP0201 values are XML text).
@@ -90,6 +95,9 @@ public struct CIMXMLExporter: Sendable {
         try writer.attribute("DTDVERSION", "2.0")
         try writer.start("DECLARATION")
         try writer.start("DECLGROUP.WITHPATH")
+        if let model = options.classDeclarations {
+            summary.classes = try writeDeclarations(of: selected, model: model, to: writer)
+        }
         try connection.transaction { c in
             for cls in selected {
                 let written = try write(cls, to: writer, on: c)
@@ -137,6 +145,29 @@ public struct CIMXMLExporter: Sendable {
                 try writer.end()
                 count += 1
             }
+        }
+        return count
+    }
+
+    /// The declarations of these classes and of their superclasses, superclasses first, each as
+    /// `VALUE.OBJECTWITHPATH` (CLASSPATH, CLASS). Returns how many.
+    func writeDeclarations(of selected: [ClassMapping], model: Model, to writer: XMLWriter) throws -> Int {
+        var wanted = Set<String>()
+        for cls in selected {
+            wanted.insert(cls.name.lowercased())
+            for ancestor in model.ancestors(of: cls.name) { wanted.insert(ancestor.name.lowercased()) }
+        }
+        let declarations = ClassDeclarations(model: model)
+        var count = 0
+        for cls in model.classes where wanted.contains(cls.name.lowercased()) {
+            try writer.start("VALUE.OBJECTWITHPATH")
+            try writer.start("CLASSPATH")
+            try writeNamespacePath(writer)
+            try writer.element("CLASSNAME", ["NAME": cls.name])
+            try writer.end()
+            try declarations.write(cls, to: writer)
+            try writer.end()
+            count += 1
         }
         return count
     }

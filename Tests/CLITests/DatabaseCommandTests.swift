@@ -130,6 +130,15 @@ import Testing
             #expect(card.status == 0, "\(card.standardError)")
             let rows = try await cimdb(["db", "psql", "--", "-At", "-c", "SELECT count(*) FROM CIM_PhysicalElement", "-c", "SELECT count(*) FROM CIM_ComputerSystem"], environment: env)
             #expect(rows.standardOutput == "1\n1\n")
+            // The migrated model's source is stored with it: its class declarations export
+            // with the extension's own qualifiers.
+            let exported = directory.appendingPathComponent("acme.xml")
+            let export = try await cimdb(["export", "--classes", "--class", "Acme_AcceleratorCard", "-o", exported.path], environment: env)
+            #expect(export.status == 0, "\(export.standardError)")
+            let document = try String(contentsOf: exported, encoding: .utf8)
+            #expect(document.contains(#"<CLASS NAME="Acme_AcceleratorCard" SUPERCLASS="CIM_Card">"#))
+            #expect(document.contains("An Acme accelerator card."))
+            #expect(document.contains(#"<PROPERTY NAME="Cores" TYPE="uint32" CLASSORIGIN="Acme_AcceleratorCard"/>"#))
             // Taking the class away again would drop data: refused without the flag.
             let back = try await cimdb(["migrate", "--model", model[0]], environment: env)
             #expect(back.status == 1)
