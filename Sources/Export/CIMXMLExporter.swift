@@ -124,6 +124,7 @@ public struct CIMXMLExporter: Sendable {
         sql += " ORDER BY t.\(SQLNames.quoted(SQLNames.instanceIDColumn))"
         try c.execute(sql, parameters)
         defer { _ = try? c.execute("CLOSE cimdb_export") }
+        let markups = cls.properties.map(PropertyMarkup.init)
         let keys = cls.keys
         var count = 0
         while true {
@@ -140,7 +141,7 @@ public struct CIMXMLExporter: Sendable {
                 try writer.end()
                 try writer.start("INSTANCE")
                 try writer.attribute("CLASSNAME", cls.name)
-                for p in cls.properties { try writeProperty(p, row: row, writer) }
+                try writeProperties(cls, markups, row: row, writer)
                 try writer.end()
                 try writer.end()
                 count += 1
@@ -199,13 +200,14 @@ public struct CIMXMLExporter: Sendable {
                 SELECT t.\(idColumn) AS cimdb_instance_id, \(Self.columns(of: cls)) FROM ONLY \(cls.qualifiedTable) t
                 WHERE t.\(idColumn) = ANY($1::bigint[])
                 """, [SQLValue(array: classIDs)])
+            let markups = cls.properties.map(PropertyMarkup.init)
             for row in rows {
                 guard let id = row.int64("cimdb_instance_id") else { continue }
                 var bytes: [UInt8] = []
                 let writer = try XMLWriter(sink: XMLSink { bytes.append(contentsOf: $0); return true }, document: false)
                 try writer.start("INSTANCE")
                 try writer.attribute("CLASSNAME", cls.name)
-                for p in cls.properties { try writeProperty(p, row: row, writer) }
+                try writeProperties(cls, markups, row: row, writer)
                 try writer.end()
                 try writer.finish()
                 out[id] = String(decoding: bytes, as: UTF8.self)
@@ -276,14 +278,28 @@ public struct CIMXMLExporter: Sendable {
         try writer.end()
     }
 
-    func writeProperty(_ p: PropertyMapping, row: Row, _ writer: XMLWriter) throws {
+    /// Writes one property; true when it went out as prepared markup (the writer then does
+    /// not indent the tag that follows: see `writeProperties`).
+    @discardableResult
+    func writeProperty(_ p: PropertyMapping, markup: PropertyMarkup, row: Row, _ writer: XMLWriter) throws -> Bool {
         if p.isReference {
             try writer.start("PROPERTY.REFERENCE")
             try writer.attribute("NAME", p.name)
             if let referenceClass = p.referenceClass { try writer.attribute("REFERENCECLASS", referenceClass) }
             if let path = row[p.column] { try writeReference(path, writer) }
             try writer.end()
-            return
+            return false
+        }
+        guard let text = row[p.column] else {
+            // NULL: the property without a value, one prepared tag.
+            try writer.raw(markup.empty)
+            return true
+        }
+        if !p.isArray, let direct = Self.directText(text, p.type) {
+            try writer.raw(markup.open)
+            try writer.text(direct)
+            try writer.raw(markup.close)
+            return true
         }
         let value = ValueCoding.value(in: row, column: p.column, for: p)
         try writer.start(p.isArray ? "PROPERTY.ARRAY" : "PROPERTY")
@@ -303,6 +319,25 @@ public struct CIMXMLExporter: Sendable {
             try writer.element("VALUE", text: Self.text(value))
         }
         try writer.end()
+        return false
+    }
+
+    /// An instance's properties; the INSTANCE end tag goes on a line of its own, as the writer
+    /// would put it after an element it wrote itself.
+    func writeProperties(_ cls: ClassMapping, _ markups: [PropertyMarkup], row: Row, _ writer: XMLWriter) throws {
+        var prepared = false
+        for (p, m) in zip(cls.properties, markups) { prepared = try writeProperty(p, markup: m, row: row, writer) }
+        if prepared { try writer.raw(PropertyMarkup.instanceEnd) }
+    }
+
+    /// A scalar's database text that is already its CIM-XML text: strings, and integers (the
+    /// database writes them in decimal). Others (booleans, reals, datetimes, char16) are
+    /// converted.
+    static func directText(_ text: String, _ type: DataType) -> String? {
+        switch type {
+        case .string, .uint8, .sint8, .uint16, .sint16, .uint32, .sint32, .uint64, .sint64: text
+        default: nil
+        }
     }
 
     /// A value as CIM-XML text (DSP0201: booleans `true`/`false`, numbers in decimal).
@@ -332,5 +367,28 @@ public struct CIMXMLExporter: Sendable {
         case .char16: .char16
         default: .string
         }
+    }
+}
+
+/// A property's tags, prepared once per property of a class: the NULL form
+/// `<PROPERTY NAME="…" TYPE="…"/>`, and the tags around a scalar value. Names come from the
+/// model (CIM identifiers: letters, digits, underscores), so they need no escaping.
+struct PropertyMarkup {
+    let empty: [UInt8]
+    let open: [UInt8]
+    let close: [UInt8]
+    /// Before `</INSTANCE>` (four levels deep).
+    static let instanceEnd = Array(("\n" + String(repeating: "  ", count: 4)).utf8)
+
+    init(_ p: PropertyMapping) {
+        // The writer indents elements it writes itself; prepared markup carries the same
+        // indentation (properties sit six levels deep) so the document reads the same.
+        let indent = "\n" + String(repeating: "  ", count: 5)
+        let tag = p.isArray ? "PROPERTY.ARRAY" : "PROPERTY"
+        let attributes = "NAME=\"\(p.name)\" TYPE=\"\(p.type == .object ? "string" : p.type.rawValue)\""
+            + (p.type == .object ? " EmbeddedObject=\"object\"" : "")
+        empty = Array("\(indent)<\(tag) \(attributes)/>".utf8)
+        open = Array("\(indent)<\(tag) \(attributes)>\(indent)  <VALUE>".utf8)
+        close = Array("</VALUE>\(indent)</\(tag)>".utf8)
     }
 }

@@ -66,6 +66,14 @@ final class XMLWriter {
         try check(status, "write text")
     }
 
+    /// Markup prepared once from the model (tags and attributes with model names, never data),
+    /// written as it is: one call instead of one per tag and attribute. Data always goes
+    /// through `text` or `attribute`, which libxml2 escapes.
+    func raw(_ markup: [UInt8]) throws(ExportError) {
+        let status = markup.withUnsafeBufferPointer { xmlTextWriterWriteRawLen(writer, $0.baseAddress, Int32($0.count)) }
+        try check(status, "write markup")
+    }
+
     func end() throws(ExportError) {
         try check(xmlTextWriterEndElement(writer), "end an element")
     }
