@@ -125,6 +125,7 @@ public struct CIMXMLExporter: Sendable {
         try c.execute(sql, parameters)
         defer { _ = try? c.execute("CLOSE cimdb_export") }
         let markups = cls.properties.map(PropertyMarkup.init)
+        let namespaceMarkup = try preparedNamespacePath()
         let keys = cls.keys
         var count = 0
         while true {
@@ -133,7 +134,7 @@ public struct CIMXMLExporter: Sendable {
             for row in rows {
                 try writer.start("VALUE.OBJECTWITHPATH")
                 try writer.start("INSTANCEPATH")
-                try writeNamespacePath(writer)
+                writer.raw(namespaceMarkup)
                 try writer.start("INSTANCENAME")
                 try writer.attribute("CLASSNAME", cls.name)
                 for key in keys { try writeKeyBinding(key, row[key.column], writer) }
@@ -216,6 +217,30 @@ public struct CIMXMLExporter: Sendable {
         return out
     }
 
+    /// The NAMESPACEPATH of every instance path (five levels deep), prepared once: the host and
+    /// namespace names escaped by libxml2 in a writer of their own.
+    func preparedNamespacePath() throws -> [UInt8] {
+        func escaped(_ write: (XMLWriter) throws -> Void) throws -> [UInt8] {
+            var bytes: [UInt8] = []
+            let writer = try XMLWriter(sink: XMLSink { bytes.append(contentsOf: $0); return true }, document: false)
+            try write(writer)
+            try writer.finish()
+            return bytes
+        }
+        func line(_ depth: Int) -> [UInt8] { Array(("\n" + String(repeating: "  ", count: depth)).utf8) }
+        var out = line(5) + Array("<NAMESPACEPATH>".utf8)
+        out += line(6) + (try escaped { try $0.element("HOST", text: options.host) })
+        out += line(6) + Array("<LOCALNAMESPACEPATH>".utf8)
+        for part in options.namespace {
+            out += line(7) + (try escaped { try $0.element("NAMESPACE", ["NAME": part]) })
+        }
+        out += line(6) + Array("</LOCALNAMESPACEPATH>".utf8)
+        // A line feed last: the writer indents the INSTANCENAME that follows but does not start
+        // its line after markup it did not write.
+        out += line(5) + Array("</NAMESPACEPATH>\n".utf8)
+        return out
+    }
+
     func writeNamespacePath(_ writer: XMLWriter) throws(ExportError) {
         try writer.start("NAMESPACEPATH")
         try writer.element("HOST", text: options.host)
@@ -292,13 +317,13 @@ public struct CIMXMLExporter: Sendable {
         }
         guard let text = row[p.column] else {
             // NULL: the property without a value, one prepared tag.
-            try writer.raw(markup.empty)
+            writer.raw(markup.empty)
             return true
         }
         if !p.isArray, let direct = Self.directText(text, p.type) {
-            try writer.raw(markup.open)
+            writer.raw(markup.open)
             try writer.text(direct)
-            try writer.raw(markup.close)
+            writer.raw(markup.close)
             return true
         }
         let value = ValueCoding.value(in: row, column: p.column, for: p)
@@ -327,7 +352,7 @@ public struct CIMXMLExporter: Sendable {
     func writeProperties(_ cls: ClassMapping, _ markups: [PropertyMarkup], row: Row, _ writer: XMLWriter) throws {
         var prepared = false
         for (p, m) in zip(cls.properties, markups) { prepared = try writeProperty(p, markup: m, row: row, writer) }
-        if prepared { try writer.raw(PropertyMarkup.instanceEnd) }
+        if prepared { writer.raw(PropertyMarkup.instanceEnd) }
     }
 
     /// A scalar's database text that is already its CIM-XML text: strings, and integers (the

@@ -49,10 +49,12 @@ final class XMLWriter {
     // withCString, which lends a native string's own bytes: no copy per call.
 
     func start(_ element: StaticString) throws(ExportError) {
+        try flushMarkup()
         try check(xmlTextWriterStartElement(writer, element.utf8Start), "start <\(element)>")
     }
 
     func attribute(_ name: StaticString, _ value: String) throws(ExportError) {
+        try flushMarkup()
         let status = clean(value).withCString { v in
             v.withMemoryRebound(to: UInt8.self, capacity: 1) { xmlTextWriterWriteAttribute(writer, name.utf8Start, $0) }
         }
@@ -60,6 +62,7 @@ final class XMLWriter {
     }
 
     func text(_ value: String) throws(ExportError) {
+        try flushMarkup()
         let status = clean(value).withCString { v in
             v.withMemoryRebound(to: UInt8.self, capacity: 1) { xmlTextWriterWriteString(writer, $0) }
         }
@@ -69,12 +72,24 @@ final class XMLWriter {
     /// Markup prepared once from the model (tags and attributes with model names, never data),
     /// written as it is: one call instead of one per tag and attribute. Data always goes
     /// through `text` or `attribute`, which libxml2 escapes.
-    func raw(_ markup: [UInt8]) throws(ExportError) {
-        let status = markup.withUnsafeBufferPointer { xmlTextWriterWriteRawLen(writer, $0.baseAddress, Int32($0.count)) }
+    ///
+    /// Consecutive markup is collected and handed to libxml2 in one call before anything else
+    /// is written (a run of NULL properties is one call).
+    func raw(_ markup: [UInt8]) {
+        pendingMarkup.append(contentsOf: markup)
+    }
+
+    private var pendingMarkup: [UInt8] = []
+
+    private func flushMarkup() throws(ExportError) {
+        guard !pendingMarkup.isEmpty else { return }
+        let status = pendingMarkup.withUnsafeBufferPointer { xmlTextWriterWriteRawLen(writer, $0.baseAddress, Int32($0.count)) }
+        pendingMarkup.removeAll(keepingCapacity: true)
         try check(status, "write markup")
     }
 
     func end() throws(ExportError) {
+        try flushMarkup()
         try check(xmlTextWriterEndElement(writer), "end an element")
     }
 
@@ -88,6 +103,7 @@ final class XMLWriter {
 
     /// Closes every open element and flushes the output.
     func finish() throws(ExportError) {
+        try flushMarkup()
         if isDocument { try check(xmlTextWriterEndDocument(writer), "end the document") }
         try check(xmlTextWriterFlush(writer), "flush")
     }
