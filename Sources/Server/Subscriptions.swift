@@ -50,19 +50,23 @@ struct SubscriptionDelivery: Sendable {
     var serverName: String
     var logger: Logger
     var batch = 500
+    /// How long a subscription with nothing to send waits before it is looked at again.
     var idle: Duration = .milliseconds(500)
 
     func run() async {
         let session = URLSession(configuration: .ephemeral)
         var connection: Connection?
+        var catalog: (ModelCatalog, ContinuousClock.Instant)?
         while !Task.isCancelled {
             do {
                 if connection == nil || connection?.isOpen == false { connection = try Connection(conninfo) }
                 guard let c = connection else { continue }
+                // The model can change under a running server: read it again every minute.
+                if catalog == nil || ContinuousClock.now - catalog!.1 > .seconds(60) { catalog = (try ModelCatalog.load(from: c), .now) }
                 var delivered = false
                 while let lease = try Self.lease(on: c) {
                     delivered = true
-                    await deliver(lease, on: c, session: session)
+                    await deliver(lease, catalog: catalog!.0, on: c, session: session)
                     if Task.isCancelled { break }
                 }
                 if !delivered { try await Task.sleep(for: idle) }
@@ -99,9 +103,8 @@ struct SubscriptionDelivery: Sendable {
                      through: row.int64("delivered_through") ?? 0, attempts: Int(row.int64("attempts") ?? 0))
     }
 
-    private func deliver(_ lease: Lease, on c: Connection, session: URLSession) async {
+    private func deliver(_ lease: Lease, catalog: ModelCatalog, on c: Connection, session: URLSession) async {
         do {
-            let catalog = try ModelCatalog.load(from: c)
             let classes = lease.className.map { filter in catalog.classes.filter { catalog.isClass($0.name, kindOf: filter) }.map(\.name) }
             let horizon = try c.execute("SELECT coalesce(max(id), 0) AS id FROM cimdb.event").first?.int64("id") ?? 0
             let events = try c.execute("""
@@ -113,9 +116,11 @@ struct SubscriptionDelivery: Sendable {
                 """, [SQLValue(lease.through), SQLValue(horizon), classes.map { SQLValue(array: $0) } ?? SQLValue(nil as String?),
                       SQLValue(lease.node), SQLValue(batch)])
             if events.isEmpty {
-                // Nothing matched up to the newest event: skip past it.
-                try c.execute("UPDATE cimdb.subscription SET delivered_through = $2, next_attempt_at = now() WHERE id = $1",
-                              [SQLValue(lease.id), SQLValue(horizon)])
+                // Nothing matched up to the newest event: skip past it, and look again after the
+                // idle pause (due again at once, it would be leased again and again).
+                try c.execute("""
+                    UPDATE cimdb.subscription SET delivered_through = $2, next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1
+                    """, [SQLValue(lease.id), SQLValue(horizon), SQLValue(Double(idle.components.seconds) + Double(idle.components.attoseconds) / 1e18)])
                 return
             }
             let exporter = CIMXMLExporter(catalog: catalog, options: .init(host: serverName))
