@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Inventory
 
@@ -73,7 +72,7 @@ public struct Assignments: Sendable, Hashable, Codable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let bytes = (try? encoder.encode(self)).map { [UInt8]($0) } ?? []
-        return String(RequestSignature.hex(SHA256.hash(data: bytes)).prefix(16))
+        return String(Digest.sha256(bytes).prefix(16))
     }
 
     /// The assignments a configuration gives a node that runs all its monitors, with every

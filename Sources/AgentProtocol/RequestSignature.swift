@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Inventory
 
 /// How an agent signs its requests and a server checks them (SPEC §6 last point: requests
 /// between server and agents are authenticated and tamper-evident).
@@ -26,7 +27,7 @@ public enum RequestSignature {
     /// The bytes that are signed.
     public static func canonical(method: String, path: String, node: String, timestamp: Int64, nonce: String, body: some Sequence<UInt8>) -> [UInt8] {
         var text = "cimdb-request/1\n\(method.uppercased())\n\(path)\n\(node)\n\(timestamp)\n\(nonce)\n"
-        text += hex(SHA256.hash(data: Array(body)))
+        text += Digest.sha256(body)
         return Array(text.utf8)
     }
 
@@ -83,17 +84,7 @@ public enum RequestSignature {
 
     public static func randomNonce() -> String {
         var generator = SystemRandomNumberGenerator()
-        return hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
-    }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return Digest.hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     private static func isHexDigit(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) }

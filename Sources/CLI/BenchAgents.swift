@@ -20,14 +20,7 @@ struct BenchInstallation {
 
     static func open(_ name: String, configuration: InventoryConfiguration) async throws -> BenchInstallation {
         let scratch = try await ScratchDatabases.open()
-        let conninfo = try scratch.create(name)
-        let connection = try Connection(conninfo)
-        defer { connection.close() }
-        try connection.execute("SET client_min_messages = warning")
-        _ = try Migrator().apply(EmbeddedMigrations.all, on: connection)
-        try ConfigurationStore.apply(configuration, on: connection)
-        try Reports.install(on: connection)
-        return BenchInstallation(scratch: scratch, conninfo: conninfo)
+        return BenchInstallation(scratch: scratch, conninfo: try scratch.createInstalled(name, configuration: configuration))
     }
 
     /// Starts `cimdb server` in `group` and waits for /health.

@@ -33,14 +33,10 @@ struct BenchExport: AsyncParsableCommand {
         try await reportingErrors {
             let scratch = try await ScratchDatabases.open()
             defer { scratch.close(keep: keep) }
-            let conninfo = try scratch.create("export")
+            let configuration = try Fleet.benchmarkConfiguration()
+            let conninfo = try scratch.createInstalled("export", configuration: configuration)
             let connection = try Connection(conninfo)
             defer { connection.close() }
-            try connection.execute("SET client_min_messages = warning")
-            _ = try Migrator().apply(EmbeddedMigrations.all, on: connection)
-            let configuration = try Fleet.benchmarkConfiguration()
-            try ConfigurationStore.apply(configuration, on: connection)
-            try Reports.install(on: connection)
             let fleet = Fleet(size: nodes, seed: seed, configuration: configuration)
             let catalog = try ModelCatalog.load(from: connection)
             print("cimdb bench export: \(nodes) nodes (seed \(seed)); PostgreSQL \(scratch.admin.serverVersion / 10000)")

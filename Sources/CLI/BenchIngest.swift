@@ -62,16 +62,8 @@ struct BenchIngest: AsyncParsableCommand {
             defer { scratch.close(keep: keep) }
             let admin = scratch.admin
             let configuration = try Fleet.benchmarkConfiguration()
-            func database(_ suffix: String) throws -> String {
-                let conninfo = try scratch.create(suffix)
-                let connection = try Connection(conninfo)
-                defer { connection.close() }
-                try connection.execute("SET client_min_messages = warning")
-                _ = try Migrator().apply(EmbeddedMigrations.all, on: connection)
-                try ConfigurationStore.apply(configuration, on: connection)
-                return conninfo
-            }
-            let oursInfo = try database("ours"), referenceInfo = try database("reference")
+            let oursInfo = try scratch.createInstalled("ours", configuration: configuration)
+            let referenceInfo = try scratch.createInstalled("reference", configuration: configuration)
             let connections = try (0 ..< workers).map { _ in WorkerConnection(try Connection(oursInfo)) }
             defer { for w in connections { w.connection.close() } }
             let main = connections[0].connection

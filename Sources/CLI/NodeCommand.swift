@@ -61,15 +61,12 @@ struct NodeCommand: AsyncParsableCommand {
                            n.last_server, n.journaled, to_char(n.last_discovery_at, 'YYYY-MM-DD HH24:MI:SS') AS last_discovery
                     FROM cimdb.node n LEFT JOIN cimdb.node_credential c ON c.node = n.name ORDER BY n.name
                     """)
-                let header = ["node", "enrolled", "last seen", "server", "journaled", "last discovery"]
-                let table = rows.map { row in
-                    [row["name"] ?? "", row.bool("enrolled") == true ? "yes" : "no", row["last_seen"] ?? "-", row["last_server"] ?? "-",
-                     row["journaled"] ?? "-", row["last_discovery"] ?? "-"]
+                let table = rows.map { row -> [String?] in
+                    [row["name"], row.bool("enrolled") == true ? "yes" : "no", row["last_seen"], row["last_server"],
+                     row["journaled"], row["last_discovery"]]
                 }
-                let widths = header.indices.map { i in ([header[i]] + table.map { $0[i] }).map(\.count).max() ?? 0 }
-                for line in [header] + table {
-                    print(line.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
-                }
+                print(QueryCommand.table(columns: ["node", "enrolled", "last seen", "server", "journaled", "last discovery"], rows: table),
+                      terminator: "")
             }
         }
     }

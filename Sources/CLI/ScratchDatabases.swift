@@ -1,4 +1,6 @@
 import Foundation
+import Inventory
+import Migrations
 import Store
 
 /// The benchmarks' scratch databases, in the embedded cluster ($CIMDB_HOME; started when
@@ -27,6 +29,19 @@ final class ScratchDatabases {
         try admin.execute("CREATE DATABASE \(try admin.quoteIdentifier(name))")
         names.append(name)
         return cluster.connectionString(database: name)
+    }
+
+    /// A new database as `create` makes it, with cimdb's schema, the report views and
+    /// `configuration` installed; returns its connection string.
+    func createInstalled(_ suffix: String, configuration: InventoryConfiguration) throws -> String {
+        let conninfo = try create(suffix)
+        let connection = try Connection(conninfo)
+        defer { connection.close() }
+        try connection.execute("SET client_min_messages = warning")
+        _ = try Migrator().apply(EmbeddedMigrations.all, on: connection)
+        try ConfigurationStore.apply(configuration, on: connection)
+        try Reports.install(on: connection)
+        return conninfo
     }
 
     /// Drops the databases (or, with `keep`, says where they are) and closes the connection.

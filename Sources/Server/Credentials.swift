@@ -1,6 +1,7 @@
 import AgentProtocol
 import Crypto
 import Foundation
+import Inventory
 import Logging
 import Store
 import Synchronization
@@ -67,15 +68,20 @@ final class Credentials: Sendable {
 
     /// Records a refused request (`cimdb.refused_request` and the log) and returns the failure.
     func refuse<T>(_ error: SignatureError, node: String?, method: String, path: String, remote: String?) async throws -> Result<T, SignatureError> {
-        logger.warning("refused \(method) \(path) from \(remote ?? "?") (node \(node ?? "?")): \(error)")
-        metrics.refused(reason: error.reason)
+        try await record(reason: error.description, label: error.reason, node: node, method: method, path: path, remote: remote)
+        return .failure(error)
+    }
+
+    /// Logs a refused request, counts it under `label`, and keeps it in cimdb.refused_request.
+    private func record(reason: String, label: String, node: String?, method: String, path: String, remote: String?) async throws {
+        logger.warning("refused \(method) \(path) from \(remote ?? "?") (node \(node ?? "?")): \(reason)")
+        metrics.refused(reason: label)
         let server = serverName
         try await pool.withConnection { connection in
             try connection.execute("""
                 INSERT INTO cimdb.refused_request (server, remote, node, method, path, reason) VALUES ($1, $2, $3, $4, $5, $6)
-                """, [SQLValue(server), SQLValue(remote), SQLValue(node), SQLValue(method), SQLValue(path), SQLValue(error.description)])
+                """, [SQLValue(server), SQLValue(remote), SQLValue(node), SQLValue(method), SQLValue(path), SQLValue(reason)])
         }
-        return .failure(error)
     }
 
     enum EnrollmentRefusal: Error, CustomStringConvertible {
@@ -110,14 +116,8 @@ final class Credentials: Sendable {
             }
         }
         if !accepted {
-            logger.warning("refused enrollment of node \(request.node) from \(remote ?? "?"): \(EnrollmentRefusal.invalidToken)")
-            metrics.refused(reason: "enrollment")
-            let server = serverName
-            try await pool.withConnection { connection in
-                try connection.execute("""
-                    INSERT INTO cimdb.refused_request (server, remote, node, method, path, reason) VALUES ($1, $2, $3, 'POST', '/v1/enroll', $4)
-                    """, [SQLValue(server), SQLValue(remote), SQLValue(request.node), SQLValue(EnrollmentRefusal.invalidToken.description)])
-            }
+            try await record(reason: EnrollmentRefusal.invalidToken.description, label: "enrollment", node: request.node,
+                             method: "POST", path: "/v1/enroll", remote: remote)
             return .failure(.invalidToken)
         }
         keys.withLock { $0[request.node] = nil }
@@ -157,6 +157,6 @@ public enum Enrollment {
     }
 
     static func hash(token: String) -> String {
-        SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Digest.sha256(token.utf8)
     }
 }

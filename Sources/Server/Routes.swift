@@ -22,7 +22,7 @@ struct Routes: Sendable {
         router.get("/v1/scripts/:hash") { request, context in await measured("scripts") { try await script(request, context) } }
         router.post("/v1/results") { request, context in await measured("results") { try await results(request, context) } }
         router.post("/v1/heartbeat") { request, context in await measured("heartbeat") { try await heartbeat(request, context) } }
-        let export = ExportRoute(configuration: configuration, pool: pool, logger: logger)
+        let export = ExternalSystemRoutes(configuration: configuration, pool: pool, logger: logger)
         router.get("/export") { request, _ in await measured("export") { try await export.respond(request) } }
         router.post("/v1/subscriptions") { request, _ in await measured("subscriptions") { try await export.subscribe(request) } }
         router.delete("/v1/subscriptions/:id") { request, context in

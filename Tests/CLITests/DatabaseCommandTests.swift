@@ -147,16 +147,7 @@ import Testing
     }
 
     func generate(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = cimdbExecutable.deletingLastPathComponent().appendingPathComponent("cimdb-generate")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        try runProgram(cimdbExecutable.deletingLastPathComponent().appendingPathComponent("cimdb-generate"), arguments)
     }
 
     @Test func generatedFilesAreCurrent() async throws {

@@ -30,14 +30,6 @@ import Testing
 
 /// Runs the independent CIM-XML checker (DTD, then pywbem) on a document.
 func checkCIMXML(_ file: URL) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/opt/cimxml-venv/bin/python")
-    process.arguments = [repositoryRoot.appendingPathComponent("Tests/crosscheck/cim-xml/check_cimxml.py").path, file.path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
+    try runProgram(URL(fileURLWithPath: "/opt/cimxml-venv/bin/python"),
+                   [repositoryRoot.appendingPathComponent("Tests/crosscheck/cim-xml/check_cimxml.py").path, file.path])
 }

@@ -55,6 +55,20 @@ func cimdb(_ arguments: [String], in directory: URL? = nil, environment: [String
     }
 }
 
+/// Runs a program to its end; its status and its standard output and error, interleaved.
+func runProgram(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardError = pipe
+    process.standardOutput = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}
+
 /// A fresh temporary directory for one test.
 func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("cimdb-cli-\(UUID().uuidString)")

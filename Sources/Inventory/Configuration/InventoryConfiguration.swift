@@ -22,14 +22,20 @@ public struct Script: Sendable, Hashable {
     public var isText: Bool { !content.contains(0) && String(validating: content, as: UTF8.self) != nil }
 }
 
-enum Digest {
-    static func sha256(_ bytes: [UInt8]) -> String {
-        let hex = Array("0123456789abcdef".utf8)
+/// SHA-256 in lower-case hex: script hashes, output digests, request signatures and tokens.
+public enum Digest {
+    public static func sha256(_ bytes: some Sequence<UInt8>) -> String {
+        hex(SHA256.hash(data: Array(bytes)))
+    }
+
+    /// Bytes as lower-case hex digits.
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(64)
-        for byte in SHA256.hash(data: bytes) {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
         }
         return String(decoding: out, as: UTF8.self)
     }

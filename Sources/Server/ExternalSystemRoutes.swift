@@ -8,11 +8,13 @@ import ORM
 import Store
 import Synchronization
 
+/// The routes for external systems, behind the server's export token (`--export-token`):
+/// `POST /v1/subscriptions` / `DELETE /v1/subscriptions/ID` (see `Subscriptions`), and
 /// `GET /export?class=C&node=N&associations=true`: the inventory as a CIM-XML document (the same
 /// document as `cimdb export`), streamed as it is written — memory stays flat however large the
 /// inventory. For external systems: it needs `Authorization: Bearer TOKEN` with the token the
 /// server was started with (`--export-token`); without one the route is off.
-struct ExportRoute: Sendable {
+struct ExternalSystemRoutes: Sendable {
     var configuration: ServerConfiguration
     var pool: ConnectionPool
     var logger: Logger
