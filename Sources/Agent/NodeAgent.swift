@@ -157,16 +157,11 @@ public actor NodeAgent {
     }
 
     private func firstDelay(period: Int64) -> Duration {
-        let limit = min(configuration.spread, .milliseconds(period))
-        let milliseconds = limit.components.seconds * 1000 + limit.components.attoseconds / 1_000_000_000_000_000
-        guard milliseconds > 0 else { return .zero }
-        return .milliseconds(Int64.random(in: 0...milliseconds, using: &generator))
+        Jitter.firstDelay(period: period, spread: configuration.spread, using: &generator)
     }
 
-    /// The next period, ±5 % so that runs started together drift apart.
     private func nextDelay(period: Int64) -> Duration {
-        let jitter = max(1, period / 20)
-        return .milliseconds(max(1, period + Int64.random(in: -jitter...jitter, using: &generator)))
+        Jitter.nextDelay(period: period, using: &generator)
     }
 
     // MARK: Running monitors
@@ -347,5 +342,23 @@ extension NodeAgent {
         }
         summary.delivered = await deliver() && summary.delivered
         return summary
+    }
+}
+
+/// How an agent spreads its schedule, so that a fleet started together does not report in the
+/// same second.
+enum Jitter {
+    /// A monitor's first run: a random delay up to `spread`, at most one period.
+    static func firstDelay(period: Int64, spread: Duration, using generator: inout some RandomNumberGenerator) -> Duration {
+        let limit = min(spread, .milliseconds(period))
+        let milliseconds = limit.components.seconds * 1000 + limit.components.attoseconds / 1_000_000_000_000_000
+        guard milliseconds > 0 else { return .zero }
+        return .milliseconds(Int64.random(in: 0...milliseconds, using: &generator))
+    }
+
+    /// The next period, ±5 %, so that runs started together drift apart.
+    static func nextDelay(period: Int64, using generator: inout some RandomNumberGenerator) -> Duration {
+        let jitter = max(1, period / 20)
+        return .milliseconds(max(1, period + Int64.random(in: -jitter...jitter, using: &generator)))
     }
 }

@@ -40,6 +40,16 @@ struct AgentServerTests {
             }
         }
         #expect(try installation.count("SELECT count(*) FROM cimdb.rejected_result") == 0)
+        // /metrics counts what the servers did: requests, results by outcome, ingest latency, queue depth.
+        var metrics = ""
+        for url in installation.serverURLs {
+            metrics += String(decoding: try await send(url, "GET", "/metrics", body: [], headers: []).body, as: UTF8.self)
+        }
+        #expect(metrics.contains(#"cimdb_ingest_results_total{kind="discovery",outcome="applied"}"#))
+        #expect(metrics.contains(#"cimdb_ingest_results_total{kind="update",outcome="applied"}"#))
+        #expect(metrics.contains("cimdb_ingest_latency_seconds_bucket"))
+        #expect(metrics.contains(#"cimdb_server_requests_total{route="results",status="200"}"#))
+        #expect(metrics.contains("cimdb_ingest_queue_depth_results"))
 
         // A disk disappears: its instance and association go; the update monitor stays (d1 is left).
         try installation.removeDisk("n1", "d2")
@@ -159,6 +169,32 @@ struct AgentServerTests {
             print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*), min(kind) FROM undeliverable").fetchone())
             """, installation.directory + "/agents/n1/state.db"])
         #expect(undeliverable.output.contains("'discovery'"), "\(undeliverable.output)")
+    }
+
+    @Test("an agent started before any server retries its enrollment until one answers; --once runs every monitor and delivers")
+    func enrollmentRetryAndOnce() async throws {
+        let installation = try await Installation(servers: 1)
+        try installation.setDisks("n1", ["d1": 11])
+        try installation.setCaption("n1", "once")
+        try await installation.startAgent("n1")
+        try await Task.sleep(for: .seconds(3))
+        #expect(try installation.count("SELECT count(*) FROM cimdb.node_credential") == 0)
+        #expect(installation.agentLog("n1").contains("enrollment: no server answered"))
+        try await installation.startServer(0)
+        try await eventually("n1 enrolled once the server is up") { try installation.count("SELECT count(*) FROM cimdb.node_credential") == 1 }
+        try await eventually("n1 discovered") { try installation.fileSystems("n1") == ["/d1": 11] }
+
+        // --once on another node: discovery, delivery, the update monitors it deployed, delivery.
+        try installation.setDisks("n2", ["d2": 22])
+        try installation.setCaption("n2", "second")
+        let token = try #require(try await cimdb(["node", "enroll", "n2", "--database-url", installation.conninfo]).output
+            .split(separator: "\n").first { $0.hasPrefix("cimdb-") })
+        let once = try await cimdb(["agent", "--once", "--server", installation.serverURLs[0], "--node", "n2", "--token", String(token),
+                                    "--state", installation.directory + "/agents/n2-once"], environment: ["FIXTURE_DIR": installation.directory + "/nodes"])
+        #expect(once.status == 0, "\(once.output)")
+        #expect(once.output.contains("ran 1 discovery monitor(s) and 2 update monitor(s); all results delivered"))
+        #expect(try installation.fileSystems("n2") == ["/d2": 22])
+        #expect(try installation.query("SELECT caption FROM cim.cim_computersystem WHERE name = 'n2'").first?["caption"] == "second")
     }
 
     @Test("a tampered or replayed request is refused and logged; a signed one is accepted")

@@ -144,4 +144,19 @@ struct NodeSideTests {
         #expect(report.text.contains("Broken (CIM_ComputerSystem): FAILED: discovery script: exit code 4"))
         #expect(report.problems == 2)
     }
+
+    @Test("first runs spread over the spread (at most a period), later periods vary by ±5 %")
+    func jitter() {
+        var generator = SystemRandomNumberGenerator()
+        let first = (0..<500).map { _ in Jitter.firstDelay(period: 480_000, spread: .seconds(30), using: &generator) }
+        #expect(first.allSatisfy { $0 >= .zero && $0 <= .seconds(30) })
+        #expect(Set(first).count > 400, "spread, not one instant")
+        #expect(first.contains { $0 < .seconds(10) } && first.contains { $0 > .seconds(20) })
+        let short = (0..<100).map { _ in Jitter.firstDelay(period: 2_000, spread: .seconds(30), using: &generator) }
+        #expect(short.allSatisfy { $0 <= .seconds(2) }, "never more than one period")
+        #expect(Jitter.firstDelay(period: 480_000, spread: .zero, using: &generator) == .zero)
+        let next = (0..<500).map { _ in Jitter.nextDelay(period: 480_000, using: &generator) }
+        #expect(next.allSatisfy { $0 >= .milliseconds(456_000) && $0 <= .milliseconds(504_000) })
+        #expect(Set(next).count > 400)
+    }
 }
