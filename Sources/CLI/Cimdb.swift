@@ -11,6 +11,8 @@ public struct Cimdb: AsyncParsableCommand {
             discovery scripts on every node, and answers in plain SQL.
 
             Getting started:
+              cimdb up                               run it all here and show the inventory
+              cimdb agent --once --print             run the default scripts, no server
               cimdb db start                         start the embedded PostgreSQL
               cimdb migrate                          install the schema and the default model
               cimdb instance add CIM_ComputerSystem Name=node1
