@@ -1,4 +1,5 @@
 import CLibXML2
+import Glibc
 
 /// A streaming XML writer over libxml2's xmlTextWriter: elements go out as they are written,
 /// so a document of any size takes constant memory. Text and attribute values are escaped by
@@ -11,15 +12,11 @@ final class XMLWriter {
     private let sink: XMLSink?
     private let isDocument: Bool
     /// Characters dropped because XML 1.0 cannot represent them.
-    private(set) var dropped = 0
+    var dropped = 0
 
     /// Writes to `path` ("-" for standard output), indented.
-    init(path: String) throws(ExportError) {
-        guard let writer = xmlNewTextWriterFilename(path, 0) else { throw ExportError("cannot write \(path)") }
-        self.writer = writer
-        sink = nil
-        isDocument = true
-        try startDocument()
+    convenience init(path: String) throws(ExportError) {
+        try self.init(sink: try FileOutput(path: path).sink)
     }
 
     /// Writes to `sink`, in the chunks libxml2 flushes (a few kilobytes each); with `document`
@@ -49,12 +46,10 @@ final class XMLWriter {
     // withCString, which lends a native string's own bytes: no copy per call.
 
     func start(_ element: StaticString) throws(ExportError) {
-        try flushMarkup()
         try check(xmlTextWriterStartElement(writer, element.utf8Start), "start <\(element)>")
     }
 
     func attribute(_ name: StaticString, _ value: String) throws(ExportError) {
-        try flushMarkup()
         let status = clean(value).withCString { v in
             v.withMemoryRebound(to: UInt8.self, capacity: 1) { xmlTextWriterWriteAttribute(writer, name.utf8Start, $0) }
         }
@@ -62,34 +57,20 @@ final class XMLWriter {
     }
 
     func text(_ value: String) throws(ExportError) {
-        try flushMarkup()
         let status = clean(value).withCString { v in
             v.withMemoryRebound(to: UInt8.self, capacity: 1) { xmlTextWriterWriteString(writer, $0) }
         }
         try check(status, "write text")
     }
 
-    /// Markup prepared once from the model (tags and attributes with model names, never data),
-    /// written as it is: one call instead of one per tag and attribute. Data always goes
-    /// through `text` or `attribute`, which libxml2 escapes.
-    ///
-    /// Consecutive markup is collected and handed to libxml2 in one call before anything else
-    /// is written (a run of NULL properties is one call).
-    func raw(_ markup: [UInt8]) {
-        pendingMarkup.append(contentsOf: markup)
-    }
-
-    private var pendingMarkup: [UInt8] = []
-
-    private func flushMarkup() throws(ExportError) {
-        guard !pendingMarkup.isEmpty else { return }
-        let status = pendingMarkup.withUnsafeBufferPointer { xmlTextWriterWriteRawLen(writer, $0.baseAddress, Int32($0.count)) }
-        pendingMarkup.removeAll(keepingCapacity: true)
+    /// Markup written as it is (instances made by `ClassMarkup`, whose values are escaped
+    /// already): libxml2 copies it into its output buffer.
+    func raw(_ markup: [UInt8]) throws(ExportError) {
+        let status = markup.withUnsafeBufferPointer { xmlTextWriterWriteRawLen(writer, $0.baseAddress, Int32($0.count)) }
         try check(status, "write markup")
     }
 
     func end() throws(ExportError) {
-        try flushMarkup()
         try check(xmlTextWriterEndElement(writer), "end an element")
     }
 
@@ -103,9 +84,9 @@ final class XMLWriter {
 
     /// Closes every open element and flushes the output.
     func finish() throws(ExportError) {
-        try flushMarkup()
         if isDocument { try check(xmlTextWriterEndDocument(writer), "end the document") }
         try check(xmlTextWriterFlush(writer), "flush")
+        if let sink, let failure = sink.finish() { throw failure }
     }
 
     /// `value` without the characters XML 1.0 cannot carry (counted).
@@ -138,8 +119,69 @@ final class XMLWriter {
 public final class XMLSink: @unchecked Sendable {
     // @unchecked: a sink is used by the one thread that runs its export.
     let write: (UnsafeRawBufferPointer) -> Bool
+    /// Called once the document is complete: nil, or why its end could not be written.
+    let finish: () -> ExportError?
 
-    public init(_ write: @escaping (UnsafeRawBufferPointer) -> Bool) { self.write = write }
+    public init(_ write: @escaping (UnsafeRawBufferPointer) -> Bool) {
+        self.write = write
+        finish = { nil }
+    }
+
+    init(write: @escaping (UnsafeRawBufferPointer) -> Bool, finish: @escaping () -> ExportError?) {
+        self.write = write
+        self.finish = finish
+    }
+}
+
+/// A file (or standard output) written in 1 MiB blocks: libxml2 flushes its buffer every 16 KB,
+/// and at gigabytes of output a write(2) per flush (its own file output) cost the export more
+/// time in the kernel than writing the markup took.
+final class FileOutput {
+    private let descriptor: Int32
+    private let path: String
+    private var buffer: [UInt8] = []
+    private var failure: ExportError?
+    private static let blockSize = 1 << 20
+
+    init(path: String) throws(ExportError) {
+        self.path = path
+        if path == "-" {
+            descriptor = STDOUT_FILENO
+        } else {
+            descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw ExportError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        }
+        buffer.reserveCapacity(Self.blockSize)
+    }
+
+    deinit { if descriptor != STDOUT_FILENO { close(descriptor) } }
+
+    var sink: XMLSink {
+        XMLSink(write: { [self] bytes in
+            buffer.append(contentsOf: bytes)
+            return buffer.count < Self.blockSize || flush()
+        }, finish: { [self] in
+            _ = flush()
+            return failure
+        })
+    }
+
+    /// Writes out the buffer; false (and `failure` set) when the file cannot take it.
+    private func flush() -> Bool {
+        guard failure == nil else { return false }
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                failure = ExportError("cannot write \(path): \(String(cString: strerror(errno)))")
+                return false
+            }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+        return true
+    }
 }
 
 public struct ExportError: Error, CustomStringConvertible, Sendable {

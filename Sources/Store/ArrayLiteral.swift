@@ -3,7 +3,7 @@
 /// Pure functions, no I/O: ``encode(_:)`` writes a one-dimensional literal with every element
 /// quoted; ``parse(_:)`` reads what the server sends, including dimension decorations
 /// (`[0:1]={…}`) and nested dimensions (flattened in row-major order).
-enum ArrayLiteral {
+public enum ArrayLiteral {
     /// A literal with every element double-quoted (backslash and quote escaped) and `nil` as `NULL`.
     static func encode(_ elements: [String?]) -> String {
         // Byte by byte: backslash and quote are ASCII, and no byte of a multi-byte UTF-8
@@ -28,7 +28,7 @@ enum ArrayLiteral {
     }
 
     /// The elements of an array literal, `nil` for `NULL`; `nil` when the text is not an array literal.
-    static func parse(_ text: String) -> [String?]? {
+    public static func parse(_ text: String) -> [String?]? {
         var parser = Parser(bytes: Array(text.utf8))
         return parser.parseLiteral()
     }

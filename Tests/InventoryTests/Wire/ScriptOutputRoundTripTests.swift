@@ -1,3 +1,4 @@
+import Fleet
 import Inventory
 import Testing
 
