@@ -47,6 +47,8 @@ struct BenchExport: AsyncParsableCommand {
                 _ = try UpdateProcessor(catalog: catalog).apply(range.flatMap { fleet.updateResults(fleet.node($0), sequence: 1) }.map { Delivery($0) }, on: connection)
             }
             try connection.execute("VACUUM ANALYZE")
+            // The stored report aggregates, as a running `cimdb server` keeps them.
+            try Reports.refreshAggregates(on: connection)
             let instances = try connection.execute("SELECT count(*) FROM cimdb.instance").first?.int(0) ?? 0
 
             // The reference: the same rows, read raw.

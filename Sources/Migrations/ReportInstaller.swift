@@ -19,6 +19,16 @@ public enum Reports {
                 try grant(role, on: c)
             }
         }
+        // The stored aggregates start empty with every node dirty: computed now, so that the
+        // reports are fast from the start (about two seconds at 10,000 nodes).
+        try refreshAggregates(on: connection)
+    }
+
+    /// Recomputes every node whose stored report aggregates are out of date (what `cimdb
+    /// server` does every few seconds); returns how many.
+    @discardableResult
+    public static func refreshAggregates(on connection: Connection) throws -> Int {
+        try connection.execute("SELECT report.refresh_node_hardware(2147483647)").first?.int(0) ?? 0
     }
 
     /// What a reader may read: the model (schema `cim`, the registry of instance paths and the
@@ -44,6 +54,7 @@ public enum Reports {
             GRANT USAGE ON SCHEMA cim, cimdb, report TO \(r);
             GRANT SELECT ON ALL TABLES IN SCHEMA cim TO \(r);
             GRANT SELECT ON ALL TABLES IN SCHEMA report TO \(r);
+            GRANT EXECUTE ON FUNCTION report.node_hardware_of(text[]) TO \(r);
             GRANT SELECT ON cimdb.instance, cimdb.model_class, cimdb.model_property, cimdb.value_map TO \(r);
             ALTER DEFAULT PRIVILEGES IN SCHEMA cim GRANT SELECT ON TABLES TO \(r);
             """)

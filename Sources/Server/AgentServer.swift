@@ -61,6 +61,7 @@ public struct AgentServer: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await worker.run() }
             group.addTask { await Self.forgetOldNonces(pool: pool, logger: logger) }
+            group.addTask { await ReportMaintenance(pool: pool, logger: logger).run() }
             let delivery = SubscriptionDelivery(conninfo: configuration.conninfo, serverName: configuration.name, logger: logger)
             group.addTask { await delivery.run() }
             group.addTask { try await app.runService() }

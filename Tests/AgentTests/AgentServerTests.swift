@@ -40,6 +40,11 @@ struct AgentServerTests {
             }
         }
         #expect(try installation.count("SELECT count(*) FROM cimdb.rejected_result") == 0)
+        // The servers store node_summary's aggregates in the background: none left to compute.
+        try await eventually("every node's hardware aggregates stored by the servers") {
+            try installation.count("SELECT count(*) FROM report.node_hardware_dirty") == 0
+                && installation.count("SELECT count(*) FROM report.node_hardware WHERE filesystem_bytes > 0") == 3
+        }
         // /metrics counts what the servers did: requests, results by outcome, ingest latency, queue depth.
         var metrics = ""
         for url in installation.serverURLs {

@@ -45,13 +45,39 @@ extension FleetNode {
     @Test func nodeSummaryMatchesTheFleet() async throws {
         let (pool, fleet) = try await fleetDatabase(nodes: 6, seed: 5)
         defer { Task { await pool.close() } }
-        let rows = try await pool.withConnection { c in
-            try c.execute("SELECT node, hostname, cpus, cpu_model, memory_bytes, filesystem_bytes, nics, fastest_nic_bps, last_discovery IS NOT NULL AS seen, stale FROM report.node_summary ORDER BY node")
-                .map { row in (0 ..< 10).map { row.string($0) } }
+        try await pool.withConnection { c in try Self.expectSummary(of: (0 ..< fleet.size).map { fleet.node($0) }, on: c) }
+    }
+
+    /// node_summary answers from stored aggregates: a changed value or a vanished instance
+    /// marks its node, which the view computes live until the next refresh stores it again.
+    @Test func nodeSummaryStaysExactWhenStoredAndChanged() async throws {
+        let (pool, fleet) = try await fleetDatabase(nodes: 3, seed: 21)
+        defer { Task { await pool.close() } }
+        try await pool.withConnection { c in
+            let catalog = try c.catalog()
+            #expect(try Reports.refreshAggregates(on: c) == 3)
+            #expect(try c.count("SELECT * FROM report.node_hardware_dirty") == 0)
+            try Self.expectSummary(of: (0 ..< 3).map { fleet.node($0) }, on: c)
+
+            // Every value changes (models, capacities, sizes, speeds); node 0 loses a processor.
+            var changed = (0 ..< 3).map { fleet.node($0, round: 1, fraction: 1) }
+            changed[0].objects["Processor"]!.removeLast()
+            changed[0].associations["Processor"]!.removeLast()
+            _ = try DiscoveryProcessor(catalog: catalog).apply([Delivery(fleet.discoveryResult(changed[0], sequence: 2))], on: c)
+            _ = try UpdateProcessor(catalog: catalog).apply(changed.flatMap { fleet.updateResults($0, sequence: 2) }.map { Delivery($0) }, on: c)
+            #expect(try c.count("SELECT * FROM report.node_hardware_dirty") == 3)
+            try Self.expectSummary(of: changed, on: c)  // live
+            #expect(try Reports.refreshAggregates(on: c) == 3)
+            try Self.expectSummary(of: changed, on: c)  // stored
         }
-        #expect(rows.count == fleet.size)
-        for (i, row) in rows.enumerated() {
-            let node = fleet.node(i)
+    }
+
+    /// node_summary against the nodes' own values, computed here.
+    static func expectSummary(of nodes: [FleetNode], on c: Connection) throws {
+        let rows = try c.execute("SELECT node, hostname, cpus, cpu_model, memory_bytes, filesystem_bytes, nics, fastest_nic_bps, last_discovery IS NOT NULL AS seen, stale FROM report.node_summary ORDER BY node")
+            .map { row in (0 ..< 10).map { row.string($0) } }
+        #expect(rows.count == nodes.count)
+        for (node, row) in zip(nodes, rows) {
             let models = node.texts("Processor", "Description").compactMap { $0 }
             let commonest = Dictionary(grouping: models, by: { $0 }).max { a, b in a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key }?.key
             let speeds = node.texts("EthernetPort", "Speed").compactMap { $0.flatMap { Int64($0) } }
