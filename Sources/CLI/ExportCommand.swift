@@ -17,12 +17,13 @@ struct ExportCommand: AsyncParsableCommand {
             One VALUE.OBJECTWITHPATH per instance, inside <CIM><DECLARATION><DECLGROUP.WITHPATH>: \
             the instance path (host, namespace root/cimv2, typed key bindings) and every property \
             of its class (NULLs as properties without a value, arrays with VALUE.NULL entries, \
-            references as PROPERTY.REFERENCE). The document is written as it is read: memory \
-            stays flat. With --classes, the declarations of the exported classes and their \
+            references as PROPERTY.REFERENCE), one instance per line. The document is written \
+            as it is read: memory stays flat. With --classes, the declarations of the exported classes and their \
             superclasses come first (VALUE.OBJECTWITHPATH with CLASSPATH and CLASS: every \
             qualifier with its flavors, properties with CLASSORIGIN and PROPAGATED, methods), \
-            from the model's MOF source that `cimdb migrate` stored. Characters XML 1.0 cannot hold (control characters) are dropped from \
-            values and counted in the summary on standard error.
+            from the model's MOF source that `cimdb migrate` stored. Characters XML 1.0 cannot hold \
+            (control characters, U+FFFE, U+FFFF) are dropped from values and counted in the \
+            summary on standard error.
 
             Examples:
               cimdb export -o inventory.xml

@@ -1,5 +1,7 @@
 import CLibXML2
+import Dispatch
 import Glibc
+import Synchronization
 
 /// A streaming XML writer over libxml2's xmlTextWriter: elements go out as they are written,
 /// so a document of any size takes constant memory. Text and attribute values are escaped by
@@ -110,7 +112,10 @@ final class XMLWriter {
     }
 
     private func check(_ status: Int32, _ what: String) throws(ExportError) {
-        if status < 0 { throw ExportError("libxml2 could not \(what) (out of disk space, or the output closed?)") }
+        guard status < 0 else { return }
+        // The output's own reason (a file's "No space left on device"), when it has one.
+        if let sink, let failure = sink.finish() { throw failure }
+        throw ExportError("libxml2 could not \(what) (out of disk space, or the output closed?)")
     }
 }
 
@@ -133,15 +138,23 @@ public final class XMLSink: @unchecked Sendable {
     }
 }
 
-/// A file (or standard output) written in 1 MiB blocks: libxml2 flushes its buffer every 16 KB,
-/// and at gigabytes of output a write(2) per flush (its own file output) cost the export more
-/// time in the kernel than writing the markup took.
-final class FileOutput {
+/// A file (or standard output) written in 1 MiB blocks by a thread of its own: libxml2 flushes
+/// its buffer every 16 KB, and at gigabytes of output a write(2) per flush (its own file output)
+/// cost more time in the kernel than making the markup did. On its own thread the kernel's copy
+/// into the page cache (and any wait for writeback) overlaps with making the next blocks.
+final class FileOutput: Sendable {
     private let descriptor: Int32
     private let path: String
-    private var buffer: [UInt8] = []
-    private var failure: ExportError?
+    private let writer = DispatchQueue(label: "cimdb.export.file")
+    /// Blocks handed to the writer and not yet written: memory stays bounded.
+    private let inFlight = DispatchSemaphore(value: 4)
+    private let state = Mutex<State>(State())
     private static let blockSize = 1 << 20
+
+    private struct State {
+        var buffer: [UInt8] = []
+        var failure: ExportError?
+    }
 
     init(path: String) throws(ExportError) {
         self.path = path
@@ -151,36 +164,46 @@ final class FileOutput {
             descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else { throw ExportError("cannot write \(path): \(String(cString: strerror(errno)))") }
         }
-        buffer.reserveCapacity(Self.blockSize)
     }
 
     deinit { if descriptor != STDOUT_FILENO { close(descriptor) } }
 
     var sink: XMLSink {
         XMLSink(write: { [self] bytes in
-            buffer.append(contentsOf: bytes)
-            return buffer.count < Self.blockSize || flush()
+            let full: [UInt8]? = state.withLock { state in
+                state.buffer.append(contentsOf: bytes)
+                guard state.buffer.count >= Self.blockSize else { return nil }
+                defer { state.buffer = []; state.buffer.reserveCapacity(Self.blockSize + 64 * 1024) }
+                return state.buffer
+            }
+            if let full { submit(full) }
+            return state.withLock { $0.failure == nil }
         }, finish: { [self] in
-            _ = flush()
-            return failure
+            submit(state.withLock { state in defer { state.buffer = [] }; return state.buffer })
+            writer.sync {}
+            return state.withLock { $0.failure }
         })
     }
 
-    /// Writes out the buffer; false (and `failure` set) when the file cannot take it.
-    private func flush() -> Bool {
-        guard failure == nil else { return false }
-        var offset = 0
-        while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                failure = ExportError("cannot write \(path): \(String(cString: strerror(errno)))")
-                return false
+    /// Queues a block for the writer thread (waiting while four are queued).
+    private func submit(_ block: [UInt8]) {
+        guard !block.isEmpty else { return }
+        inFlight.wait()
+        writer.async { [self] in
+            defer { inFlight.signal() }
+            guard state.withLock({ $0.failure == nil }) else { return }
+            var offset = 0
+            while offset < block.count {
+                let written = block.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    let failure = ExportError("cannot write \(path): \(String(cString: strerror(errno)))")
+                    state.withLock { $0.failure = failure }
+                    return
+                }
+                offset += written
             }
-            offset += written
         }
-        buffer.removeAll(keepingCapacity: true)
-        return true
     }
 }
 

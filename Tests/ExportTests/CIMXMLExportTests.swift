@@ -96,6 +96,18 @@ func temporaryFile(_ name: String) -> URL {
     }
 
     /// NULLs, arrays with NULL entries, datetimes, markup and characters XML cannot hold.
+    @Test func aFullDiskIsAClearError() async throws {
+        let pool = try await fleetInventory(nodes: 2, seed: 4)
+        defer { Task { await pool.close() } }
+        let error = try await pool.withConnection { c in
+            let catalog = try ModelCatalog.load(from: c)
+            return #expect(throws: ExportError.self) {
+                try CIMXMLExporter(catalog: catalog, options: .init(associations: true, host: "h")).export(to: "/dev/full", on: c)
+            }
+        }
+        #expect(error?.description == "cannot write /dev/full: No space left on device")
+    }
+
     @Test func valuesAreEncodedPerDSP0201() async throws {
         let pool = ConnectionPool(conninfo: try await TestPostgres.createDatabase(), size: 1)
         defer { Task { await pool.close() } }
