@@ -14,7 +14,8 @@ struct BenchExport: AsyncParsableCommand {
         commandName: "export",
         abstract: "Time the CIM-XML export and the report views on a generated fleet's inventory.",
         discussion: """
-            Fills a scratch database of the embedded cluster with a fleet (untimed), then runs \
+            Fills a scratch database of the embedded cluster with a fleet (untimed; the report \
+            aggregates then refreshed as a running server keeps them, and a checkpoint), then runs \
             `cimdb export --associations` as a child process (its peak RSS is the export's own) \
             against a raw COPY of the same tables' rows in the same run, and times every report \
             view (SELECT * of the whole view, best of three) and compare_nodes.
