@@ -81,7 +81,7 @@ struct MarkupBuffer {
     }
 }
 
-/// One class's instances as CIM-XML, from its rows as `CIMXMLExporter.columns(of:)` selects
+/// One class's instances as CIM-XML, from its rows as `columns(of:)` selects
 /// them: the tags around every property prepared once, an instance written with a few copies
 /// and one escaping pass per value. An instance is one line of the document:
 ///
