@@ -76,6 +76,7 @@ LEFT JOIN disk ON disk.node = n.node
 LEFT JOIN nic ON nic.node = n.node
 $$;
 REVOKE ALL ON FUNCTION report.node_hardware_of(text[]) FROM PUBLIC;  -- granted to readers
+COMMENT ON FUNCTION report.node_hardware_of(text[]) IS 'The hardware aggregates of these nodes (a node_hardware row each), computed from the inventory; node_summary uses it for nodes marked dirty.';
 
 -- Recomputes up to `batch` dirty nodes (skipping nodes an open ingest transaction is changing:
 -- it holds their dirty rows) and returns how many. `cimdb server` calls it every few seconds.
@@ -110,6 +111,7 @@ CREATE TRIGGER node_hardware_added AFTER INSERT ON cimdb.instance_source
     REFERENCING NEW TABLE AS changed_sources FOR EACH STATEMENT EXECUTE FUNCTION report.mark_sources_dirty();
 CREATE TRIGGER node_hardware_removed AFTER DELETE ON cimdb.instance_source
     REFERENCING OLD TABLE AS changed_sources FOR EACH STATEMENT EXECUTE FUNCTION report.mark_sources_dirty();
+COMMENT ON FUNCTION report.mark_sources_dirty() IS 'Trigger on cimdb.instance_source: marks the nodes whose reported instances came or went dirty in node_hardware_dirty.';
 
 -- A value changed: every changed value is recorded in cimdb.property_source (which node set
 -- it, when), a narrow table, so its new rows are cheap to look at. A change of a property the
@@ -129,6 +131,7 @@ CREATE TRIGGER node_hardware_values_set AFTER INSERT ON cimdb.property_source
     REFERENCING NEW TABLE AS changed_values FOR EACH STATEMENT EXECUTE FUNCTION report.mark_values_dirty();
 CREATE TRIGGER node_hardware_values_changed AFTER UPDATE ON cimdb.property_source
     REFERENCING NEW TABLE AS changed_values FOR EACH STATEMENT EXECUTE FUNCTION report.mark_values_dirty();
+COMMENT ON FUNCTION report.mark_values_dirty() IS 'Trigger on cimdb.property_source: marks the nodes reporting an instance whose Description, Capacity, FileSystemSize or Speed was set dirty in node_hardware_dirty.';
 
 -- Every node starts dirty (the schema was just rebuilt): exact at once, stored as the server
 -- (or cimdb migrate) gets to it.
@@ -188,6 +191,8 @@ BEGIN
         END IF;
     END LOOP;
 END $$;
+
+COMMENT ON FUNCTION report.own_instance_counts() IS 'Rows of each class table alone (its own instances, subclasses not included), classes without instances left out.';
 
 CREATE VIEW report.instance_counts AS
 WITH RECURSIVE own AS (

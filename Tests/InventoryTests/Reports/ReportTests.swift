@@ -72,6 +72,26 @@ extension FleetNode {
         }
     }
 
+    /// psql users read what a report is with \\d+: every view, table and function of schema
+    /// report says what it holds.
+    @Test func everyReportObjectIsCommented() async throws {
+        let (pool, _) = try await fleetDatabase(nodes: 1, seed: 2)
+        defer { Task { await pool.close() } }
+        try await pool.withConnection { c in
+            let relations = try c.execute("""
+                SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'report' AND c.relkind IN ('r', 'v', 'm') AND obj_description(c.oid, 'pg_class') IS NULL
+                """).compactMap { $0.string(0) }
+            let functions = try c.execute("""
+                SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE n.nspname = 'report' AND obj_description(p.oid, 'pg_proc') IS NULL
+                """).compactMap { $0.string(0) }
+            #expect(relations.isEmpty, "without a comment: \(relations)")
+            #expect(functions.isEmpty, "without a comment: \(functions)")
+            #expect(try c.count("SELECT * FROM pg_views WHERE schemaname = 'report'") >= 8)
+        }
+    }
+
     /// node_summary against the nodes' own values, computed here.
     static func expectSummary(of nodes: [FleetNode], on c: Connection) throws {
         let rows = try c.execute("SELECT node, hostname, cpus, cpu_model, memory_bytes, filesystem_bytes, nics, fastest_nic_bps, last_discovery IS NOT NULL AS seen, stale FROM report.node_summary ORDER BY node")
