@@ -81,7 +81,9 @@ struct ExportCommand: AsyncParsableCommand {
             if classes { options.classDeclarations = try Self.storedModel(on: connection) }
             let summary: CIMXMLExporter.Summary
             do {
-                summary = try CIMXMLExporter(catalog: catalog, options: options).export(to: output, on: connection)
+                let progress = Progress()
+                defer { progress.clear() }
+                summary = try CIMXMLExporter(catalog: catalog, options: options).export(to: output, on: connection, progress: progress.update)
             } catch let error as ExportError {
                 throw CommandFailure(error.description)
             }
@@ -92,5 +94,27 @@ struct ExportCommand: AsyncParsableCommand {
             }
             Output.error(line)
         }
+    }
+}
+
+/// "written N instances" on standard error, twice a second, when it is a terminal: an export of
+/// a large inventory takes a while.
+private final class Progress {
+    private let enabled = isatty(STDERR_FILENO) == 1
+    private let start = ContinuousClock.now
+    private var shown = ContinuousClock.now
+    private var wrote = false
+
+    func update(_ instances: Int) {
+        guard enabled, ContinuousClock.now - shown >= .milliseconds(500) else { return }
+        shown = ContinuousClock.now
+        let seconds = (shown - start) / .seconds(1)
+        FileHandle.standardError.write(Data(String(format: "\r  %d instances written (%.0f/s) …", instances, Double(instances) / max(seconds, 0.001)).utf8))
+        wrote = true
+    }
+
+    /// Clears the line before the summary.
+    func clear() {
+        if wrote { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }

@@ -65,12 +65,13 @@ public struct CIMXMLExporter: Sendable {
         }.sorted { $0.name < $1.name }
     }
 
-    /// Writes the document to `path` ("-": standard output).
-    public func export(to path: String, on connection: Connection) throws -> Summary {
+    /// Writes the document to `path` ("-": standard output). `progress` gets the number of
+    /// instances written so far, every quarter megabyte of the document or so.
+    public func export(to path: String, on connection: Connection, progress: ((Int) -> Void)? = nil) throws -> Summary {
         // The filters are checked before the file is created: a bad one leaves it alone.
         try checkNode(on: connection)
         let selected = try classes()
-        return try export(selected, to: try XMLWriter(path: path), on: connection)
+        return try export(selected, to: try XMLWriter(path: path), on: connection, progress: progress)
     }
 
     /// Streams the document to `sink` (an HTTP response, say): memory stays flat whatever
@@ -88,7 +89,7 @@ public struct CIMXMLExporter: Sendable {
         }
     }
 
-    private func export(_ selected: [ClassMapping], to writer: XMLWriter, on connection: Connection) throws -> Summary {
+    private func export(_ selected: [ClassMapping], to writer: XMLWriter, on connection: Connection, progress: ((Int) -> Void)? = nil) throws -> Summary {
         var summary = Summary()
         try writer.start("CIM")
         try writer.attribute("CIMVERSION", "2.0")
@@ -100,7 +101,8 @@ public struct CIMXMLExporter: Sendable {
         }
         try connection.transaction { c in
             for cls in selected {
-                let written = try write(cls, to: writer, on: c)
+                let done = summary.instances
+                let written = try write(cls, to: writer, on: c) { progress?(done + $0) }
                 if cls.isAssociation { summary.associations += written }
                 summary.instances += written
             }
@@ -118,7 +120,7 @@ public struct CIMXMLExporter: Sendable {
 
     /// The instances of one class (not its subclasses: they are classes of their own), read
     /// through a cursor while they are written.
-    func write(_ cls: ClassMapping, to writer: XMLWriter, on c: Connection) throws -> Int {
+    func write(_ cls: ClassMapping, to writer: XMLWriter, on c: Connection, progress: (Int) -> Void = { _ in }) throws -> Int {
         var sql = "SELECT \(ClassMarkup.columns(of: cls)) FROM ONLY \(cls.qualifiedTable) t"
         var parameters: [SQLValue] = []
         if let node = options.node {
@@ -137,6 +139,7 @@ public struct CIMXMLExporter: Sendable {
                     try writer.raw(out.bytes)
                     out.bytes.removeAll(keepingCapacity: true)
                     keepReading()
+                    progress(count)
                 }
             }
         }
