@@ -37,7 +37,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Only this class and its subclasses.", valueName: "class")) var `class`: String?
     @Option(help: ArgumentHelp("Only the instances this node reports.", valueName: "node")) var node: String?
-    @Flag(help: "Include association instances.") var associations = false
+    @Flag(help: "Include association instances (with --class, those that refer to its instances).") var associations = false
     @Flag(help: "Write the class declarations (with their qualifiers) first.") var classes = false
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file")) var output = "-"
     @Option(help: ArgumentHelp("The HOST of the instance paths (default: this machine's name).", valueName: "name")) var host: String?

@@ -53,16 +53,29 @@ public struct CIMXMLExporter: Sendable {
     }
 
     /// The classes whose instances are written, in name order; throws on an unknown class.
+    /// An association class is written when the class filter names it (or a superclass of it),
+    /// or with `associations` — then, under a class filter, only its instances that refer to
+    /// an instance of the filtered classes (see `referenceFilter`).
     public func classes() throws(ExportError) -> [ClassMapping] {
         if let name = options.className, catalog.class(named: name) == nil {
             throw ExportError("unknown class \(name) (not in the installed model)")
         }
         return catalog.classes.filter { cls in
             guard !cls.isAbstract, !cls.isIndication else { return false }
-            if cls.isAssociation { return options.associations }
-            guard let name = options.className else { return true }
-            return catalog.isClass(cls.name, kindOf: name)
+            guard let name = options.className else { return !cls.isAssociation || options.associations }
+            return catalog.isClass(cls.name, kindOf: name) || (cls.isAssociation && options.associations)
         }.sorted { $0.name < $1.name }
+    }
+
+    /// For an association written only because of `associations` under a class filter: its
+    /// instances that refer to an instance of the filtered classes (nil: all of them).
+    func referenceFilter(_ cls: ClassMapping, parameter: Int) -> (sql: String, classes: SQLValue)? {
+        guard cls.isAssociation, let name = options.className, !catalog.isClass(cls.name, kindOf: name) else { return nil }
+        let filtered = catalog.classes.filter { catalog.isClass($0.name, kindOf: name) }.map(\.name)
+        let references = cls.properties.filter(\.isReference).map { "t." + SQLNames.quoted($0.column) }
+        guard !references.isEmpty else { return nil }
+        return ("EXISTS (SELECT 1 FROM cimdb.instance i WHERE i.id IN (\(references.joined(separator: ", "))) AND i.class_name = ANY($\(parameter)::text[]))",
+                SQLValue(array: filtered))
     }
 
     /// Writes the document to `path` ("-": standard output). `progress` gets the number of
@@ -123,10 +136,16 @@ public struct CIMXMLExporter: Sendable {
     func write(_ cls: ClassMapping, to writer: XMLWriter, on c: Connection, progress: (Int) -> Void = { _ in }) throws -> Int {
         var sql = "SELECT \(ClassMarkup.columns(of: cls)) FROM ONLY \(cls.qualifiedTable) t"
         var parameters: [SQLValue] = []
+        var conditions: [String] = []
         if let node = options.node {
-            sql += " WHERE EXISTS (SELECT 1 FROM cimdb.instance_source s WHERE s.node = $1 AND s.instance_id = t.\(SQLNames.quoted(SQLNames.instanceIDColumn)))"
             parameters.append(SQLValue(node))
+            conditions.append("EXISTS (SELECT 1 FROM cimdb.instance_source s WHERE s.node = $\(parameters.count) AND s.instance_id = t.\(SQLNames.quoted(SQLNames.instanceIDColumn)))")
         }
+        if let filter = referenceFilter(cls, parameter: parameters.count + 1) {
+            parameters.append(filter.classes)
+            conditions.append(filter.sql)
+        }
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY t.\(SQLNames.quoted(SQLNames.instanceIDColumn))"
         var markup = ClassMarkup(cls, catalog: catalog, namespacePath: namespacePath())
         var out = MarkupBuffer(capacity: Self.chunkSize + 64 * 1024)

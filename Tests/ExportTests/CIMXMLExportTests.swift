@@ -85,6 +85,17 @@ func temporaryFile(_ name: String) -> URL {
             let devices = try CIMXMLExporter(catalog: catalog, options: .init(className: "CIM_LogicalDevice", host: "h")).export(to: file.path, on: c)
             #expect(devices.instances == (try c.execute("SELECT count(*) FROM CIM_LogicalDevice").first?.int(0)))
             #expect(devices.associations == 0)
+            // A class and the associations that refer to its instances (one CIM_SystemDevice per
+            // processor in the fleet), not every association of the inventory.
+            let processors = try c.execute("SELECT count(*) FROM CIM_Processor").first?.int(0) ?? -1
+            let withTheirs = try CIMXMLExporter(catalog: catalog, options: .init(className: "CIM_Processor", associations: true, host: "h")).export(to: file.path, on: c)
+            #expect(withTheirs.associations == processors)
+            #expect(withTheirs.instances == 2 * processors)
+            // An association class named by the filter is written without --associations.
+            let systemDevices = try CIMXMLExporter(catalog: catalog, options: .init(className: "CIM_SystemDevice", host: "h")).export(to: file.path, on: c)
+            #expect(systemDevices.associations == (try c.execute("SELECT count(*) FROM CIM_SystemDevice").first?.int(0)))
+            #expect(systemDevices.associations > processors)  // ports too
+            #expect(systemDevices.instances == systemDevices.associations)
             let node = FleetNode.name(1)
             let one = try CIMXMLExporter(catalog: catalog, options: .init(node: node, associations: true, host: "h")).export(to: file.path, on: c)
             #expect(one.instances == (try c.execute("SELECT count(*) FROM cimdb.instance_source WHERE node = $1", [SQLValue(node)]).first?.int(0)))
