@@ -49,7 +49,7 @@ let package = Package(
         // `swift run cimdb-generate`.
         .target(name: "CIMModel", dependencies: ["CIM", "ORM", "Store"], swiftSettings: strict),
         // The product's own SQL (migrations/), embedded in the binary. Generated.
-        .target(name: "Migrations", dependencies: ["Store"], swiftSettings: strict),
+        .target(name: "Migrations", dependencies: ["Store", "MOF", "CIM"], swiftSettings: strict),
         // libpq, the PostgreSQL C client library.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // The store: connections, pool, COPY, LISTEN/NOTIFY, migrations, the embedded cluster.
@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "AgentProtocol", "Inventory", "ORM", "Store", "Export",
+                "AgentProtocol", "Inventory", "ORM", "Store", "Export", "Migrations", "CIM",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),

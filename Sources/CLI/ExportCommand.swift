@@ -17,7 +17,8 @@ struct ExportCommand: AsyncParsableCommand {
             One VALUE.OBJECTWITHPATH per instance, inside <CIM><DECLARATION><DECLGROUP.WITHPATH>: \
             the instance path (host, namespace root/cimv2, typed key bindings) and every property \
             of its class (NULLs as properties without a value, arrays with VALUE.NULL entries, \
-            references as PROPERTY.REFERENCE), one instance per line. The document is written \
+            references as PROPERTY.REFERENCE, embedded instances marked EmbeddedObject="instance" \
+            and carried as their INSTANCE element's text), one instance per line. The document is written \
             as it is read: memory stays flat. With --classes, the declarations of the exported classes and their \
             superclasses come first (VALUE.OBJECTWITHPATH with CLASSPATH and CLASS: every \
             qualifier with its flavors, properties with CLASSORIGIN and PROPAGATED, methods), \
@@ -50,27 +51,6 @@ struct ExportCommand: AsyncParsableCommand {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 
-    /// The installed model, compiled from the MOF source `cimdb migrate` stored.
-    static func storedModel(on connection: Connection) throws -> Model {
-        guard let source = try ModelSourceStore.load(from: connection) else {
-            throw CommandFailure("the database holds no model source for --classes: run `cimdb migrate` (it stores it)")
-        }
-        let files = source.files
-        // Paths as the compiler asked for them at migrate time; an include resolved through
-        // another directory then is found by its path's tail.
-        let compiler = Compiler { path in
-            if let text = files[path] { return Array(text.utf8) }
-            let trimmed = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
-            if let text = files[trimmed] { return Array(text.utf8) }
-            return files.first { $0.key.hasSuffix("/" + trimmed) || trimmed.hasSuffix("/" + $0.key) }.map { Array($0.value.utf8) }
-        }
-        let compilation = compiler.compile(files: source.roots)
-        if compilation.hasErrors {
-            throw CommandFailure("the stored model source does not compile: " + compilation.errors.prefix(3).map(\.description).joined(separator: "; "))
-        }
-        return compilation.model
-    }
-
     func run() async throws {
         try await reportingErrors {
             let connection = try await database.connect()
@@ -78,7 +58,19 @@ struct ExportCommand: AsyncParsableCommand {
             let catalog = try ModelCatalog.load(from: connection)
             var options = CIMXMLExporter.Options(className: `class`, node: node, associations: associations,
                                                  host: host ?? ProcessInfo.processInfo.hostName)
-            if classes { options.classDeclarations = try Self.storedModel(on: connection) }
+            // The model as migrate stored it: which properties hold embedded instances, and
+            // the class declarations for --classes.
+            let model: Model?
+            do {
+                model = try ModelSourceStore.model(from: connection)
+            } catch let error as ModelSourceError {
+                throw CommandFailure(error.message)
+            }
+            options.model = model
+            if classes {
+                guard let model else { throw CommandFailure("the database holds no model source for --classes: run `cimdb migrate` (it stores it)") }
+                options.classDeclarations = model
+            }
             let summary: CIMXMLExporter.Summary
             do {
                 let progress = Progress()
@@ -89,6 +81,9 @@ struct ExportCommand: AsyncParsableCommand {
             }
             var line = (classes ? "exported \(summary.classes) class declarations and " : "exported ") + "\(summary.instances) instances (\(summary.associations) associations)" + (output == "-" ? "" : " to \(output)")
             if let peak = Self.peakResidentKilobytes() { line += String(format: "; peak RSS %.0f MB", Double(peak) / 1024) }
+            if summary.plainEmbeddedValues > 0 {
+                line += "; \(summary.plainEmbeddedValues) values of embedded-instance properties were not CIM-XML and went out as plain strings"
+            }
             if summary.droppedCharacters > 0 {
                 line += "; \(summary.droppedCharacters) characters XML 1.0 cannot hold were dropped from values"
             }

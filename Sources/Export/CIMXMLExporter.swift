@@ -24,6 +24,10 @@ public struct CIMXMLExporter: Sendable {
         /// With the model (its MOF source as `cimdb migrate` stored it), the declarations of the
         /// exported classes and their superclasses come first, with every qualifier.
         public var classDeclarations: Model?
+        /// The installed model (as `cimdb migrate` stored it): which properties hold embedded
+        /// instances or objects (EmbeddedInstance, EmbeddedObject qualifiers), written with
+        /// DSP0201's EmbeddedObject attribute. Without it, only properties of type object are.
+        public var model: Model?
 
         public init(className: String? = nil, node: String? = nil, associations: Bool = false, host: String) {
             self.className = className
@@ -40,16 +44,22 @@ public struct CIMXMLExporter: Sendable {
         public var associations = 0
         /// Characters XML 1.0 cannot carry, dropped from values (DSP0201 values are XML text).
         public var droppedCharacters = 0
+        /// Values of embedded-instance properties that are not CIM-XML (DSP0201 wants the
+        /// INSTANCE element's text), written as plain strings.
+        public var plainEmbeddedValues = 0
     }
 
     public let catalog: ModelCatalog
     public let options: Options
+    /// DSP0201's EmbeddedObject attribute of the properties that have one.
+    let embedded: EmbeddedProperties
     /// Rows fetched from the cursor at a time.
     static let fetchSize = 2_000
 
     public init(catalog: ModelCatalog, options: Options) {
         self.catalog = catalog
         self.options = options
+        embedded = EmbeddedProperties(model: options.model ?? options.classDeclarations)
     }
 
     /// The classes whose instances are written, in name order; throws on an unknown class.
@@ -128,6 +138,7 @@ public struct CIMXMLExporter: Sendable {
         try writer.end()
         try writer.finish()
         summary.droppedCharacters = writer.dropped
+        summary.plainEmbeddedValues = writer.plainEmbedded
         return summary
     }
 
@@ -147,7 +158,7 @@ public struct CIMXMLExporter: Sendable {
         }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY t.\(SQLNames.quoted(SQLNames.instanceIDColumn))"
-        var markup = ClassMarkup(cls, catalog: catalog, namespacePath: namespacePath())
+        var markup = ClassMarkup(cls, catalog: catalog, embedded: embedded, namespacePath: namespacePath())
         var out = MarkupBuffer(capacity: Self.chunkSize + 64 * 1024)
         var count = 0
         try c.streamRows(sql, parameters, batchSize: Self.fetchSize) { rows, keepReading in
@@ -164,6 +175,7 @@ public struct CIMXMLExporter: Sendable {
         }
         if !out.bytes.isEmpty { try writer.raw(out.bytes) }
         writer.dropped += out.dropped
+        writer.plainEmbedded += out.plainEmbedded
         return count
     }
 
@@ -207,7 +219,7 @@ public struct CIMXMLExporter: Sendable {
         let idColumn = SQLNames.quoted(SQLNames.instanceIDColumn)
         for (name, classIDs) in grouped {
             guard let cls = catalog.class(named: name) else { continue }
-            var markup = ClassMarkup(cls, catalog: catalog, namespacePath: namespacePath())
+            var markup = ClassMarkup(cls, catalog: catalog, embedded: embedded, namespacePath: namespacePath())
             // The id last: the class's columns come first, where ClassMarkup expects them.
             let sql = "SELECT \(ClassMarkup.columns(of: cls)), t.\(idColumn) FROM ONLY \(cls.qualifiedTable) t WHERE t.\(idColumn) = ANY($1::bigint[])"
             try connection.withRawRows(sql, [SQLValue(array: classIDs)]) { rows in

@@ -25,7 +25,7 @@ struct ClassDeclarations {
             try writer.start(p.isArray ? "PROPERTY.ARRAY" : "PROPERTY")
             try writer.attribute("NAME", p.name)
             try writer.attribute("TYPE", Self.xmlType(p.type))
-            if p.type == .object { try writer.attribute("EmbeddedObject", "object") }
+            if let kind = EmbeddedProperties.kind(of: p) { try writer.attribute("EmbeddedObject", kind) }
             if p.isArray, let size = p.arraySize { try writer.attribute("ARRAYSIZE", String(size)) }
         }
         try writer.attribute("CLASSORIGIN", p.classOrigin)

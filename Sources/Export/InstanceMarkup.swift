@@ -16,6 +16,8 @@ struct MarkupBuffer {
     var bytes: [UInt8] = []
     /// Characters XML 1.0 cannot carry, dropped from values.
     var dropped = 0
+    /// Embedded-instance values written as plain strings (they were not CIM-XML).
+    var plainEmbedded = 0
 
     init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
@@ -120,6 +122,10 @@ struct ClassMarkup {
         let empty: Range<Int>
         /// Before and after a value (a scalar: through `<VALUE>`; an array: through `<VALUE.ARRAY>`).
         let open: Range<Int>
+        /// An embedded-instance property (DSP0201's EmbeddedObject attribute) ...
+        let isEmbedded: Bool
+        /// ... and its opening tags without the attribute, for a value that is not CIM-XML.
+        let plainOpen: Range<Int>
         let close: Range<Int>
         /// The key binding's tags around its value (through `<KEYVALUE …>`), for keys.
         let keyOpen: Range<Int>
@@ -127,7 +133,7 @@ struct ClassMarkup {
     }
 
     /// `namespacePath`: the NAMESPACEPATH element every instance path carries, escaped.
-    init(_ cls: ClassMapping, catalog: ModelCatalog, namespacePath: [UInt8]) {
+    init(_ cls: ClassMapping, catalog: ModelCatalog, embedded: EmbeddedProperties, namespacePath: [UInt8]) {
         self.cls = cls
         self.catalog = catalog
         self.namespacePath = namespacePath
@@ -140,21 +146,25 @@ struct ClassMarkup {
         var slots: [Slot] = []
         var column = 0
         for (index, p) in cls.properties.enumerated() {
-            let typeAttributes = "TYPE=\"\(p.type == .object ? "string" : p.type.rawValue)\""
-                + (p.type == .object ? " EmbeddedObject=\"object\"" : "")
-            let open: String, close: String, empty: String
+            let kind = embedded.kind(cls, p)
+            let plainAttributes = "TYPE=\"\(p.type == .object ? "string" : p.type.rawValue)\""
+            let typeAttributes = plainAttributes + (kind.map { " EmbeddedObject=\"\($0)\"" } ?? "")
+            let open: String, close: String, empty: String, plainOpen: String
             if p.isReference {
                 let referenceClass = p.referenceClass.map { " REFERENCECLASS=\"\($0)\"" } ?? ""
                 empty = "<PROPERTY.REFERENCE NAME=\"\(p.name)\"\(referenceClass)/>"
                 open = "<PROPERTY.REFERENCE NAME=\"\(p.name)\"\(referenceClass)>"
+                plainOpen = open
                 close = "</PROPERTY.REFERENCE>"
             } else if p.isArray {
                 empty = "<PROPERTY.ARRAY NAME=\"\(p.name)\" \(typeAttributes)/>"
                 open = "<PROPERTY.ARRAY NAME=\"\(p.name)\" \(typeAttributes)><VALUE.ARRAY>"
+                plainOpen = "<PROPERTY.ARRAY NAME=\"\(p.name)\" \(plainAttributes)><VALUE.ARRAY>"
                 close = "</VALUE.ARRAY></PROPERTY.ARRAY>"
             } else {
                 empty = "<PROPERTY NAME=\"\(p.name)\" \(typeAttributes)/>"
                 open = "<PROPERTY NAME=\"\(p.name)\" \(typeAttributes)><VALUE>"
+                plainOpen = "<PROPERTY NAME=\"\(p.name)\" \(plainAttributes)><VALUE>"
                 close = "</VALUE></PROPERTY>"
             }
             let keyOpen = p.isReference
@@ -163,7 +173,8 @@ struct ClassMarkup {
             let keyClose = p.isReference ? "</KEYBINDING>" : "</KEYVALUE></KEYBINDING>"
             slots.append(Slot(property: index, type: p.type, isArray: p.isArray, isReference: p.isReference,
                               column: column, idColumn: p.isReference ? column + 1 : -1,
-                              empty: add(empty), open: add(open), close: add(close), keyOpen: add(keyOpen), keyClose: add(keyClose)))
+                              empty: add(empty), open: add(open), isEmbedded: kind != nil, plainOpen: add(plainOpen),
+                              close: add(close), keyOpen: add(keyOpen), keyClose: add(keyClose)))
             column += p.isReference ? 2 : 1
         }
         keys = cls.keys.compactMap { key in cls.properties.firstIndex { $0.column == key.column } }
@@ -224,7 +235,14 @@ struct ClassMarkup {
                 out.append(arena[slot.empty])
                 continue
             }
-            out.append(arena[slot.open])
+            if slot.isEmbedded, !Self.holdsCIMXML(text, isArray: slot.isArray) {
+                // DSP0201 wants an embedded instance as its INSTANCE element's text; a value
+                // that is not (say, MOF) goes out as the plain string it is, and is counted.
+                out.append(arena[slot.plainOpen])
+                out.plainEmbedded += 1
+            } else {
+                out.append(arena[slot.open])
+            }
             if slot.isReference {
                 try appendReference(rows, row, slot, to: &out)
             } else if slot.isArray {
@@ -290,6 +308,17 @@ struct ClassMarkup {
             out.append("</KEYBINDING>")
         }
         out.append("</INSTANCENAME></INSTANCEPATH></VALUE.REFERENCE>")
+    }
+
+    /// Whether an embedded-instance value (every element of an array) is CIM-XML: an element's
+    /// text, starting with `<` after any white space.
+    static func holdsCIMXML(_ text: UnsafeRawBufferPointer, isArray: Bool) -> Bool {
+        func isMarkup<C: Collection<UInt8>>(_ bytes: C) -> Bool {
+            bytes.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D } == UInt8(ascii: "<")
+        }
+        guard isArray else { return isMarkup(text) }
+        let elements = ArrayLiteral.parse(String(decoding: text, as: UTF8.self)) ?? []
+        return elements.allSatisfy { $0.map { isMarkup($0.utf8) } ?? true }
     }
 
     /// A scalar's database text as its CIM-XML text: strings, datetimes and integers as they

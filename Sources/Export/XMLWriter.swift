@@ -15,6 +15,8 @@ final class XMLWriter {
     private let isDocument: Bool
     /// Characters dropped because XML 1.0 cannot represent them.
     var dropped = 0
+    /// Embedded-instance values written as plain strings (they were not CIM-XML).
+    var plainEmbedded = 0
 
     /// Writes to `path` ("-" for standard output), indented.
     convenience init(path: String) throws(ExportError) {

@@ -1,4 +1,6 @@
+import CIM
 import Foundation
+import MOF
 import Store
 
 /// The MOF source of the installed model (`cimdb.model_source`): the files compiled and the
@@ -40,4 +42,28 @@ public enum ModelSourceStore {
         if files.isEmpty { return nil }
         return (files, roots.sorted { $0.0 < $1.0 }.map(\.1))
     }
+
+    /// The installed model, compiled from the stored source; nil when none is stored.
+    public static func model(from connection: Connection) throws -> Model? {
+        guard let source = try load(from: connection) else { return nil }
+        let files = source.files
+        // Paths as the compiler asked for them at migrate time; an include resolved through
+        // another directory then is found by its path's tail.
+        let compiler = Compiler { path in
+            if let text = files[path] { return Array(text.utf8) }
+            let trimmed = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
+            if let text = files[trimmed] { return Array(text.utf8) }
+            return files.first { $0.key.hasSuffix("/" + trimmed) || trimmed.hasSuffix("/" + $0.key) }.map { Array($0.value.utf8) }
+        }
+        let compilation = compiler.compile(files: source.roots)
+        if compilation.hasErrors {
+            throw ModelSourceError(message: "the stored model source does not compile: " + compilation.errors.prefix(3).map(\.description).joined(separator: "; "))
+        }
+        return compilation.model
+    }
+}
+
+public struct ModelSourceError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }

@@ -3,6 +3,7 @@ import Export
 import Foundation
 import Hummingbird
 import Logging
+import Migrations
 import NIOCore
 import ORM
 import Store
@@ -63,12 +64,14 @@ struct ExternalSystemRoutes: Sendable {
         if let refusal = refusal(request) { return refusal }
         let query = request.uri.queryParameters
         let associations = query.get("associations").map { $0 == "true" || $0 == "1" } ?? false
-        let options = CIMXMLExporter.Options(className: query.get("class"), node: query.get("node"), associations: associations,
-                                             host: configuration.name)
+        let requested = CIMXMLExporter.Options(className: query.get("class"), node: query.get("node"), associations: associations,
+                                               host: configuration.name)
         // Check the filter before the document starts: an unknown class or node is a 404.
         let exporter: CIMXMLExporter
         do {
             exporter = try await pool.withConnection { connection in
+                var options = requested
+                options.model = try ModelSourceStore.model(from: connection)
                 let exporter = CIMXMLExporter(catalog: try ModelCatalog.load(from: connection), options: options)
                 _ = try exporter.classes()
                 try exporter.checkNode(on: connection)

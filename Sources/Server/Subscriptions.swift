@@ -1,9 +1,11 @@
+import CIM
 import Export
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 import Logging
+import Migrations
 import ORM
 import Store
 
@@ -56,17 +58,19 @@ struct SubscriptionDelivery: Sendable {
     func run() async {
         let session = URLSession(configuration: .ephemeral)
         var connection: Connection?
-        var catalog: (ModelCatalog, ContinuousClock.Instant)?
+        var catalog: (ModelCatalog, Model?, ContinuousClock.Instant)?
         while !Task.isCancelled {
             do {
                 if connection == nil || connection?.isOpen == false { connection = try Connection(conninfo) }
                 guard let c = connection else { continue }
                 // The model can change under a running server: read it again every minute.
-                if catalog == nil || ContinuousClock.now - catalog!.1 > .seconds(60) { catalog = (try ModelCatalog.load(from: c), .now) }
+                if catalog == nil || ContinuousClock.now - catalog!.2 > .seconds(60) {
+                    catalog = (try ModelCatalog.load(from: c), try ModelSourceStore.model(from: c), .now)
+                }
                 var delivered = false
                 while let lease = try Self.lease(on: c) {
                     delivered = true
-                    await deliver(lease, catalog: catalog!.0, on: c, session: session)
+                    await deliver(lease, catalog: catalog!.0, model: catalog!.1, on: c, session: session)
                     if Task.isCancelled { break }
                 }
                 if !delivered { try await Task.sleep(for: idle) }
@@ -103,7 +107,7 @@ struct SubscriptionDelivery: Sendable {
                      through: row.int64("delivered_through") ?? 0, attempts: Int(row.int64("attempts") ?? 0))
     }
 
-    private func deliver(_ lease: Lease, catalog: ModelCatalog, on c: Connection, session: URLSession) async {
+    private func deliver(_ lease: Lease, catalog: ModelCatalog, model: Model?, on c: Connection, session: URLSession) async {
         do {
             let classes = lease.className.map { filter in catalog.classes.filter { catalog.isClass($0.name, kindOf: filter) }.map(\.name) }
             let horizon = try c.execute("SELECT coalesce(max(id), 0) AS id FROM cimdb.event").first?.int64("id") ?? 0
@@ -123,7 +127,9 @@ struct SubscriptionDelivery: Sendable {
                     """, [SQLValue(lease.id), SQLValue(horizon), SQLValue(Double(idle.components.seconds) + Double(idle.components.attoseconds) / 1e18)])
                 return
             }
-            let exporter = CIMXMLExporter(catalog: catalog, options: .init(host: serverName))
+            var options = CIMXMLExporter.Options(host: serverName)
+            options.model = model
+            let exporter = CIMXMLExporter(catalog: catalog, options: options)
             let current = try exporter.instanceElements(ids: events.compactMap { $0.int64("instance_id") }, on: c)
             let last = events[events.count - 1].int64("id") ?? lease.through
             let changes = events.map { row in

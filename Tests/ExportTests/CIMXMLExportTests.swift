@@ -122,8 +122,8 @@ func temporaryFile(_ name: String) -> URL {
     @Test func valuesAreEncodedPerDSP0201() async throws {
         let pool = ConnectionPool(conninfo: try await TestPostgres.createDatabase(), size: 1)
         defer { Task { await pool.close() } }
-        let file = temporaryFile("values.xml")
-        defer { try? FileManager.default.removeItem(at: file) }
+        let file = temporaryFile("values.xml"), declarations = temporaryFile("declarations.xml")
+        defer { for f in [file, declarations] { try? FileManager.default.removeItem(at: f) } }
         let summary = try await pool.withConnection { c in
             try c.execute("SET client_min_messages = warning")
             _ = try Migrator().apply(EmbeddedMigrations.all, on: c)
@@ -136,17 +136,39 @@ func temporaryFile(_ name: String) -> URL {
                 ("SystemCreationClassName", .string("CIM_ComputerSystem")), ("SystemName", .string("srv")), ("DeviceID", .string("eth0")),
                 ("NetworkAddresses", .array([.string("001B21AABBCC"), .null])), ("FullDuplex", .boolean(true)), ("Speed", .unsigned(10_000_000_000)),
             ], on: c)
-            return try CIMXMLExporter(catalog: catalog, options: .init(host: "h")).export(to: file.path, on: c)
+            // An embedded instance (EmbeddedInstance qualifier) as CIM-XML, and one that is not.
+            let port = [("SystemCreationClassName", Value.string("CIM_ComputerSystem")), ("SystemName", .string("srv"))]
+            _ = try store.add(className: "CIM_EthernetPort", values: port + [("DeviceID", .string("eth1")), ("AllocationState", .string(Self.embeddedInstance))], on: c)
+            _ = try store.add(className: "CIM_EthernetPort", values: port + [("DeviceID", .string("eth2")), ("AllocationState", .string("instance of CIM_SettingData { InstanceID = \"x\"; };"))], on: c)
+            try ModelSourceStore.storeDefaultIfMissing(on: c)  // as cimdb migrate does
+            var options = CIMXMLExporter.Options(host: "h")
+            options.model = try ModelSourceStore.model(from: c)
+            // The class declarations say so too.
+            var declared = CIMXMLExporter.Options(className: "CIM_EthernetPort", host: "h")
+            declared.classDeclarations = options.model
+            _ = try CIMXMLExporter(catalog: catalog, options: declared).export(to: declarations.path, on: c)
+            return try CIMXMLExporter(catalog: catalog, options: options).export(to: file.path, on: c)
         }
-        #expect(summary.instances == 2)
+        let declaration = try String(contentsOf: declarations, encoding: .utf8)
+        #expect(declaration.contains(#"<PROPERTY NAME="AllocationState" TYPE="string" EmbeddedObject="instance" CLASSORIGIN="CIM_AllocatedLogicalElement""#))
+        #expect(try checkCIMXML(declarations).status == 0)
+        #expect(summary.instances == 4)
         #expect(summary.droppedCharacters == 2)  // in the key binding and in the property
+        #expect(summary.plainEmbeddedValues == 1)
         let text = try String(contentsOf: file, encoding: .utf8)
         #expect(text.contains("<VALUE>srv &lt;1&gt; &amp; co</VALUE>"))
         #expect(text.contains("<VALUE>20240315103000.000000+060</VALUE>"))
         #expect(text.contains("<VALUE.NULL/>"))
         #expect(text.contains("<PROPERTY NAME=\"Caption\" TYPE=\"string\"/>"))
         #expect(text.contains("<VALUE>true</VALUE>"))
+        // DSP0201: the embedded INSTANCE as the text of the value, marked EmbeddedObject="instance".
+        #expect(text.contains(#"<PROPERTY NAME="AllocationState" TYPE="string" EmbeddedObject="instance"><VALUE>&lt;INSTANCE CLASSNAME=&quot;CIM_ResourceAllocationSettingData&quot;&gt;&lt;PROPERTY NAME=&quot;ElementName&quot; TYPE=&quot;string&quot;&gt;&lt;VALUE&gt;NIC 2 (R&amp;amp;D)&lt;/VALUE&gt;"#))
+        #expect(text.contains(#"<PROPERTY NAME="AllocationState" TYPE="string"><VALUE>instance of CIM_SettingData"#))
+        #expect(text.contains(#"<PROPERTY NAME="AllocationState" TYPE="string" EmbeddedObject="instance"/>"#))  // NULL
         let check = try checkCIMXML(file)
-        #expect(check.summary == "2 passed, 0 failed", "\(check.output)")
+        #expect(check.summary == "4 passed, 0 failed", "\(check.output)")
+        #expect(check.output.contains("(1 embedded)"), "pywbem parsed the embedded instance: \(check.output)")
     }
+
+    static let embeddedInstance = #"<INSTANCE CLASSNAME="CIM_ResourceAllocationSettingData"><PROPERTY NAME="ElementName" TYPE="string"><VALUE>NIC 2 (R&amp;D)</VALUE></PROPERTY><PROPERTY NAME="ResourceType" TYPE="uint16"><VALUE>10</VALUE></PROPERTY></INSTANCE>"#
 }
