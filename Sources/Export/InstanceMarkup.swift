@@ -105,7 +105,7 @@ struct ClassMarkup {
     private let instanceOnlyStart: Range<Int>
     /// The referenced instances' VALUE.REFERENCE markup by instance id: an association refers
     /// to its system once per component. Bounded; emptied when full.
-    private var references: [Int64: [UInt8]] = [:]
+    private var references: [Int64: (markup: [UInt8], dropped: Int)] = [:]
     private static let referenceCacheLimit = 8_192
 
     /// A property: where its value is in the row and the tags around it (ranges of `arena`).
@@ -257,8 +257,9 @@ struct ClassMarkup {
     /// A reference's VALUE.REFERENCE, from the cache or made from its path.
     private mutating func appendReference(_ rows: RawRows, _ row: Int, _ slot: Slot, to out: inout MarkupBuffer) throws(ExportError) {
         let id = slot.idColumn < 0 ? nil : rows.bytes(row, slot.idColumn).flatMap(Self.integer)
-        if let id, let markup = references[id] {
-            out.append(markup)
+        if let id, let cached = references[id] {
+            out.append(cached.markup)
+            out.dropped += cached.dropped
             return
         }
         guard let path = rows.string(row, slot.column) else {
@@ -270,7 +271,7 @@ struct ClassMarkup {
         out.dropped += markup.dropped
         guard let id else { return }
         if references.count >= Self.referenceCacheLimit { references.removeAll(keepingCapacity: true) }
-        references[id] = markup.bytes
+        references[id] = (markup.bytes, markup.dropped)
     }
 
     /// VALUE.REFERENCE with the INSTANCEPATH of a canonical path, its keys typed by the
