@@ -48,6 +48,11 @@
 #       VALUE escaped as \\ \" \n \r (DSP0207 untyped WBEM URI without namespace). A reference
 #       is a nested path as the VALUE: KEY="$(cimdb_path ...)". KEY:=LITERAL writes LITERAL
 #       unquoted, for numeric and boolean keys (or '<c>' for char16). No key: CLASS alone.
+#   cimdb_tool NAME
+#       Prints the command to run for NAME and returns 0; false (nothing printed) when there is
+#       none. From $CIMDB_BIN when that is set (test doubles), else from PATH — but never while
+#       CIMDB_PROC or CIMDB_SYS point at a fixture, whose scripts would otherwise read this
+#       machine through the tool. Use:  if dmi=$(cimdb_tool dmidecode); then "$dmi" -t 17; fi
 #
 # Environment the cimdb agent sets for every script: CIMDB_NODE (this node's name, the Name of
 # its CIM_ComputerSystem), CIMDB_INSTANCE_CACHE (below), CIMDB_HELPERS (this file), BASH_ENV and
@@ -330,4 +335,9 @@ cimdb_instance_paths() {
             cimdb_path "$class" "${args[@]}"
         done
     } <"$_cimdb_file"
+}
+
+cimdb_tool() {
+    [[ -n ${CIMDB_BIN:-} ]] && { [[ -x $CIMDB_BIN/$1 ]] && printf '%s\n' "$CIMDB_BIN/$1"; return; }
+    [[ -z ${CIMDB_PROC:-}${CIMDB_SYS:-} ]] && command -v "$1"
 }

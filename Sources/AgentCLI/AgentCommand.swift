@@ -20,8 +20,9 @@ public struct AgentCommand: AsyncParsableCommand {
             down, and results are delivered in order once one answers. Give two servers: both are \
             active, and the agent continues with one when the other fails.
 
-            Scripts get the bash helpers cimdb_echo, cimdb_array, cimdb_instance_cache and \
-            cimdb_path (BASH_ENV), and CIMDB_NODE, CIMDB_SETTINGS, CIMDB_INSTANCE_CACHE; update runs \
+            Scripts get the bash helpers cimdb_echo, cimdb_array, cimdb_encode, cimdb_decode, \
+            cimdb_instance_cache, cimdb_instance_paths, cimdb_path and cimdb_tool (BASH_ENV; \
+            documented at the top of scripts/helpers.sh), and CIMDB_NODE, CIMDB_SETTINGS, CIMDB_INSTANCE_CACHE; update runs \
             also get CIMDB_PROPERTY (the property to print), so one script can serve a settings \
             object's discovery and its updates.
 

@@ -212,8 +212,8 @@ helper_tests() {   # $1: label of the awk in use
 
     out=$(CIMDB_INSTANCE_CACHE=$cache bash -c 'set -euo pipefail; . "$1"; . "$1"; cimdb_echo a; cimdb_instance_cache my.settings.v2.Name; cimdb_instance_cache Nothing.X; cimdb_array; echo; echo end' _ "$helpers" 2>&1)
     same "[$label] helpers.sh sourced twice under set -euo pipefail: silent, functions work" "a"$'\n'"first"$'\n'"second"$'\n'"$GS"$'\n'"end" "$out"
-    out=$(env -i PATH="$PATH" BASH_ENV="$helpers" bash -c 'declare -F cimdb_echo cimdb_array cimdb_encode cimdb_decode cimdb_instance_cache cimdb_instance_paths cimdb_path | wc -l; [[ -o nounset ]] && echo nounset; true' 2>&1)
-    same "[$label] BASH_ENV=helpers.sh gives a script every function and sets no option" "7" "$out"
+    out=$(env -i PATH="$PATH" BASH_ENV="$helpers" bash -c 'declare -F cimdb_echo cimdb_array cimdb_encode cimdb_decode cimdb_instance_cache cimdb_instance_paths cimdb_path cimdb_tool | wc -l; [[ -o nounset ]] && echo nounset; true' 2>&1)
+    same "[$label] BASH_ENV=helpers.sh gives a script every function and sets no option" "8" "$out"
 }
 
 # awks: each implementation found, put first on PATH as `awk` (gawk also in its strict POSIX mode).

@@ -33,14 +33,6 @@ node=${CIMDB_NODE:-$(hostname 2>/dev/null || uname -n)}
 sys=${CIMDB_SYS:-/sys}
 property=${CIMDB_PROPERTY:-}
 
-# tool NAME: the command to run for NAME: from $CIMDB_BIN when that is set (test doubles), else
-# from PATH, but never while CIMDB_PROC or CIMDB_SYS point at a fixture (it would read this
-# machine instead). False when there is none.
-tool() {
-    [[ -n ${CIMDB_BIN:-} ]] && { [[ -x $CIMDB_BIN/$1 ]] && printf '%s\n' "$CIMDB_BIN/$1"; return; }
-    [[ -z ${CIMDB_PROC:-}${CIMDB_SYS:-} ]] && command -v "$1"
-}
-
 # ports: the Ethernet ports in $CIMDB_SYS/class/net, one name a line: type 1 (ARPHRD_ETHER), not
 # lo, not wireless, not a bridge; and hardware-backed (a device link: PCI, USB, virtio, ...), a
 # bond, or a virtual interface on another link (veth, VLAN, macvlan: a container's eth0). Left
@@ -145,7 +137,7 @@ value() {
 update() {
     local line dev d v et=
     local -a key
-    [[ $1 == porttype ]] && { et=$(tool ethtool) || et=; }
+    [[ $1 == porttype ]] && { et=$(cimdb_tool ethtool) || et=; }
     cimdb_instance_cache 'EthernetPort.*' | while IFS= read -r line; do
         IFS=$CIMDB_RS read -r -a key <<<"$line"
         cimdb_decode -v dev "${key[1]}"

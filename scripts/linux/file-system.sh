@@ -22,14 +22,6 @@ node=${CIMDB_NODE:-$(hostname 2>/dev/null || uname -n)}
 proc=${CIMDB_PROC:-/proc}
 property=${CIMDB_PROPERTY:-}
 
-# tool NAME: the command to run for NAME: from $CIMDB_BIN when that is set (test doubles), else
-# from PATH, but never while CIMDB_PROC or CIMDB_SYS point at a fixture (it would read this
-# machine instead). False when there is none.
-tool() {
-    [[ -n ${CIMDB_BIN:-} ]] && { [[ -x $CIMDB_BIN/$1 ]] && printf '%s\n' "$CIMDB_BIN/$1"; return; }
-    [[ -z ${CIMDB_PROC:-}${CIMDB_SYS:-} ]] && command -v "$1"
-}
-
 # filesystems: "mount point RS type" for every file system worth reporting, in the order of
 # $CIMDB_PROC/mounts; a mount point mounted over counts with its last (visible) mount. Left out:
 # pseudo and memory file systems (proc, sysfs, tmpfs, devtmpfs, cgroup*, devpts, mqueue, ...,
@@ -87,8 +79,8 @@ filesystems() {
 sizes() {
     local st t mount frsize blocks
     local -a limit=()
-    st=$(tool stat) || return 0
-    if t=$(tool timeout); then limit=("$t" 10); fi
+    st=$(cimdb_tool stat) || return 0
+    if t=$(cimdb_tool timeout); then limit=("$t" 10); fi
     filesystems | while IFS=$CIMDB_RS read -r mount _; do
         read -r frsize blocks < <(${limit[@]+"${limit[@]}"} "$st" -f -c '%S %b' -- "$mount" 2>/dev/null </dev/null) || continue
         [[ $frsize =~ ^[0-9]+$ && $blocks =~ ^[0-9]+$ ]] || continue
@@ -101,7 +93,7 @@ update() {
     local mount v line
     local -a key
     local -A value=()
-    [[ $1 != filesystemsize ]] || tool stat >/dev/null || return 0
+    [[ $1 != filesystemsize ]] || cimdb_tool stat >/dev/null || return 0
     while IFS=$CIMDB_RS read -r mount v; do
         value[$mount]=$v
     done < <(if [[ $1 == filesystemsize ]]; then sizes; else filesystems; fi)

@@ -28,14 +28,6 @@ proc=${CIMDB_PROC:-/proc}
 sys=${CIMDB_SYS:-/sys}
 property=${CIMDB_PROPERTY:-}
 
-# tool NAME: the command to run for NAME: from $CIMDB_BIN when that is set (test doubles), else
-# from PATH, but never while CIMDB_PROC or CIMDB_SYS point at a fixture (it would read this
-# machine instead). False when there is none.
-tool() {
-    [[ -n ${CIMDB_BIN:-} ]] && { [[ -x $CIMDB_BIN/$1 ]] && printf '%s\n' "$CIMDB_BIN/$1"; return; }
-    [[ -z ${CIMDB_PROC:-}${CIMDB_SYS:-} ]] && command -v "$1"
-}
-
 # ipv4: "interface RS address RS prefix length" for every IPv4 address, an interface's primary
 # address first: from `ip -o -4 addr`, else (no ip, it failed, or a fixture) from
 # $CIMDB_PROC/net/fib_trie (the local addresses) and $CIMDB_PROC/net/route (the interface and
@@ -43,7 +35,7 @@ tool() {
 # without one are missed).
 ipv4() {
     local ip out bo=
-    if ip=$(tool ip) && out=$("$ip" -o -4 addr show 2>/dev/null </dev/null); then
+    if ip=$(cimdb_tool ip) && out=$("$ip" -o -4 addr show 2>/dev/null </dev/null); then
         printf '%s\n' "$out" | awk -v rs="$CIMDB_RS" '
             {
                 for (i = 3; i < NF; i++) if ($i == "inet") {

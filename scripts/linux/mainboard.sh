@@ -22,14 +22,6 @@ node=${CIMDB_NODE:-$(hostname 2>/dev/null || uname -n)}
 sys=${CIMDB_SYS:-/sys}
 property=${CIMDB_PROPERTY:-}
 
-# tool NAME: the command to run for NAME: from $CIMDB_BIN when that is set (test doubles), else
-# from PATH, but never while CIMDB_PROC or CIMDB_SYS point at a fixture (it would read this
-# machine instead). False when there is none.
-tool() {
-    [[ -n ${CIMDB_BIN:-} ]] && { [[ -x $CIMDB_BIN/$1 ]] && printf '%s\n' "$CIMDB_BIN/$1"; return; }
-    [[ -z ${CIMDB_PROC:-}${CIMDB_SYS:-} ]] && command -v "$1"
-}
-
 # clean VAR: VAR with blanks trimmed; false when empty or a firmware placeholder.
 clean() {
     local -n _clean_v=$1
@@ -50,7 +42,7 @@ board() {
     { IFS= read -r v || [[ -n $v ]]; } 2>/dev/null <"$sys/class/dmi/id/board_$1"
     if ! clean v; then
         case $1 in vendor) key=Manufacturer ;; *) key="Product Name" ;; esac
-        dmi=$(tool dmidecode) || return 1
+        dmi=$(cimdb_tool dmidecode) || return 1
         v=$("$dmi" -q -t 2 2>/dev/null | awk -v want="$key" '
             { i = index($0, ":"); k = substr($0, 1, i - 1); gsub(/^[ \t]+|[ \t]+$/, "", k) }
             i > 0 && k == want { v = substr($0, i + 1); gsub(/^[ \t]+|[ \t]+$/, "", v); print v; exit }')

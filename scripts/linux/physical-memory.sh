@@ -24,21 +24,13 @@ declare -F cimdb_echo >/dev/null || . "${CIMDB_HELPERS:?cimdb helpers not loaded
 node=${CIMDB_NODE:-$(hostname 2>/dev/null || uname -n)}
 property=${CIMDB_PROPERTY:-}
 
-# tool NAME: the command to run for NAME: from $CIMDB_BIN when that is set (test doubles), else
-# from PATH, but never while CIMDB_PROC or CIMDB_SYS point at a fixture (it would read this
-# machine instead). False when there is none.
-tool() {
-    [[ -n ${CIMDB_BIN:-} ]] && { [[ -x $CIMDB_BIN/$1 ]] && printf '%s\n' "$CIMDB_BIN/$1"; return; }
-    [[ -z ${CIMDB_PROC:-}${CIMDB_SYS:-} ]] && command -v "$1"
-}
-
 # modules: one line per installed memory module of `dmidecode -t 17` (needs root; nothing
 # without it): tag RS capacity in bytes (empty: unknown) RS CIM MemoryType RS CIM FormFactor.
 # The tag is the slot's Locator ("DIMM_A1"; "Handle 0x1100" when it has none; " #2", " #3"
 # appended to a Locator that repeats).
 modules() {
     local dmi
-    dmi=$(tool dmidecode) || return 0
+    dmi=$(cimdb_tool dmidecode) || return 0
     "$dmi" -t 17 2>/dev/null | awk -v rs="$CIMDB_RS" '
         function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
         function flush(   tag, size, n, u, mul) {
