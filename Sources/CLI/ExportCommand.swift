@@ -68,8 +68,8 @@ struct ExportCommand: AsyncParsableCommand {
             }
             options.model = model
             if classes {
-                guard let model else { throw CommandFailure("the database holds no model source for --classes: run `cimdb migrate` (it stores it)") }
-                options.classDeclarations = model
+                guard model != nil else { throw CommandFailure("the database holds no model source for --classes: run `cimdb migrate` (it stores it)") }
+                options.classDeclarations = true
             }
             let summary: CIMXMLExporter.Summary
             do {

@@ -21,13 +21,14 @@ public struct CIMXMLExporter: Sendable {
         public var host: String
         /// The namespace, as its path components.
         public var namespace = ["root", "cimv2"]
-        /// With the model (its MOF source as `cimdb migrate` stored it), the declarations of the
-        /// exported classes and their superclasses come first, with every qualifier.
-        public var classDeclarations: Model?
-        /// The installed model (as `cimdb migrate` stored it): which properties hold embedded
-        /// instances or objects (EmbeddedInstance, EmbeddedObject qualifiers), written with
-        /// DSP0201's EmbeddedObject attribute. Without it, only properties of type object are.
+        /// The installed model (compiled from the MOF source `cimdb migrate` stored): the
+        /// qualifiers the catalog tables do not keep. It says which properties hold embedded
+        /// instances or objects (DSP0201's EmbeddedObject attribute; without it, only properties
+        /// of type object are marked), and it is what `classDeclarations` writes.
         public var model: Model?
+        /// The declarations of the exported classes and their superclasses first, with every
+        /// qualifier (needs `model`).
+        public var classDeclarations = false
 
         public init(className: String? = nil, node: String? = nil, associations: Bool = false, host: String) {
             self.className = className
@@ -59,7 +60,7 @@ public struct CIMXMLExporter: Sendable {
     public init(catalog: ModelCatalog, options: Options) {
         self.catalog = catalog
         self.options = options
-        embedded = EmbeddedProperties(model: options.model ?? options.classDeclarations)
+        embedded = EmbeddedProperties(model: options.model)
     }
 
     /// The classes whose instances are written, in name order; throws on an unknown class.
@@ -119,7 +120,7 @@ public struct CIMXMLExporter: Sendable {
         try writer.attribute("DTDVERSION", "2.0")
         try writer.start("DECLARATION")
         try writer.start("DECLGROUP.WITHPATH")
-        if let model = options.classDeclarations {
+        if options.classDeclarations, let model = options.model {
             summary.classes = try writeDeclarations(of: selected, model: model, to: writer)
         }
         try connection.transaction { c in

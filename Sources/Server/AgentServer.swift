@@ -60,8 +60,8 @@ public struct AgentServer: Sendable {
             logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await worker.run() }
-            group.addTask { await Self.forgetOldNonces(pool: pool, logger: logger) }
-            group.addTask { await ReportMaintenance(pool: pool, logger: logger).run() }
+            group.addTask { await Chores.repeatedly(every: .seconds(60), "delete old request nonces", logger: logger) { try await Chores.forgetOldNonces(pool: pool) } }
+            group.addTask { await Chores.repeatedly(every: .seconds(2), "refresh the report aggregates", logger: logger) { try await Chores.refreshReportAggregates(pool: pool) } }
             let delivery = SubscriptionDelivery(conninfo: configuration.conninfo, serverName: configuration.name, logger: logger)
             group.addTask { await delivery.run() }
             group.addTask { try await app.runService() }
@@ -71,23 +71,5 @@ public struct AgentServer: Sendable {
             group.cancelAll()
         }
         await pool.close()
-    }
-
-    /// Nonces older than any acceptable timestamp can go: a replay of their request is refused
-    /// for its timestamp anyway.
-    private static func forgetOldNonces(pool: ConnectionPool, logger: Logger) async {
-        let keep = Double(RequestSignature.allowedSkewMilliseconds) * 2 / 1000 + 60
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: .seconds(60))
-                try await pool.withConnection { connection in
-                    try connection.execute("DELETE FROM cimdb.request_nonce WHERE seen_at < now() - make_interval(secs => $1)", [SQLValue(keep)])
-                }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("could not delete old request nonces: \(error)")
-            }
-        }
     }
 }

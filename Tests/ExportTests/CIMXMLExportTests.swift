@@ -145,7 +145,8 @@ func temporaryFile(_ name: String) -> URL {
             options.model = try ModelSourceStore.model(from: c)
             // The class declarations say so too.
             var declared = CIMXMLExporter.Options(className: "CIM_EthernetPort", host: "h")
-            declared.classDeclarations = options.model
+            declared.model = options.model
+            declared.classDeclarations = true
             _ = try CIMXMLExporter(catalog: catalog, options: declared).export(to: declarations.path, on: c)
             return try CIMXMLExporter(catalog: catalog, options: options).export(to: file.path, on: c)
         }
