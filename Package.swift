@@ -1,18 +1,35 @@
 // swift-tools-version:6.2
 //
 // cimdb — a relational CMDB for heterogeneous clusters.
-// Modules by concern, dependencies one way:
-//   CIM (meta-model; no I/O) ← MOF (compiler)
-//   CIM + Store ← ORM (model runtime: SQL names, values, instances) ← SchemaGen (DDL, Swift emitters, evolution)
-//   ORM ← CIMModel (generated Swift types of the default model)
-//   CLibPQ ← Store (libpq, pool, COPY, LISTEN, migrations, embedded cluster)
-//   Migrations (the product's SQL, embedded; generated)
-//   CLibXML2 + ORM ← Export (CIM-XML)
-//   all ← CLI ← cimdb (executable);  MOF + SchemaGen ← cimdb-generate (regenerates what is generated)
+//
+// Modules by concern, dependencies one way, cut along the I/O line (docs/architecture.md draws
+// the graph and the request paths). Pure modules compute; I/O modules talk to PostgreSQL,
+// sockets, files and processes. The graph, pure first (A ← B: B depends on A):
+//
+//   pure   CIM ← MOF                                   meta-model; the MOF compiler (reads the files it is given)
+//          SQLCore                                     SQL statements, bind values, result rows, PostgreSQL errors
+//          CIM + SQLCore ← ORM ← SchemaGen             SQL names, column types, value coding; DDL and Swift emitters
+//          ORM ← Inventory ← AgentProtocol, Fleet      wire formats and configuration; the agent–server protocol; a synthetic fleet
+//   I/O    SQLCore + CLibPQ ← Store ← Migrations       libpq (connections, pool, COPY, LISTEN), the embedded cluster; the product's SQL
+//          ORM + Store + MOF ← ModelStore              the installed model and its instances in the database
+//          Inventory + ModelStore ← Ingest             discovery and update processing (load → decide → write), configuration store
+//          Migrations + ModelStore ← Installation      migrate, reports, reader roles
+//          ModelStore + CLibXML2 ← Export              CIM-XML (DSP0201)
+//          Ingest + Export + Installation + Hummingbird ← Server
+//          AgentProtocol + CSQLite + Subprocess ← Agent
+//          CommandSupport ← AgentCLI ← cimdb-agent     errors, version, signals, logging; the agent command; the node's executable
+//          all ← Benchmarks, CLI ← cimdb               `cimdb bench`; the command tree; the executable
+//          MOF + SchemaGen ← cimdb-generate            regenerates what is generated (no database, no generated code)
+//
+// cimdb-agent links no database, ingest, server, compiler or export code, and cimdb-generate no
+// database code: Tests/CLITests/ModuleGraphTests.swift fails when they would.
 import PackageDescription
 
 let strict: [SwiftSetting] = [
     .treatAllWarnings(as: .error),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(
@@ -36,54 +53,61 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        // The CIM meta-model: data types, values, qualifiers, classes, instance paths. No I/O.
+        // MARK: Pure
+
+        // The CIM meta-model: data types, values, qualifiers, classes, instance paths.
         .target(name: "CIM", swiftSettings: strict),
         // The MOF compiler: lexer, parser, resolver, diagnostics, JSON dump.
         .target(name: "MOF", dependencies: ["CIM"], swiftSettings: strict),
-        // The model runtime: how CIM names and values map to PostgreSQL (shared by the schema
-        // generator, the generated model types and the instance commands).
-        .target(name: "ORM", dependencies: ["CIM", "Store"], swiftSettings: strict),
+        // What is said to PostgreSQL and what it answers, as values: statements whose interpolated
+        // values are bind parameters, rows, errors.
+        .target(name: "SQLCore", swiftSettings: strict),
+        // The model runtime: how CIM names, types and values map to PostgreSQL.
+        .target(name: "ORM", dependencies: ["CIM", "SQLCore"], swiftSettings: strict),
         // Schema generation: PostgreSQL DDL and Swift types from a resolved model; evolution.
         .target(name: "SchemaGen", dependencies: ["CIM", "ORM"], swiftSettings: strict),
-        // The generated Swift types of the default model (mof/cimdb.mof). Regenerate with
-        // `swift run cimdb-generate`.
-        .target(name: "CIMModel", dependencies: ["CIM", "ORM", "Store"], swiftSettings: strict),
-        // The product's own SQL (migrations/), embedded in the binary. Generated.
-        .target(name: "Migrations", dependencies: ["Store", "MOF", "CIM"], swiftSettings: strict),
-        // libpq, the PostgreSQL C client library.
-        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        // The store: connections, pool, COPY, LISTEN/NOTIFY, migrations, the embedded cluster.
-        .target(
-            name: "Store",
-            dependencies: ["CLibPQ", .product(name: "Subprocess", package: "swift-subprocess")],
-            swiftSettings: strict
-        ),
-        // The inventory: configuration, the script wire formats, discovery and update processing.
+        // The inventory's values: configuration (and its YAML file), the script wire formats, envelopes.
         .target(
             name: "Inventory",
-            dependencies: [
-                "CIM", "ORM", "Store",
-                .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            dependencies: ["CIM", "ORM", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
-        // libxml2, for writing CIM-XML.
-        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
-        // CIM-XML export (DSP0201): the inventory as VALUE.OBJECTWITHPATH documents, streamed.
-        .target(name: "Export", dependencies: ["CIM", "ORM", "Store", "CLibXML2"], swiftSettings: strict),
-        // A synthetic fleet: what the default scripts would report on N nodes (benchmarks, tests).
-        .target(name: "Fleet", dependencies: ["CIM", "Inventory"], swiftSettings: strict),
         // What agents and servers agree on: signed requests, assignments, result framing.
         .target(
             name: "AgentProtocol",
             dependencies: ["Inventory", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        // A synthetic fleet: what the default scripts would report on N nodes (benchmarks, tests).
+        .target(name: "Fleet", dependencies: ["CIM", "Inventory"], swiftSettings: strict),
+
+        // MARK: I/O
+
+        // libpq, the PostgreSQL C client library.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // The store: connections, pool, COPY, LISTEN/NOTIFY, migrations, the embedded cluster.
+        .target(
+            name: "Store",
+            dependencies: ["SQLCore", "CLibPQ", .product(name: "Subprocess", package: "swift-subprocess")],
+            swiftSettings: strict
+        ),
+        // The product's own SQL (migrations/, sql/reports.sql) and the default model's MOF, embedded. Generated.
+        .target(name: "Migrations", dependencies: ["Store"], swiftSettings: strict),
+        // The installed model in the database: its catalog, its MOF source, instances by hand, bulk loading.
+        .target(name: "ModelStore", dependencies: ["CIM", "MOF", "ORM", "SQLCore", "Store", "Migrations"], swiftSettings: strict),
+        // Ingest: discovery and update results applied to the database; the configuration stored.
+        .target(name: "Ingest", dependencies: ["CIM", "ORM", "SQLCore", "Store", "ModelStore", "Inventory"], swiftSettings: strict),
+        // Installing and upgrading the schema: migrations, the default model's source, reports, reader roles.
+        .target(name: "Installation", dependencies: ["SQLCore", "Store", "Migrations", "ModelStore"], swiftSettings: strict),
+        // libxml2, for writing CIM-XML.
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        // CIM-XML export (DSP0201): the inventory as VALUE.OBJECTWITHPATH documents, streamed.
+        .target(name: "Export", dependencies: ["CIM", "MOF", "ORM", "SQLCore", "Store", "ModelStore", "CLibXML2"], swiftSettings: strict),
         // `cimdb server`: the HTTP API agents talk to (Hummingbird), stateless over one database.
         .target(
             name: "Server",
             dependencies: [
-                "AgentProtocol", "Inventory", "ORM", "Store", "Export", "Migrations", "CIM",
+                "AgentProtocol", "CIM", "Export", "Ingest", "Inventory", "ModelStore", "ORM", "SQLCore", "Store", "CommandSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,45 +126,98 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What every command shares: how errors are reported, the version, signals, logging, child processes.
+        .target(
+            name: "CommandSupport",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: strict
+        ),
         // The `agent` command, shared by `cimdb` and the small `cimdb-agent` executable.
         .target(
             name: "AgentCLI",
             dependencies: [
-                "Agent", "Inventory", "Store",
+                "Agent", "AgentProtocol", "CommandSupport", "Inventory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
-        // The agent alone, for nodes: none of the server, compiler, export or database code (its
-        // resident size is a goal; build it with --static-swift-stdlib).
+        // The agent alone, for nodes (its resident size is a goal; README, "Footprint and load").
         .executableTarget(name: "cimdb-agent", dependencies: ["AgentCLI"], swiftSettings: strict),
-        // A PostgreSQL for tests: the embedded cluster in a temporary directory.
-        .target(name: "StoreTesting", dependencies: ["Store"], swiftSettings: strict),
+        // `cimdb bench`: the benchmarks, each against a reference run in the same job.
+        .target(
+            name: "Benchmarks",
+            dependencies: [
+                "AgentProtocol", "CIM", "CommandSupport", "Export", "Fleet", "Ingest", "Installation", "Inventory", "MOF",
+                "ModelStore", "ORM", "SchemaGen", "Server", "SQLCore", "Store",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: strict
+        ),
         // The command tree of the `cimdb` executable.
         .target(
             name: "CLI",
             dependencies: [
-                "CIM", "MOF", "ORM", "SchemaGen", "Store", "Migrations", "Inventory", "Fleet", "Export",
-                "AgentProtocol", "Server", "Agent", "AgentCLI",
+                "AgentCLI", "AgentProtocol", "Benchmarks", "CIM", "CommandSupport", "Export", "Ingest", "Installation", "Inventory",
+                "MOF", "ModelStore", "ORM", "SchemaGen", "Server", "SQLCore", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(name: "cimdb", dependencies: ["CLI"], swiftSettings: strict),
-        // Regenerates everything generated from mof/ and migrations/ (`--check` for CI). Does not
-        // depend on generated code, so a broken generated file can always be regenerated.
-        .executableTarget(name: "cimdb-generate", dependencies: ["MOF", "SchemaGen"], swiftSettings: strict),
+        // Regenerates everything generated from mof/, migrations/, sql/ and scripts/ (`--check` for
+        // CI). Does not depend on generated code, so a broken generated file can always be regenerated.
+        .executableTarget(name: "cimdb-generate", dependencies: ["CIM", "MOF", "SchemaGen"], swiftSettings: strict),
+
+        // MARK: Tests
+
+        // A PostgreSQL for tests: the embedded cluster in a temporary directory, databases from a
+        // migrated template.
+        .target(name: "StoreTesting", dependencies: ["SQLCore", "Store"], swiftSettings: strict),
+        // Test databases with cimdb installed (and configured), copied from templates.
+        .target(
+            name: "InstallationTesting", dependencies: ["Ingest", "Installation", "Inventory", "Store", "StoreTesting"],
+            path: "Tests/InstallationTesting", swiftSettings: strict
+        ),
+        // The generated Swift types of the default model (mof/cimdb.mof), a fixture of the schema
+        // generator's tests. Regenerate with `swift run cimdb-generate`.
+        .target(name: "CIMModel", dependencies: ["CIM", "ORM", "SQLCore"], path: "Tests/CIMModel", swiftSettings: strict),
 
         .testTarget(name: "CIMTests", dependencies: ["CIM"], swiftSettings: strict),
         .testTarget(name: "MOFTests", dependencies: ["MOF", "CIM"], swiftSettings: strict),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting"], swiftSettings: strict),
-        .testTarget(name: "SchemaGenTests", dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "Store", "StoreTesting", "CIMModel", "Migrations"], swiftSettings: strict),
-        .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Fleet", "CIM", "ORM", "Store", "StoreTesting", "Migrations"], swiftSettings: strict),
-        .testTarget(name: "ExportTests", dependencies: ["Export", "Inventory", "Fleet", "CIM", "ORM", "Store", "StoreTesting", "Migrations"], swiftSettings: strict),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "AgentProtocol", "Server", "Inventory", "Store", "StoreTesting", "Migrations", "cimdb"],
-                    exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "StoreTesting"], swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: ["SQLCore", "Store", "StoreTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "SchemaGenTests",
+            dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "SQLCore", "Store", "StoreTesting", "CIMModel", "Migrations", "ModelStore"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "CommandSupportTests", dependencies: ["CommandSupport"], swiftSettings: strict),
+        .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Fleet", "CIM", "ORM"], swiftSettings: strict),
+        .testTarget(
+            name: "IngestTests",
+            dependencies: ["Ingest", "Inventory", "Fleet", "CIM", "ORM", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations", "ModelStore", "Installation"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ExportTests",
+            dependencies: ["Export", "Ingest", "Inventory", "Fleet", "CIM", "ORM", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations", "ModelStore", "Installation"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: [
+                "Agent", "AgentProtocol", "Server", "Ingest", "Inventory", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations",
+                "Installation", "ModelStore", "cimdb",
+            ],
+            exclude: ["Fixtures"], swiftSettings: strict
+        ),
+        .testTarget(name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "cimdb-agent", "StoreTesting", "SQLCore", "Store"], swiftSettings: strict),
     ]
 )

@@ -1,7 +1,7 @@
 import AgentProtocol
 import CIM
 import Foundation
-import Inventory
+public import Inventory
 
 /// `cimdb agent --once --print`: runs a configuration's discovery (and optionally update)
 /// scripts on this node without any server and shows what would be sent, readably, with every

@@ -1,7 +1,7 @@
 import AgentProtocol
-import Foundation
+public import Foundation
 import Inventory
-import Logging
+public import Logging
 
 /// How `cimdb agent` runs.
 public struct AgentConfiguration: Sendable {

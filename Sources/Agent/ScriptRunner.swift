@@ -2,6 +2,7 @@ import Foundation
 import Subprocess
 #if canImport(Glibc)
 import Glibc
+import SystemPackage
 #endif
 
 /// How one script run ended.

@@ -1,11 +1,9 @@
 import Agent
-import ArgumentParser
+public import ArgumentParser
 import Foundation
 import Inventory
-import Store
-
-/// The version of cimdb's commands (`cimdb --version`, the agent's heartbeat).
-public let cimdbVersion = "0.1.0"
+import CommandSupport
+import Logging
 
 /// `cimdb agent` (and the small `cimdb-agent` executable): the node side.
 public struct AgentCommand: AsyncParsableCommand {
@@ -90,7 +88,7 @@ public struct AgentCommand: AsyncParsableCommand {
 
     var nodeName: String { node ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost" }
 
-    var stateDirectory: String { state ?? EmbeddedCluster.defaultHome() + "/agent/" + nodeName }
+    var stateDirectory: String { state ?? CimdbHome.path + "/agent/" + nodeName }
 
     public func run() async throws {
         try await reportingErrors {
@@ -129,22 +127,5 @@ public struct AgentCommand: AsyncParsableCommand {
                                         maximumOutputBytes: maxOutputBytes).run(updates: updates)
         Swift.print(report.text, terminator: "")
         if report.problems > 0 { throw ExitCode(1) }
-    }
-}
-
-extension AsyncParsableCommand {
-    /// Runs `body`, printing domain errors (ours, PostgreSQL's) as `Error: …` on standard error
-    /// and exiting 1; the command's own usage errors go to ArgumentParser.
-    public func reportingErrors(_ body: () async throws -> Void) async throws {
-        do {
-            try await body()
-        } catch let error as ExitCode {
-            throw error
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Inventory
+public import Inventory
 
 /// `POST /v1/enroll`: an agent exchanges an enrollment token (made by `cimdb node enroll`) for
 /// its per-node credential — it generates the key pair and the server records the public key.

@@ -1,5 +1,5 @@
-import Crypto
-import Foundation
+public import Crypto
+public import Foundation
 import Inventory
 
 /// How an agent signs its requests and a server checks them (SPEC §6 last point: requests

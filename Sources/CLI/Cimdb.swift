@@ -1,5 +1,7 @@
+import CommandSupport
+public import ArgumentParser
 import AgentCLI
-import ArgumentParser
+import Benchmarks
 
 /// The root of the `cimdb` command tree.
 public struct Cimdb: AsyncParsableCommand {

@@ -1,4 +1,4 @@
-import AgentCLI
+import CommandSupport
 import ArgumentParser
 import Foundation
 import Migrations
@@ -6,6 +6,7 @@ import Store
 
 #if canImport(Glibc)
 import Glibc
+import Installation
 #endif
 
 /// `cimdb db …`: the embedded PostgreSQL cluster.
@@ -70,7 +71,7 @@ struct DBCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let cluster = EmbeddedCluster(home: EmbeddedCluster.defaultHome())
+                let cluster = EmbeddedCluster(home: CimdbHome.path)
                 let before = try await cluster.status()
                 let status = try await cluster.start(port: port)
                 print(before.running ? "Already running." : "Started.")
@@ -85,7 +86,7 @@ struct DBCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let cluster = EmbeddedCluster(home: EmbeddedCluster.defaultHome())
+                let cluster = EmbeddedCluster(home: CimdbHome.path)
                 let running = try await cluster.status().running
                 try await cluster.stop()
                 print(running ? "Stopped." : "Not running.")
@@ -98,7 +99,7 @@ struct DBCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let cluster = EmbeddedCluster(home: EmbeddedCluster.defaultHome())
+                let cluster = EmbeddedCluster(home: CimdbHome.path)
                 let status = try await cluster.status()
                 print(status.description)
                 if status.running { print("url: \(cluster.connectionString())") }

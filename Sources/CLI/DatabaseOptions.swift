@@ -1,7 +1,8 @@
-import AgentCLI
+import CommandSupport
 import ArgumentParser
 import Foundation
 import Store
+import SQLCore
 
 /// Which database a command works on, for every command that needs one:
 /// `--database-url`, else `$DATABASE_URL`, else the standard `PG*` environment variables
@@ -25,7 +26,7 @@ struct DatabaseOptions: ParsableArguments {
         return .embedded
     }
 
-    var cluster: EmbeddedCluster { EmbeddedCluster(home: EmbeddedCluster.defaultHome()) }
+    var cluster: EmbeddedCluster { EmbeddedCluster(home: CimdbHome.path) }
 
     /// The connection string to use, starting the embedded cluster first if it is the one.
     func conninfo(quiet: Bool = false) async throws -> String {
@@ -53,12 +54,3 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 }
-
-/// A domain error for the user: printed as `Error: …`, exit status 1.
-struct CommandFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-// `reportingErrors` (domain errors printed as `Error: …`, exit status 1) is AgentCLI's, shared
-// by every command.

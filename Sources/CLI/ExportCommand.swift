@@ -1,4 +1,4 @@
-import AgentCLI
+import CommandSupport
 import ArgumentParser
 import Export
 import CIM
@@ -7,6 +7,7 @@ import Migrations
 import MOF
 import ORM
 import Store
+import ModelStore
 
 /// `cimdb export`: the inventory as a CIM-XML document.
 struct ExportCommand: AsyncParsableCommand {

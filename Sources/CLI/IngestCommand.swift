@@ -1,9 +1,11 @@
-import AgentCLI
+import CommandSupport
 import ArgumentParser
 import Foundation
 import Inventory
 import ORM
 import Store
+import Ingest
+import ModelStore
 
 /// `cimdb ingest …`: apply script outputs from files, as the server applies what agents send.
 struct IngestCommand: AsyncParsableCommand {

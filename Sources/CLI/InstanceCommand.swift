@@ -1,9 +1,10 @@
-import AgentCLI
+import CommandSupport
 import ArgumentParser
 import CIM
 import Foundation
 import ORM
 import Store
+import ModelStore
 
 /// `cimdb instance …`: record, show and remove instances by hand.
 struct InstanceCommand: AsyncParsableCommand {

@@ -1,9 +1,12 @@
-import AgentCLI
+import CommandSupport
 import ArgumentParser
 import Foundation
 import Inventory
 import ORM
 import Store
+import Ingest
+import SQLCore
+import ModelStore
 
 /// `cimdb inventory …`: the inventory configuration.
 struct InventoryCommand: AsyncParsableCommand {

@@ -3,6 +3,7 @@ import CIM
 import Foundation
 import MOF
 import SchemaGen
+import CommandSupport
 
 /// `cimdb mof …`: the MOF compiler.
 struct MOFCommand: AsyncParsableCommand {

@@ -1,4 +1,4 @@
-import AgentCLI
+import CommandSupport
 import ArgumentParser
 import Foundation
 import Migrations
@@ -7,6 +7,10 @@ import ORM
 import SchemaGen
 import Store
 import Synchronization
+import CIM
+import Installation
+import ModelStore
+import SQLCore
 
 /// `cimdb migrate`: install or upgrade cimdb's schema and the CIM model.
 struct MigrateCommand: AsyncParsableCommand {

@@ -1,8 +1,9 @@
-import AgentCLI
+import CommandSupport
 import ArgumentParser
 import Foundation
 import Server
 import Store
+import SQLCore
 
 /// `cimdb node`: enroll nodes and see what the servers hear from them.
 struct NodeCommand: AsyncParsableCommand {

@@ -1,7 +1,8 @@
-import AgentCLI
+import CommandSupport
 import ArgumentParser
 import Foundation
 import Store
+import SQLCore
 
 /// `cimdb query "SQL"`: a quick answer without psql.
 struct QueryCommand: AsyncParsableCommand {

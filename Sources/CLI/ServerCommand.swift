@@ -1,4 +1,4 @@
-import AgentCLI
+import CommandSupport
 import ArgumentParser
 import Foundation
 import Logging

@@ -1,8 +1,9 @@
-import AgentCLI
+import CommandSupport
 import ArgumentParser
 import Foundation
 import Server
 import Store
+import SQLCore
 
 /// `cimdb subscription`: external systems that receive inventory changes as CIM-XML.
 struct SubscriptionCommand: AsyncParsableCommand {

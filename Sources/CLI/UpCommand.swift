@@ -1,4 +1,4 @@
-import AgentCLI
+import CommandSupport
 import ArgumentParser
 import Foundation
 #if canImport(FoundationNetworking)
@@ -8,6 +8,10 @@ import Inventory
 import Migrations
 import Server
 import Store
+import Ingest
+import Installation
+import ModelStore
+import SQLCore
 
 /// `cimdb up`: everything on this machine, in one command.
 struct UpCommand: AsyncParsableCommand {
@@ -47,11 +51,11 @@ struct UpCommand: AsyncParsableCommand {
 
     var nodeName: String { node ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost" }
 
-    static var pidFile: String { EmbeddedCluster.defaultHome() + "/up.pid" }
+    static var pidFile: String { CimdbHome.path + "/up.pid" }
 
     func run() async throws {
         try await reportingErrors {
-            let home = EmbeddedCluster.defaultHome()
+            let home = CimdbHome.path
             let logs = home + "/logs"
             try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
             if let pid = UpCommand.runningPID() {
@@ -65,9 +69,7 @@ struct UpCommand: AsyncParsableCommand {
             done(database.source == .embedded ? "embedded PostgreSQL in \(database.cluster.postgresDirectory)" : "connected")
 
             step("schema and default model")
-            let applied = try Migrator().apply(EmbeddedMigrations.all, on: connection)
-            try ModelSourceStore.storeDefaultIfMissing(on: connection)
-            try Reports.install(on: connection)
+            let applied = try Schema.install(on: connection)
             done(applied.isEmpty ? "up to date" : "\(applied.count) migration(s) applied")
 
             step("inventory configuration")
@@ -104,7 +106,7 @@ struct UpCommand: AsyncParsableCommand {
                                                                      log: logs + "/server.log")
                             return "the server \(status) (see \(logs)/server.log)"
                         }
-                        try await UpCommand.waitForHealth(port: port, log: logs + "/server.log")
+                        try await ServerHealth.wait(port: port, log: logs + "/server.log")
                         done("http://127.0.0.1:\(port) (log: \(logs)/server.log)")
                         step("agent for node \(node)")
                         group.addTask {
@@ -161,16 +163,6 @@ struct UpCommand: AsyncParsableCommand {
         return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
-    static func waitForHealth(port: Int, log: String) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if let url = URL(string: "http://127.0.0.1:\(port)/health"),
-               let (_, response) = try? await URLSession.shared.data(from: url), (response as? HTTPURLResponse)?.statusCode == 200 { return }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        throw CommandFailure("the server did not answer on port \(port) within 30 s (is the port taken? try --port); see \(log)")
-    }
-
     /// Waits until the node's discovery is applied and every update monitor deployed on it has
     /// delivered a result since `since`, printing progress.
     static func waitForInventory(node: String, since: String, timeout: Double, on connection: Connection) async throws {
@@ -192,7 +184,7 @@ struct UpCommand: AsyncParsableCommand {
             }
             if discovered && updated >= deployed { return }
             if ContinuousClock.now > deadline {
-                throw CommandFailure("no complete inventory of \(node) after \(Int(timeout)) s (\(progress)); see the logs in \(EmbeddedCluster.defaultHome())/logs")
+                throw CommandFailure("no complete inventory of \(node) after \(Int(timeout)) s (\(progress)); see the logs in \(CimdbHome.path)/logs")
             }
             try await Task.sleep(for: .milliseconds(300))
         }

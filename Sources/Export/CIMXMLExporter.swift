@@ -1,6 +1,3 @@
-import CIM
-import ORM
-import Store
 
 /// Writes the inventory as a CIM-XML document (DMTF DSP0201, valid against the DTD DSP0203):
 /// `<CIM><DECLARATION><DECLGROUP.WITHPATH>` holding one `VALUE.OBJECTWITHPATH` per instance —
@@ -9,6 +6,10 @@ import Store
 /// VALUE.NULL), references as PROPERTY.REFERENCE holding the referenced INSTANCEPATH; a NULL
 /// value is a property without a value. Rows are read through a cursor and written as they
 /// come: memory stays flat however large the inventory.
+public import CIM
+public import ORM
+import SQLCore
+public import Store
 public struct CIMXMLExporter: Sendable {
     public struct Options: Sendable {
         /// Only this class and its subclasses (nil: every class).

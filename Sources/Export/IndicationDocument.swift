@@ -1,4 +1,8 @@
 /// One inventory change event (a row of `cimdb.event`) as an indication is made of it.
+import CIM
+import ORM
+import SQLCore
+import Store
 public struct ChangeEvent: Sendable {
     public var id: Int64
     /// CIM datetime, `yyyymmddhhmmss.mmmmmm+000`.

@@ -1,6 +1,3 @@
-import CIM
-import ORM
-import Store
 
 /// CIM-XML markup built as bytes, handed to libxml2's writer in large chunks.
 ///
@@ -12,6 +9,10 @@ import Store
 /// xmlTextWriterWriteString escapes them (`appendText`; a test holds the two to the same bytes).
 /// The document around the instances — declaration, root, class declarations — is still written
 /// element by element with xmlTextWriter, and every byte goes out through its output buffer.
+import CIM
+import ORM
+import SQLCore
+import Store
 struct MarkupBuffer {
     var bytes: [UInt8] = []
     /// Characters XML 1.0 cannot carry, dropped from values.

@@ -1,3 +1,7 @@
+import CIM
+import ORM
+import SQLCore
+import Store
 import CLibXML2
 import Dispatch
 import Glibc

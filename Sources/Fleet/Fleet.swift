@@ -1,5 +1,5 @@
-import Foundation
-import Inventory
+public import Foundation
+public import Inventory
 
 /// A synthetic fleet of Linux nodes for benchmarks and tests: node `i` is always the same for
 /// the same seed, and its discovery and update results are exactly what the default scripts

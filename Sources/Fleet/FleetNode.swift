@@ -1,5 +1,5 @@
-import CIM
-import Inventory
+public import CIM
+public import Inventory
 
 /// One synthetic node: what the default Linux scripts would find on it, per inventory settings
 /// object (`ComputerSystem`, `Processor`, …), and the associations between those objects.

@@ -1,4 +1,4 @@
-import CIM
+public import CIM
 import Dispatch
 import Foundation
 

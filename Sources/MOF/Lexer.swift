@@ -3,6 +3,7 @@
 ///
 /// Works directly on UTF-8 bytes: identifiers, numbers and punctuation are ASCII; bytes of
 /// 0x80 and above may appear in identifiers (DSP0004's UCS0080TOFFEF) and in literals.
+import CIM
 struct Lexer {
     let bytes: UnsafeBufferPointer<UInt8>
     let file: SourceFile

@@ -1,5 +1,5 @@
-import CIM
-import Foundation
+public import CIM
+public import Foundation
 
 /// The resolved model as JSON (`cimdb mof compile --dump-json`): qualifier declarations,
 /// classes with their resolved properties and methods, and instances. Lists are sorted
@@ -43,7 +43,7 @@ public enum ModelDump {
             flavors = d.flavor.keywords
         }
 
-        func encode(to encoder: Encoder) throws {
+        func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: Key.self)
             try c.encode(name, forKey: .name)
             try c.encode(type, forKey: .type)
@@ -83,7 +83,7 @@ public enum ModelDump {
             methods = c.methods.sorted { namePrecedes($0.name, $1.name) }.map(MethodDump.init)
         }
 
-        func encode(to encoder: Encoder) throws {
+        func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: Key.self)
             try c.encode(name, forKey: .name)
             try c.encode(superclass, forKey: .superclass)
@@ -101,7 +101,7 @@ public enum ModelDump {
         var p: Property
         init(_ p: Property) { self.p = p }
 
-        func encode(to encoder: Encoder) throws {
+        func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: Key.self)
             try c.encode(p.name, forKey: .name)
             try c.encode(p.type.rawValue, forKey: .type)
@@ -121,7 +121,7 @@ public enum ModelDump {
         var m: Method
         init(_ m: Method) { self.m = m }
 
-        func encode(to encoder: Encoder) throws {
+        func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: Key.self)
             try c.encode(m.name, forKey: .name)
             try c.encode(m.returnType.rawValue, forKey: .returnType)
@@ -138,7 +138,7 @@ public enum ModelDump {
         var p: Parameter
         init(_ p: Parameter) { self.p = p }
 
-        func encode(to encoder: Encoder) throws {
+        func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: Key.self)
             try c.encode(p.name, forKey: .name)
             try c.encode(p.type.rawValue, forKey: .type)
@@ -166,7 +166,7 @@ public enum ModelDump {
             properties = props
         }
 
-        func encode(to encoder: Encoder) throws {
+        func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: Key.self)
             try c.encode(className, forKey: .className)
             try c.encode(alias, forKey: .alias)
@@ -182,7 +182,7 @@ struct JSONValue: Encodable {
     var value: Value
     init(_ value: Value) { self.value = value }
 
-    func encode(to encoder: Encoder) throws {
+    func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         switch value {
         case .null: try c.encodeNil()

@@ -1,4 +1,3 @@
-import CIM
 
 /// How each CIM type is stored, losslessly, in PostgreSQL; and the CHECK constraints that keep
 /// a column within its CIM type where the SQL type is wider.
@@ -17,6 +16,8 @@ import CIM
 /// | reference | bigint → cimdb.instance(id) | foreign key, ON DELETE CASCADE |
 ///
 /// Arrays are PostgreSQL arrays of the same type, checked element by element.
+public import CIM
+import SQLCore
 public struct ColumnType: Sendable, Hashable {
     public var type: DataType
     public var isArray: Bool

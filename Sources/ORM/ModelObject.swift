@@ -1,9 +1,9 @@
-import CIM
-import Store
 
 /// A generated model type (`CIMModel`): one struct per CIM class with typed properties,
 /// mapped to the class's table. References are the referenced instances' ids
 /// (`cimdb.instance.id`), as the table stores them.
+public import CIM
+public import SQLCore
 public protocol ModelObject: Sendable, Hashable {
     /// The CIM class name, as the MOF spells it.
     static var className: String { get }
@@ -47,36 +47,6 @@ extension ModelObject {
                 return (property.name, value)
             }
         return InstancePath(className: Self.className, keys: bindings)
-    }
-
-    /// Inserts the instance: registers it in `cimdb.instance` under its canonical path and
-    /// writes its row. Returns its id.
-    @discardableResult
-    public func insert(on connection: Connection) throws -> Int64 {
-        let path = self.path { id in
-            (try? connection.execute("SELECT path FROM cimdb.instance WHERE id = $1", [SQLValue(id)]))?.first?["path"]
-        }.description
-        return try connection.transaction { connection in
-            guard let id = try connection.execute(
-                "INSERT INTO cimdb.instance (class_name, path) VALUES ($1, $2) RETURNING id", [SQLValue(Self.className), SQLValue(path)]
-            ).first?.int64("id") else {
-                throw InstanceError("the registry returned no id for \(path)")
-            }
-            let row = self.row
-            let columns = [SQLNames.instanceIDColumn] + row.map(\.column)
-            let placeholders = (1...columns.count).map { "$\($0)" }.joined(separator: ", ")
-            try connection.execute(
-                "INSERT INTO \(Self.qualifiedTable) (\(columns.map(SQLNames.quoted).joined(separator: ", "))) VALUES (\(placeholders))",
-                [SQLValue(id)] + row.map(\.value))
-            return id
-        }
-    }
-
-    /// All instances of this class (not its subclasses).
-    public static func fetchAll(on connection: Connection) throws -> [Self] {
-        try connection.execute("SELECT * FROM ONLY \(qualifiedTable) ORDER BY \(SQLNames.instanceIDColumn)").map { row throws(ValueError) in
-            try Self(row: row)
-        }
     }
 }
 

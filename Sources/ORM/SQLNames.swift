@@ -1,4 +1,5 @@
 import CIM
+import SQLCore
 import Foundation
 
 /// How CIM names become PostgreSQL identifiers (the mapping psql users rely on):

@@ -1,5 +1,3 @@
-import CIM
-import ORM
 
 /// PostgreSQL DDL for a resolved model: one table per class in schema `cim` (table
 /// inheritance gives polymorphic queries), constraints, triggers, indexes, DMTF descriptions
@@ -7,6 +5,8 @@ import ORM
 /// `cimdb.value_map`). Needs cimdb's own schema (migrations/0001_create_cimdb_schema.sql).
 ///
 /// Deterministic: classes in resolution order (every superclass first), no timestamps.
+public import CIM
+import ORM
 public struct DDLGenerator: Sendable {
     public var model: Model
     /// What the banner names as the source, e.g. `mof/cimdb.mof`.

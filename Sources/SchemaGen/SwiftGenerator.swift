@@ -1,6 +1,6 @@
-import CIM
-import Foundation
+public import CIM
 import ORM
+import Foundation
 
 /// Swift model types for a resolved model: one `ModelObject` struct per class, in a file of
 /// its own, with typed properties (inherited ones included), the class's keys and table,
@@ -30,7 +30,7 @@ public struct SwiftGenerator: Sendable {
     }
 
     func index() -> String {
-        var out = banner + "import ORM\n\n"
+        var out = banner + "public import ORM\n\n"
         out += "/// Every class of the model, superclasses first.\npublic enum ModelTypes {\n"
         out += "    public static let all: [any ModelObject.Type] = [\n"
         for cls in model.classes { out += "        \(cls.name).self,\n" }
@@ -52,7 +52,7 @@ public struct SwiftGenerator: Sendable {
             names[name] = property.name
             members.append((property, name))
         }
-        var out = banner + "import CIM\nimport ORM\nimport Store\n\n"
+        var out = banner + "public import CIM\npublic import ORM\npublic import SQLCore\n\n"
         out += Self.docComment(cls.description, note: "\(cls.name)" + (cls.superclass.map { ", a \($0)" } ?? "") + (cls.isAbstract ? " (abstract)" : ""), indent: "")
         out += "public struct \(cls.name): ModelObject {\n"
         out += "    public static let className = \(Self.literal(cls.name))\n"

@@ -2,7 +2,7 @@ import AgentProtocol
 import Foundation
 import Hummingbird
 import Inventory
-import Logging
+public import Logging
 import NIOCore
 import Store
 

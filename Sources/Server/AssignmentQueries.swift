@@ -1,6 +1,7 @@
 import AgentProtocol
 import Inventory
 import Store
+import SQLCore
 
 /// What the database says a node runs.
 enum AssignmentQueries {

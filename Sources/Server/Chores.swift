@@ -1,6 +1,7 @@
 import AgentProtocol
 import Logging
 import Store
+import SQLCore
 
 /// The server's periodic work on the shared database. Several servers may do it at once: each
 /// chore is safe to run concurrently.

@@ -3,8 +3,9 @@ import Crypto
 import Foundation
 import Inventory
 import Logging
-import Store
+public import Store
 import Synchronization
+import SQLCore
 
 /// Checks signed requests and enrollments against the database all servers share.
 final class Credentials: Sendable {

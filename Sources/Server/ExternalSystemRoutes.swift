@@ -3,10 +3,11 @@ import Export
 import Foundation
 import Hummingbird
 import Logging
-import Migrations
+import ModelStore
 import NIOCore
 import ORM
 import Store
+import Ingest
 import Synchronization
 
 /// The routes for external systems, behind the server's export token (`--export-token`):

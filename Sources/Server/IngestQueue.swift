@@ -3,6 +3,9 @@ import Inventory
 import Logging
 import ORM
 import Store
+import Ingest
+import ModelStore
+import Prometheus
 
 /// One result as it waits to be applied.
 struct PendingResult: Sendable {

@@ -3,6 +3,9 @@ import Inventory
 import Logging
 import ORM
 import Store
+import Ingest
+import ModelStore
+import SQLCore
 
 /// The single writer of a server: takes batches from the queue and applies them.
 struct IngestWorker: Sendable {

@@ -6,6 +6,8 @@ import Inventory
 import Logging
 import NIOCore
 import Store
+import Ingest
+import SQLCore
 
 /// The handlers of `AgentServer`.
 struct Routes: Sendable {

@@ -5,9 +5,11 @@ import Foundation
 import FoundationNetworking
 #endif
 import Logging
-import Migrations
+import ModelStore
 import ORM
-import Store
+public import Store
+import Ingest
+import SQLCore
 
 /// Subscriptions of external systems to inventory changes (table `cimdb.subscription`).
 public enum Subscriptions {

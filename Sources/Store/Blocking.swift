@@ -1,3 +1,4 @@
+import SQLCore
 import Dispatch
 
 /// Runs blocking work (libpq calls) on a Dispatch thread and awaits it, so Swift's cooperative

@@ -1,4 +1,6 @@
+import SQLCore
 import Subprocess
+import SystemPackage
 
 /// What a finished child process left: its exit status and the tails of its output.
 struct CommandOutput: Sendable {

@@ -1,3 +1,4 @@
+public import SQLCore
 import CLibPQ
 
 extension Connection {
@@ -89,8 +90,6 @@ extension Connection {
         }
         let tag = PQcmdStatus(result).map { String(cString: $0) } ?? ""
         let affected = PQcmdTuples(result).flatMap { Int(String(cString: $0)) } ?? 0
-        return QueryResult(
-            storage: columnCount == 0 ? .empty : ResultStorage(columns: columns, values: values),
-            affectedRows: affected, commandTag: tag)
+        return QueryResult(columns: columns, values: values, affectedRows: affected, commandTag: tag)
     }
 }

@@ -1,3 +1,4 @@
+public import SQLCore
 import CLibPQ
 
 extension Connection {

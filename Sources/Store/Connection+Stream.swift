@@ -1,3 +1,4 @@
+public import SQLCore
 import CLibPQ
 
 /// A batch of rows as libpq received them, read in place: no Swift string per value. Valid only

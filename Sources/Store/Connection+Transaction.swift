@@ -1,3 +1,4 @@
+import SQLCore
 extension Connection {
     /// Runs `body` in a transaction: `BEGIN`, then `COMMIT` when `body` returns, `ROLLBACK`
     /// when it throws (any error), and rethrows. Nested calls (and calls inside a transaction

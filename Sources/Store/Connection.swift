@@ -1,3 +1,4 @@
+public import SQLCore
 import CLibPQ
 
 /// One libpq connection. Not `Sendable`: use it from one thread at a time, and keep its

@@ -1,3 +1,4 @@
+import SQLCore
 import Dispatch
 import Synchronization
 

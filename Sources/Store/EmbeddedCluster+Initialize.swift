@@ -1,3 +1,4 @@
+import SQLCore
 extension EmbeddedCluster {
     /// Whether `initdb` has run.
     var isInitialized: Bool { FileSystem.exists(dataDirectory + "/PG_VERSION") }

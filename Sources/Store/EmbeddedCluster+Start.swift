@@ -1,3 +1,5 @@
+import SQLCore
+import Glibc
 extension EmbeddedCluster {
     /// Starts the cluster and returns its status: `initdb` on first use, a stale
     /// `postmaster.pid` (its process gone) removed, `pg_ctl start -w`, then a real connection

@@ -1,3 +1,4 @@
+import SQLCore
 /// cimdb's own PostgreSQL: a cluster under a home directory, created with `initdb` on first
 /// use and run with `pg_ctl`, reachable on a private unix socket (and optionally on a loopback
 /// TCP port).
@@ -37,19 +38,6 @@ public struct EmbeddedCluster: Sendable {
         "synchronous_commit": "off",
         "max_connections": "200",
     ]
-
-    /// `$CIMDB_HOME`, else `$XDG_DATA_HOME/cimdb`, else `~/.local/share/cimdb`.
-    public static func defaultHome() -> String {
-        defaultHome(environment: ProcessEnvironment.current())
-    }
-
-    /// ``defaultHome()`` from the given environment variables.
-    public static func defaultHome(environment: [String: String]) -> String {
-        if let home = environment["CIMDB_HOME"], !home.isEmpty { return home }
-        if let data = environment["XDG_DATA_HOME"], !data.isEmpty { return data + "/cimdb" }
-        let user = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ServerAccount.currentHome() ?? "/"
-        return user + "/.local/share/cimdb"
-    }
 
     /// The database cimdb uses: `cimdb`.
     public var database: String { "cimdb" }

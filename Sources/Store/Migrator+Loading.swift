@@ -1,4 +1,5 @@
 #if canImport(FoundationEssentials)
+import SQLCore
 import FoundationEssentials
 #else
 import Foundation

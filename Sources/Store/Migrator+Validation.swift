@@ -1,3 +1,4 @@
+import SQLCore
 extension Migrator {
     /// The migrations sorted by version, after checking that versions run 1, 2, 3, … with no
     /// gap or duplicate and that names are snake_case (`verb_object`).

@@ -1,3 +1,4 @@
+import SQLCore
 /// Applies ordered SQL ``Migration``s to a database, each in its own transaction, and records
 /// each with the SHA-256 of its SQL in a table (`cimdb.schema_migrations` by default).
 ///

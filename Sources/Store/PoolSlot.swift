@@ -1,3 +1,4 @@
+import SQLCore
 import CLibPQ
 import Dispatch
 

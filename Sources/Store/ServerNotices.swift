@@ -1,3 +1,4 @@
+import SQLCore
 import CLibPQ
 
 /// What a connection's notice receiver saw. libpq hands an error that arrives while the

@@ -1,3 +1,5 @@
+import SQLCore
+import Store
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,4 +1,6 @@
 #if canImport(FoundationEssentials)
+import SQLCore
+import Store
 import FoundationEssentials
 #else
 import Foundation

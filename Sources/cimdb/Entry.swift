@@ -1,4 +1,5 @@
 import CLI
+import ArgumentParser
 
 /// The `cimdb` executable: everything lives in the CLI module's command tree.
 @main

@@ -7,6 +7,7 @@ import Store
 import Testing
 #if canImport(Glibc)
 import Glibc
+import SQLCore
 #endif
 
 /// Real processes end to end (issue: agent and server): one PostgreSQL, two `cimdb server`

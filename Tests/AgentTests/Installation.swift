@@ -3,6 +3,7 @@ import Store
 import StoreTesting
 #if canImport(Glibc)
 import Glibc
+import SQLCore
 #endif
 
 /// A whole installation of real processes for one test: a database on the shared test

@@ -6,6 +6,7 @@ import Store
 import Testing
 #if canImport(Glibc)
 import Glibc
+import SQLCore
 #endif
 
 @Suite("subscriptions", .timeLimit(.minutes(3)))

@@ -158,20 +158,20 @@ import Testing
     @Test func staleGeneratedFilesAreDetectedAndRegenerated() async throws {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
-        for path in ["mof", "migrations", "scripts", "sql", "Sources/CIMModel", "Sources/Migrations", "Sources/Inventory/EmbeddedScripts.swift"] {
+        for path in ["mof", "migrations", "scripts", "sql", "Tests/CIMModel", "Sources/Migrations", "Sources/Inventory/EmbeddedScripts.swift"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(path).deletingLastPathComponent(), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent(path), to: root.appendingPathComponent(path))
         }
-        let card = root.appendingPathComponent("Sources/CIMModel/CIM_Card.swift")
+        let card = root.appendingPathComponent("Tests/CIMModel/CIM_Card.swift")
         try (try String(contentsOf: card, encoding: .utf8) + "// edited by hand\n").write(to: card, atomically: true, encoding: .utf8)
-        try "// left over\n".write(to: root.appendingPathComponent("Sources/CIMModel/CIM_Gone.swift"), atomically: true, encoding: .utf8)
+        try "// left over\n".write(to: root.appendingPathComponent("Tests/CIMModel/CIM_Gone.swift"), atomically: true, encoding: .utf8)
         let (stale, output) = try generate(["--check", root.path])
         #expect(stale == 1)
-        #expect(output.contains("stale: Sources/CIMModel/CIM_Card.swift"))
-        #expect(output.contains("stale: Sources/CIMModel/CIM_Gone.swift"))
+        #expect(output.contains("stale: Tests/CIMModel/CIM_Card.swift"))
+        #expect(output.contains("stale: Tests/CIMModel/CIM_Gone.swift"))
         let (regenerated, _) = try generate([root.path])
         #expect(regenerated == 0)
         #expect(try generate(["--check", root.path]).0 == 0)
-        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("Sources/CIMModel/CIM_Gone.swift").path))
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("Tests/CIMModel/CIM_Gone.swift").path))
     }
 }

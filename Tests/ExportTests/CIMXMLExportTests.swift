@@ -7,16 +7,18 @@ import Migrations
 import ORM
 import Store
 import StoreTesting
+import InstallationTesting
 import Testing
+import Ingest
+import ModelStore
+import SQLCore
 
 /// A database with cimdb's schema and the benchmark configuration, filled with a fleet.
 func fleetInventory(nodes: Int, seed: UInt64) async throws -> ConnectionPool {
-    let pool = ConnectionPool(conninfo: try await TestPostgres.createDatabase(), size: 1)
+    let pool = ConnectionPool(conninfo: try await TestDatabases.installed(), size: 1)
     let configuration = try Fleet.benchmarkConfiguration()
     let fleet = Fleet(size: nodes, seed: seed, configuration: configuration)
     try await pool.withConnection { c in
-        try c.execute("SET client_min_messages = warning")
-        _ = try Migrator().apply(EmbeddedMigrations.all, on: c)
         try ConfigurationStore.apply(configuration, on: c)
         let catalog = try ModelCatalog.load(from: c)
         _ = try DiscoveryProcessor(catalog: catalog).apply((0 ..< nodes).map { Delivery(fleet.discoveryResult(fleet.node($0), sequence: 1)) }, on: c)
@@ -120,13 +122,11 @@ func temporaryFile(_ name: String) -> URL {
     }
 
     @Test func valuesAreEncodedPerDSP0201() async throws {
-        let pool = ConnectionPool(conninfo: try await TestPostgres.createDatabase(), size: 1)
+        let pool = ConnectionPool(conninfo: try await TestDatabases.installed(), size: 1)
         defer { Task { await pool.close() } }
         let file = temporaryFile("values.xml"), declarations = temporaryFile("declarations.xml")
         defer { for f in [file, declarations] { try? FileManager.default.removeItem(at: f) } }
         let summary = try await pool.withConnection { c in
-            try c.execute("SET client_min_messages = warning")
-            _ = try Migrator().apply(EmbeddedMigrations.all, on: c)
             let catalog = try ModelCatalog.load(from: c)
             let store = InstanceStore(catalog: catalog)
             _ = try store.add(className: "CIM_ComputerSystem", values: [
@@ -140,7 +140,6 @@ func temporaryFile(_ name: String) -> URL {
             let port = [("SystemCreationClassName", Value.string("CIM_ComputerSystem")), ("SystemName", .string("srv"))]
             _ = try store.add(className: "CIM_EthernetPort", values: port + [("DeviceID", .string("eth1")), ("AllocationState", .string(Self.embeddedInstance))], on: c)
             _ = try store.add(className: "CIM_EthernetPort", values: port + [("DeviceID", .string("eth2")), ("AllocationState", .string("instance of CIM_SettingData { InstanceID = \"x\"; };"))], on: c)
-            try ModelSourceStore.storeDefaultIfMissing(on: c)  // as cimdb migrate does
             var options = CIMXMLExporter.Options(host: "h")
             options.model = try ModelSourceStore.model(from: c)
             // The class declarations say so too.

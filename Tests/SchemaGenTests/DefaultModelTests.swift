@@ -6,6 +6,8 @@ import SchemaGen
 import Store
 import StoreTesting
 import Testing
+import ModelStore
+import SQLCore
 
 /// The default model, installed by the product's migrations into a real PostgreSQL.
 @Suite struct DefaultModelTests {

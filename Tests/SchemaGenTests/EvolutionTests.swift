@@ -5,6 +5,9 @@ import SchemaGen
 import Store
 import StoreTesting
 import Testing
+import MOF
+import ModelStore
+import SQLCore
 
 /// A changed model migrates a populated database without losing a row; destructive changes
 /// are refused unless allowed.

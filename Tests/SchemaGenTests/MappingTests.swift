@@ -5,6 +5,8 @@ import SchemaGen
 import Store
 import StoreTesting
 import Testing
+import ModelStore
+import SQLCore
 
 /// Awkward models from users, and every CIM type, through real DDL and real rows.
 @Suite struct MappingTests {

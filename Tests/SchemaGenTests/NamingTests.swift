@@ -2,6 +2,7 @@ import CIM
 import ORM
 import SchemaGen
 import Testing
+import Foundation
 
 @Suite struct NamingTests {
     @Test func tablesAndColumnsAreFoldedCIMNames() {

@@ -16,14 +16,12 @@ let productMigrations: [Migration] = EmbeddedMigrations.all
 /// A fresh database in the test cluster with cimdb's schema: migration 0001 only
 /// (`defaultModel: false`) or all migrations, the default model included.
 func freshDatabase(defaultModel: Bool = true) async throws -> ConnectionPool {
-    let conninfo = try await TestPostgres.createDatabase()
-    let pool = ConnectionPool(conninfo: conninfo, size: 2)
     let migrations = defaultModel ? productMigrations : productMigrations.filter { $0.version == 1 }
-    try await pool.withConnection { connection in
+    let conninfo = try await TestPostgres.createDatabase(fromTemplate: defaultModel ? "cimdb_migrated" : "cimdb_migration_0001") { connection in
         try connection.execute("SET client_min_messages = warning")
         _ = try Migrator().apply(migrations, on: connection)
     }
-    return pool
+    return ConnectionPool(conninfo: conninfo, size: 2)
 }
 
 /// Compiles MOF text (with the DMTF qualifier declarations of mof/qualifiers.mof).

@@ -1,5 +1,6 @@
 @testable import Store
 import Testing
+import SQLCore
 
 @Suite("Errors carry the server's fields")
 struct ErrorTests {

@@ -1,5 +1,6 @@
 @testable import Store
 import Testing
+import SQLCore
 
 @Suite("Parameters and values against PostgreSQL")
 struct ParameterTests {

@@ -1,6 +1,7 @@
 @testable import Store
 import Synchronization
 import Testing
+import SQLCore
 
 /// Counts calls under way and the most at once.
 final class Concurrency: Sendable {

@@ -1,5 +1,6 @@
 @testable import Store
 import Testing
+import SQLCore
 
 @Suite("rows read in place and streamed through a cursor")
 struct StreamTests {

@@ -4,6 +4,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import SQLCore
 #endif
 
 /// The database the StoreTests share (tests that need an empty one call `TestPostgres.createDatabase()`).

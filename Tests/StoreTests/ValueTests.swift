@@ -1,5 +1,6 @@
 @testable import Store
 import Testing
+@testable import SQLCore
 
 @Suite("Values and formats, without a server")
 struct ValueTests {
@@ -73,14 +74,6 @@ struct ValueTests {
         #expect(tcp?.tcpPort == 6543)
         #expect(PostmasterPID(text: "") == nil)
         #expect(PostmasterPID(text: "garbage\n") == nil)
-    }
-
-    @Test("the default home follows CIMDB_HOME, then XDG_DATA_HOME, then HOME")
-    func defaultHome() {
-        #expect(EmbeddedCluster.defaultHome(environment: ["CIMDB_HOME": "/x", "XDG_DATA_HOME": "/y", "HOME": "/z"]) == "/x")
-        #expect(EmbeddedCluster.defaultHome(environment: ["XDG_DATA_HOME": "/y", "HOME": "/z"]) == "/y/cimdb")
-        #expect(EmbeddedCluster.defaultHome(environment: ["HOME": "/z"]) == "/z/.local/share/cimdb")
-        #expect(EmbeddedCluster.defaultHome(environment: ["CIMDB_HOME": "", "HOME": "/z"]) == "/z/.local/share/cimdb")
     }
 
     @Test("connection strings percent-encode the socket path and database name")

@@ -1,4 +1,5 @@
 /// What applying a configuration changes, line by line: `+` added, `~` changed, `-` removed.
+import CIM
 public struct ConfigurationDiff: Sendable, CustomStringConvertible {
     public var lines: [String] = []
     /// Monitors deployed anew: new, changed, or running settings that changed.

@@ -1,3 +1,4 @@
+import CIM
 import Foundation
 import Yams
 

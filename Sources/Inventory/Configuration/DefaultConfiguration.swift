@@ -1,3 +1,4 @@
+import CIM
 import Foundation
 
 /// The default inventory configuration shipped with cimdb (`scripts/inventory.yaml` and the

@@ -1,5 +1,5 @@
 import CIM
-import ORM
+public import ORM
 
 extension InventoryConfiguration {
     /// Checks the configuration against the installed model and itself: classes exist and are

@@ -1,3 +1,4 @@
+import CIM
 import Foundation
 
 /// The settings a discovery monitor runs, as they were when it was (re)deployed: processing a

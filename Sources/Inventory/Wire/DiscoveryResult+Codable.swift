@@ -2,6 +2,7 @@
 /// `Envelope.decodeDiscovery` is the strict reader with line and column in its errors; this
 /// conformance applies the same checks (format tag, base64, status, timestamps, non-empty
 /// names) but reports them as `DecodingError`s with a coding path.
+import CIM
 extension DiscoveryResult {
     enum CodingKeys: String, CodingKey {
         case format, node, monitor, sequence, startedAt, finishedAt, settings

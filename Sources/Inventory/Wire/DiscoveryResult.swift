@@ -4,6 +4,7 @@
 ///
 /// On the wire it is a JSON envelope (`Envelope.encode`, `Envelope.decodeDiscovery`; the
 /// format is described in docs/wire-formats.md), the raw outputs in base64.
+import CIM
 public struct DiscoveryResult: Sendable, Hashable, Codable {
     /// The node that ran the monitor (its host name).
     public var node: String

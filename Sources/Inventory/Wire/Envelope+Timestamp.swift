@@ -1,4 +1,5 @@
-import Foundation
+import CIM
+public import Foundation
 
 extension Envelope {
     /// `date` as an envelope writes it: ISO 8601 in UTC with milliseconds,

@@ -1,3 +1,4 @@
+import CIM
 import Foundation
 
 /// The JSON envelopes in which nodes send discovery and update results (SPEC §4 "Discovery

@@ -4,6 +4,7 @@
 ///
 /// Strict: UTF-8 only, no byte order mark, no duplicate keys in an object, no trailing text,
 /// nesting at most `depthLimit` deep.
+import CIM
 enum EnvelopeJSON {
     static let depthLimit = 64
 

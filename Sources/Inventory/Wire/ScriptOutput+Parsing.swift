@@ -1,3 +1,4 @@
+import CIM
 extension ScriptOutput {
     /// Parses a whole discovery or update output.
     ///

@@ -22,6 +22,7 @@
 /// - RS, GS and US have no escape: a value cannot contain them as data.
 ///
 /// Columns count Unicode scalars from 1, in the raw line (an escape `\n` is two columns).
+import CIM
 public enum ScriptOutput {
     /// LF: ends a line.
     public static let lineEnd: UInt8 = 0x0A

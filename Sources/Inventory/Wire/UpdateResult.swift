@@ -4,6 +4,7 @@
 ///
 /// On the wire it is a JSON envelope (`Envelope.encode`, `Envelope.decodeUpdate`; see
 /// docs/wire-formats.md), the raw output in base64.
+import CIM
 public struct UpdateResult: Sendable, Hashable, Codable {
     /// The node that ran the update monitor.
     public var node: String

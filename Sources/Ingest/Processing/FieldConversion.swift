@@ -1,0 +1,58 @@
+
+/// Turns the fields of a script output line into CIM values of their properties' types.
+import CIM
+import ORM
+import SQLCore
+import Store
+import ModelStore
+import Inventory
+enum FieldConversion {
+    /// A key field: empty (GS) is the empty string for string keys and an error otherwise.
+    /// `scalar` is `scalar(property)`, for callers converting many fields of the same key.
+    static func key(_ field: OutputField, _ property: PropertyMapping, scalar: PropertyMapping? = nil, className: String) throws(ValueError) -> Value {
+        switch field {
+        case .empty:
+            guard property.type == .string else { throw ValueError("key \(property.name) (\(property.type.rawValue)) cannot be empty") }
+            return .string("")
+        case .value(let text):
+            if property.isReference { throw ValueError("key \(property.name) is a reference; references come from association scripts") }
+            return try ValueCoding.parse(text, for: scalar ?? Self.scalar(property), of: className)
+        }
+    }
+
+    /// An update value: GS is the empty string for string properties and NULL for every other
+    /// type (char16 included: a char16 holds exactly one character); arrays are US-separated
+    /// entries, each GS entry empty by the same rule.
+    static func value(_ field: OutputField, _ property: PropertyMapping, className: String) throws(ValueError) -> Value {
+        if property.isArray {
+            guard case .value = field else { return .null }
+            var values: [Value] = []
+            for entry in field.entries { values.append(try scalar(entry, property, className: className)) }
+            if let size = property.arraySize, values.count > size {
+                throw ValueError("too many entries for \(className).\(property.name): \(values.count), the array holds \(size)")
+            }
+            return .array(values)
+        }
+        return try scalar(field, property, className: className)
+    }
+
+    static func scalar(_ field: OutputField, _ property: PropertyMapping, className: String) throws(ValueError) -> Value {
+        switch field {
+        case .empty:
+            return property.type == .string || property.type == .object ? .string("") : .null
+        case .value(let text):
+            return try ValueCoding.parse(text, for: scalar(property), of: className)
+        }
+    }
+
+    static func scalar(_ property: PropertyMapping) -> PropertyMapping {
+        var p = property
+        p.isArray = false
+        return p
+    }
+
+    /// The canonical path: the class as the model spells it, keys sorted by name.
+    static func path(_ className: String, _ keys: [(String, Value)]) -> String {
+        InstancePath(className: className, keys: keys.sorted { namePrecedes($0.0, $1.0) }).description
+    }
+}
