@@ -1,5 +1,6 @@
 import Foundation
 import Subprocess
+
 #if canImport(Glibc)
 import Glibc
 import SystemPackage

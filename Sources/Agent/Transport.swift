@@ -1,9 +1,10 @@
 import AgentProtocol
 import Foundation
+import Synchronization
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Synchronization
 
 /// An answer from a server.
 struct ServerResponse: Sendable {

@@ -1,8 +1,8 @@
 import Agent
 public import ArgumentParser
+import CommandSupport
 import Foundation
 import Inventory
-import CommandSupport
 import Logging
 
 /// `cimdb agent` (and the small `cimdb-agent` executable): the node side.

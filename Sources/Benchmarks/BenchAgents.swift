@@ -1,16 +1,17 @@
-import CommandSupport
 import AgentProtocol
 import ArgumentParser
+import CommandSupport
 import Fleet
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Inventory
 import Migrations
 import Server
 import Store
 import Synchronization
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// What the agent benchmarks share: a scratch database, migrated and configured, and a
 /// `cimdb server` child process on it.

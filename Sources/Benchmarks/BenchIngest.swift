@@ -1,16 +1,16 @@
-import CommandSupport
 import ArgumentParser
 import CIM
+import CommandSupport
 import Fleet
 import Foundation
+import Ingest
 import Inventory
 import Migrations
+import ModelStore
 import ORM
+import SQLCore
 import Store
 import Synchronization
-import Ingest
-import ModelStore
-import SQLCore
 
 /// `cimdb bench ingest`: the inventory pipeline on a synthetic fleet — rollout, steady-state
 /// discovery and updates — against raw COPY of the same rows into the same tables.
@@ -209,9 +209,9 @@ private final class LockedTally: Sendable {
 /// by table, exactly as the pipeline left them.
 private struct Snapshot {
     /// (COPY target, data, rows), in the order they are to be loaded.
-    var tables: [(target: String, data: [UInt8], rows: Int)] = []
+    var tables: [(target: SQLIdentifier, data: [UInt8], rows: Int)] = []
     /// For value snapshots: per class, the UPDATE that applies the temporary table.
-    var updates: [(temp: String, create: String, update: String)] = []
+    var updates: [(temp: SQLIdentifier, create: SQL, update: SQL)] = []
     var instances = 0
 
     static func rows(_ data: [UInt8]) -> Int { data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } }
@@ -222,15 +222,15 @@ private struct Snapshot {
         var snapshot = Snapshot()
         let registry = try connection.copyOut("COPY cimdb.instance TO STDOUT")
         snapshot.instances = rows(registry)
-        snapshot.tables.append(("cimdb.instance", registry, snapshot.instances))
+        snapshot.tables.append((SQLIdentifier("instance", schema: "cimdb"), registry, snapshot.instances))
         let classes = try connection.execute("SELECT DISTINCT class_name FROM cimdb.instance ORDER BY 1").compactMap { $0.string(0) }
         for name in classes {
             guard let cls = catalog.class(named: name) else { throw CommandFailure("no class \(name) in the catalog") }
-            let data = try connection.copyOut("COPY \(cls.qualifiedTable) TO STDOUT")
-            snapshot.tables.append((cls.qualifiedTable, data, rows(data)))
+            let data = try connection.copyOut("COPY \(cls.sqlTable) TO STDOUT")
+            snapshot.tables.append((cls.sqlTable, data, rows(data)))
         }
         let sources = try connection.copyOut("COPY cimdb.instance_source TO STDOUT")
-        snapshot.tables.append(("cimdb.instance_source", sources, rows(sources)))
+        snapshot.tables.append((SQLIdentifier("instance_source", schema: "cimdb"), sources, rows(sources)))
         return snapshot
     }
 
@@ -239,19 +239,20 @@ private struct Snapshot {
         var snapshot = Snapshot()
         for settings in configuration.settings where !settings.properties.isEmpty {
             guard let cls = catalog.class(named: settings.className) else { throw CommandFailure("no class \(settings.className) in the catalog") }
-            let columns = settings.properties.compactMap { cls.property(named: $0.name)?.column }.map(SQLNames.quoted)
-            let id = SQLNames.quoted(SQLNames.instanceIDColumn)
-            let temp = "bench_" + SQLNames.identifier(for: settings.id).lowercased()
-            let list = ([id] + columns).joined(separator: ", ")
-            let data = try connection.copyOut("COPY (SELECT \(list) FROM ONLY \(cls.qualifiedTable)) TO STDOUT")
+            let columns = settings.properties.compactMap { cls.property(named: $0.name)?.sqlColumn }
+            let id = SQLNames.instanceID
+            let temp = SQLIdentifier("bench_" + SQLNames.identifier(for: settings.id).lowercased())
+            let list = SQL.list([id] + columns)
+            let data = try connection.copyOut("COPY (SELECT \(list) FROM ONLY \(cls.sqlTable)) TO STDOUT")
             snapshot.tables.append((temp, data, rows(data)))
+            let prefixed = { (alias: String) in SQL.verbatim(columns.map { alias + "." + $0.quoted }.joined(separator: ", ")) }
             snapshot.updates.append((
                 temp,
-                "CREATE TEMP TABLE \(temp) AS SELECT \(list) FROM \(cls.qualifiedTable) WITH NO DATA",
+                "CREATE TEMP TABLE \(temp) AS SELECT \(list) FROM \(cls.sqlTable) WITH NO DATA",
                 """
-                UPDATE ONLY \(cls.qualifiedTable) AS t SET (\(columns.joined(separator: ", "))) = ROW(\(columns.map { "v." + $0 }.joined(separator: ", ")))
+                UPDATE ONLY \(cls.sqlTable) AS t SET (\(SQL.list(columns))) = ROW(\(prefixed("v")))
                 FROM \(temp) AS v WHERE t.\(id) = v.\(id)
-                  AND ROW(\(columns.map { "t." + $0 }.joined(separator: ", "))) IS DISTINCT FROM ROW(\(columns.map { "v." + $0 }.joined(separator: ", ")))
+                  AND ROW(\(prefixed("t"))) IS DISTINCT FROM ROW(\(prefixed("v")))
                 """))
         }
         return snapshot
@@ -332,16 +333,16 @@ private struct StatementProfile {
     }
 
     func reset() throws {
-        try admin.execute("SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = $1), 0)", [SQLValue(database)])
+        try admin.execute("SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = \(database)), 0)")
     }
 
     func print(_ phase: String) throws {
         let rows = try admin.execute("""
             SELECT round(total_exec_time)::bigint AS ms, calls, rows, round((100 * total_exec_time / nullif(sum(total_exec_time) OVER (), 0))::numeric, 1) AS share,
                    left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query
-            FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1)
+            FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = \(database))
             ORDER BY total_exec_time DESC LIMIT 8
-            """, [SQLValue(database)])
+            """)
         Swift.print("  server time in \(phase), by statement:")
         for row in rows {
             Swift.print(String(format: "    %7d ms %5.1f %%  %6d calls %8d rows  %@", row.int64("ms") ?? 0, row.double("share") ?? 0,

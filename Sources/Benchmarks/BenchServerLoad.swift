@@ -1,15 +1,16 @@
 import AgentProtocol
-import CommandSupport
 import ArgumentParser
+import CommandSupport
 import Fleet
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Inventory
 import Server
 import Store
 import Synchronization
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// `cimdb bench server`: many simulated agents against one real server.
 struct BenchServerLoad: AsyncParsableCommand {

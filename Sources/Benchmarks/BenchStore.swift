@@ -1,15 +1,15 @@
-import CommandSupport
 import ArgumentParser
 import CIM
+import CommandSupport
 import Foundation
 import Migrations
+import ModelStore
 import MOF
 import ORM
 import SchemaGen
+import SQLCore
 import Store
 import Subprocess
-import ModelStore
-import SQLCore
 import SystemPackage
 
 /// `cimdb bench store`: the CIM-ORM on PostgreSQL — the full DMTF schema as tables, a million
@@ -60,7 +60,7 @@ struct BenchStore: AsyncParsableCommand {
                 let connection = try database("full", model: false)
                 defer { connection.close() }
                 let applyStart = ContinuousClock.now
-                try connection.transaction { try $0.executeScript(ddl) }
+                try connection.transaction { try $0.executeScript(.verbatim(ddl)) }
                 let applied = ContinuousClock.now - applyStart
                 print("  full DMTF schema: \(compilation.model.classes.count) classes, \(ddl.utf8.count / 1_000_000) MB of DDL generated in \(Self.format(generated)), applied in \(Self.format(applied))")
             }
@@ -81,7 +81,7 @@ struct BenchStore: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             try writeReferenceFiles(loader: loader, directory: directory)
-            let columnList = ([SQLNames.instanceIDColumn] + columns.map(\.column)).joined(separator: ", ")
+            let columnList = SQL.list([SQLNames.instanceID] + columns.map(\.sqlColumn)).text
             let psqlStart = ContinuousClock.now
             let psql = try await Subprocess.run(
                 .path("/usr/bin/psql"),

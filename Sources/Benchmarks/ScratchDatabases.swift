@@ -1,10 +1,11 @@
+import CommandSupport
 import Foundation
+import Ingest
+import Installation
 import Inventory
 import Migrations
 import Store
-import CommandSupport
-import Ingest
-import Installation
+import SQLCore
 
 /// The benchmarks' scratch databases, in the embedded cluster ($CIMDB_HOME; started when
 /// needed): named after the process, dropped by `close()` unless kept.
@@ -28,8 +29,8 @@ final class ScratchDatabases {
     /// A new, empty database `cimdb_bench_<pid>_<suffix>`; returns its connection string.
     func create(_ suffix: String) throws -> String {
         let name = "cimdb_bench_\(getpid())_\(suffix)"
-        try admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name)) WITH (FORCE)")
-        try admin.execute("CREATE DATABASE \(try admin.quoteIdentifier(name))")
+        try admin.execute("DROP DATABASE IF EXISTS \(identifier: name) WITH (FORCE)")
+        try admin.execute("CREATE DATABASE \(identifier: name)")
         names.append(name)
         return cluster.connectionString(database: name)
     }
@@ -51,7 +52,7 @@ final class ScratchDatabases {
         if keep {
             print("  kept: \(names.joined(separator: ", "))")
         } else {
-            for name in names { _ = try? admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name)) WITH (FORCE)") }
+            for name in names { _ = try? admin.execute("DROP DATABASE IF EXISTS \(identifier: name) WITH (FORCE)") }
         }
         admin.close()
     }

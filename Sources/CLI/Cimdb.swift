@@ -1,7 +1,7 @@
-import CommandSupport
-public import ArgumentParser
 import AgentCLI
+public import ArgumentParser
 import Benchmarks
+import CommandSupport
 
 /// The root of the `cimdb` command tree.
 public struct Cimdb: AsyncParsableCommand {

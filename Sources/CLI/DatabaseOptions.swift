@@ -1,8 +1,8 @@
-import CommandSupport
 import ArgumentParser
+import CommandSupport
 import Foundation
-import Store
 import SQLCore
+import Store
 
 /// Which database a command works on, for every command that needs one:
 /// `--database-url`, else `$DATABASE_URL`, else the standard `PG*` environment variables

@@ -1,13 +1,13 @@
-import CommandSupport
 import ArgumentParser
-import Export
 import CIM
+import CommandSupport
+import Export
 import Foundation
 import Migrations
+import ModelStore
 import MOF
 import ORM
 import Store
-import ModelStore
 
 /// `cimdb export`: the inventory as a CIM-XML document.
 struct ExportCommand: AsyncParsableCommand {

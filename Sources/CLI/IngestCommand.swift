@@ -1,11 +1,11 @@
-import CommandSupport
 import ArgumentParser
+import CommandSupport
 import Foundation
+import Ingest
 import Inventory
+import ModelStore
 import ORM
 import Store
-import Ingest
-import ModelStore
 
 /// `cimdb ingest …`: apply script outputs from files, as the server applies what agents send.
 struct IngestCommand: AsyncParsableCommand {

@@ -1,10 +1,10 @@
-import CommandSupport
 import ArgumentParser
 import CIM
+import CommandSupport
 import Foundation
+import ModelStore
 import ORM
 import Store
-import ModelStore
 
 /// `cimdb instance …`: record, show and remove instances by hand.
 struct InstanceCommand: AsyncParsableCommand {

@@ -1,12 +1,12 @@
-import CommandSupport
 import ArgumentParser
+import CommandSupport
 import Foundation
-import Inventory
-import ORM
-import Store
 import Ingest
-import SQLCore
+import Inventory
 import ModelStore
+import ORM
+import SQLCore
+import Store
 
 /// `cimdb inventory …`: the inventory configuration.
 struct InventoryCommand: AsyncParsableCommand {
@@ -139,14 +139,14 @@ struct InventoryCommand: AsyncParsableCommand {
                     for p in s.properties {
                         print("  property \(p.name): every \(ConfigurationDiff.duration(p.periodMilliseconds)), timeout \(ConfigurationDiff.duration(p.timeoutMilliseconds)), severity \(p.changedSeverity.rawValue), script sha256 \(p.updateScript.hash.prefix(12))")
                     }
-                    let nodes = try connection.execute("SELECT count(DISTINCT node) AS n FROM cimdb.update_deployment WHERE settings = $1", [SQLValue(s.id)]).first?.int("n") ?? 0
+                    let nodes = try connection.execute("SELECT count(DISTINCT node) AS n FROM cimdb.update_deployment WHERE settings = \(s.id)").first?.int("n") ?? 0
                     print("  update monitors deployed on \(nodes) node\(nodes == 1 ? "" : "s")")
                 } else if let m = configuration.monitor(name) {
                     print("monitor \(m.name)")
                     print("  period: \(ConfigurationDiff.duration(m.periodMilliseconds)), timeout: \(ConfigurationDiff.duration(m.timeoutMilliseconds))")
                     print("  settings: \(m.settings.joined(separator: ", "))")
                     print("  targets: \(m.targets.joined(separator: ", "))")
-                    if let deployed = try connection.execute("SELECT deployed_at FROM cimdb.discovery_monitor WHERE name = $1", [SQLValue(m.name)]).first?["deployed_at"] {
+                    if let deployed = try connection.execute("SELECT deployed_at FROM cimdb.discovery_monitor WHERE name = \(m.name)").first?["deployed_at"] {
                         print("  deployed: \(deployed)")
                     }
                 } else {

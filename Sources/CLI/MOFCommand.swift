@@ -1,9 +1,9 @@
 import ArgumentParser
 import CIM
+import CommandSupport
 import Foundation
 import MOF
 import SchemaGen
-import CommandSupport
 
 /// `cimdb mof …`: the MOF compiler.
 struct MOFCommand: AsyncParsableCommand {

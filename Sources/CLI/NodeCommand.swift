@@ -1,9 +1,9 @@
-import CommandSupport
 import ArgumentParser
+import CommandSupport
 import Foundation
 import Server
-import Store
 import SQLCore
+import Store
 
 /// `cimdb node`: enroll nodes and see what the servers hear from them.
 struct NodeCommand: AsyncParsableCommand {

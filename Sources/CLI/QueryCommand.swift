@@ -1,8 +1,8 @@
-import CommandSupport
 import ArgumentParser
+import CommandSupport
 import Foundation
-import Store
 import SQLCore
+import Store
 
 /// `cimdb query "SQL"`: a quick answer without psql.
 struct QueryCommand: AsyncParsableCommand {
@@ -37,7 +37,7 @@ struct QueryCommand: AsyncParsableCommand {
             defer { connection.close() }
             let result = try connection.transaction { c in
                 try c.execute("SET TRANSACTION READ ONLY")
-                return try c.execute(sql)
+                return try c.execute(.verbatim(sql))  // the user's own statement, in a read-only transaction
             }
             let rows = result.map { row in result.columns.indices.map { row.string($0) } }
             switch format {

@@ -1,9 +1,9 @@
-import CommandSupport
 import ArgumentParser
+import CommandSupport
 import Foundation
 import Server
-import Store
 import SQLCore
+import Store
 
 /// `cimdb subscription`: external systems that receive inventory changes as CIM-XML.
 struct SubscriptionCommand: AsyncParsableCommand {
@@ -39,7 +39,7 @@ struct SubscriptionCommand: AsyncParsableCommand {
                 let connection = try await database.connect()
                 defer { connection.close() }
                 let id = try Subscriptions.add(url: url, className: className, node: node, on: connection)
-                let name = try connection.execute("SELECT class_name FROM cimdb.subscription WHERE id = $1", [SQLValue(id)]).first?["class_name"]
+                let name = try connection.execute("SELECT class_name FROM cimdb.subscription WHERE id = \(id)").first?["class_name"]
                 print("subscription \(id): \(url) receives changes of \(name ?? "every class")\(node.map { " on node \($0)" } ?? "")")
             }
         }

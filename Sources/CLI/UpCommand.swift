@@ -1,17 +1,18 @@
-import CommandSupport
 import ArgumentParser
+import CommandSupport
 import Foundation
+import Ingest
+import Installation
+import Inventory
+import Migrations
+import ModelStore
+import Server
+import SQLCore
+import Store
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Inventory
-import Migrations
-import Server
-import Store
-import Ingest
-import Installation
-import ModelStore
-import SQLCore
 
 /// `cimdb up`: everything on this machine, in one command.
 struct UpCommand: AsyncParsableCommand {
@@ -170,11 +171,11 @@ struct UpCommand: AsyncParsableCommand {
         var shown = ""
         while true {
             let row = try connection.execute("""
-                SELECT (SELECT last_discovery_at >= $2::timestamptz FROM cimdb.node WHERE name = $1) AS discovered,
-                       (SELECT count(*) FROM cimdb.update_deployment WHERE node = $1) AS deployed,
-                       (SELECT count(*) FROM cimdb.update_run WHERE node = $1 AND applied_at >= $2::timestamptz) AS updated,
-                       (SELECT count(*) FROM cimdb.instance_source WHERE node = $1) AS instances
-                """, [SQLValue(node), SQLValue(since)]).first
+                SELECT (SELECT last_discovery_at >= \(since)::timestamptz FROM cimdb.node WHERE name = \(node)) AS discovered,
+                       (SELECT count(*) FROM cimdb.update_deployment WHERE node = \(node)) AS deployed,
+                       (SELECT count(*) FROM cimdb.update_run WHERE node = \(node) AND applied_at >= \(since)::timestamptz) AS updated,
+                       (SELECT count(*) FROM cimdb.instance_source WHERE node = \(node)) AS instances
+                """).first
             let discovered = row?.bool("discovered") ?? false
             let deployed = row?.int64("deployed") ?? 0, updated = row?.int64("updated") ?? 0, instances = row?.int64("instances") ?? 0
             let progress = discovered ? "discovered \(instances) instances; update monitors \(updated)/\(deployed)" : "waiting for the first discovery"
@@ -194,15 +195,15 @@ struct UpCommand: AsyncParsableCommand {
         var out = "\nInventory of \(node):\n"
         for row in try connection.execute("""
             SELECT i.class_name, count(*) AS n FROM cimdb.instance_source s JOIN cimdb.instance i ON i.id = s.instance_id
-            WHERE s.node = $1 GROUP BY i.class_name ORDER BY i.class_name
-            """, [SQLValue(node)]) {
+            WHERE s.node = \(node) GROUP BY i.class_name ORDER BY i.class_name
+            """) {
             out += "  \((row["class_name"] ?? "").padding(toLength: 28, withPad: " ", startingAt: 0)) \(row["n"] ?? "0")\n"
         }
-        if let s = try connection.execute("SELECT * FROM report.node_summary WHERE node = $1", [SQLValue(node)]).first {
+        if let s = try connection.execute("SELECT * FROM report.node_summary WHERE node = \(node)").first {
             out += "\n  CPUs \(s["cpus"] ?? "0") × \(s["cpu_model"] ?? "?"); memory \(s["memory_gib"].map { "\($0) GiB" } ?? "unknown");"
             out += " filesystems \(s["filesystem_tib"].map { "\($0) TiB" } ?? "unknown"); NICs \(s["nics"] ?? "0")\n"
         }
-        let changes = try connection.execute("SELECT count(*) AS n FROM cimdb.event WHERE node = $1", [SQLValue(node)]).first?["n"] ?? "0"
+        let changes = try connection.execute("SELECT count(*) AS n FROM cimdb.event WHERE node = \(node)").first?["n"] ?? "0"
         out += "  \(changes) events so far (SELECT * FROM report.recent_changes)\n"
         out += "\nExplore with SQL:\n  psql '\(conninfo)'\n"
         out += "  e.g. SELECT * FROM report.node_summary;  SELECT * FROM report.ethernet_ports;  \\dv report.*\n"

@@ -1,3 +1,7 @@
+public import CIM
+public import ORM
+import SQLCore
+public import Store
 
 /// Writes the inventory as a CIM-XML document (DMTF DSP0201, valid against the DTD DSP0203):
 /// `<CIM><DECLARATION><DECLGROUP.WITHPATH>` holding one `VALUE.OBJECTWITHPATH` per instance —
@@ -6,10 +10,6 @@
 /// VALUE.NULL), references as PROPERTY.REFERENCE holding the referenced INSTANCEPATH; a NULL
 /// value is a property without a value. Rows are read through a cursor and written as they
 /// come: memory stays flat however large the inventory.
-public import CIM
-public import ORM
-import SQLCore
-public import Store
 public struct CIMXMLExporter: Sendable {
     public struct Options: Sendable {
         /// Only this class and its subclasses (nil: every class).
@@ -81,13 +81,12 @@ public struct CIMXMLExporter: Sendable {
 
     /// For an association written only because of `associations` under a class filter: its
     /// instances that refer to an instance of the filtered classes (nil: all of them).
-    func referenceFilter(_ cls: ClassMapping, parameter: Int) -> (sql: String, classes: SQLValue)? {
+    func referenceFilter(_ cls: ClassMapping) -> SQL? {
         guard cls.isAssociation, let name = options.className, !catalog.isClass(cls.name, kindOf: name) else { return nil }
         let filtered = catalog.classes.filter { catalog.isClass($0.name, kindOf: name) }.map(\.name)
-        let references = cls.properties.filter(\.isReference).map { "t." + SQLNames.quoted($0.column) }
+        let references = cls.properties.filter(\.isReference).map { property -> SQL in "t.\(property.sqlColumn)" }
         guard !references.isEmpty else { return nil }
-        return ("EXISTS (SELECT 1 FROM cimdb.instance i WHERE i.id IN (\(references.joined(separator: ", "))) AND i.class_name = ANY($\(parameter)::text[]))",
-                SQLValue(array: filtered))
+        return "EXISTS (SELECT 1 FROM cimdb.instance i WHERE i.id IN (\(references.joined(separator: ", "))) AND i.class_name = ANY(\(filtered)))"
     }
 
     /// Writes the document to `path` ("-": standard output). `progress` gets the number of
@@ -109,7 +108,7 @@ public struct CIMXMLExporter: Sendable {
 
     /// Throws for a node filter naming a node the inventory does not know.
     public func checkNode(on connection: Connection) throws {
-        if let node = options.node, try connection.execute("SELECT 1 FROM cimdb.node WHERE name = $1", [SQLValue(node)]).first == nil {
+        if let node = options.node, try connection.execute("SELECT 1 FROM cimdb.node WHERE name = \(node)").first == nil {
             throw ExportError("unknown node \(node) (no discovery result from it)")
         }
     }
@@ -147,23 +146,18 @@ public struct CIMXMLExporter: Sendable {
     /// The instances of one class (not its subclasses: they are classes of their own), read
     /// through a cursor while they are written.
     func write(_ cls: ClassMapping, to writer: XMLWriter, on c: Connection, progress: (Int) -> Void = { _ in }) throws -> Int {
-        var sql = "SELECT \(ClassMarkup.columns(of: cls)) FROM ONLY \(cls.qualifiedTable) t"
-        var parameters: [SQLValue] = []
-        var conditions: [String] = []
+        var sql: SQL = "SELECT \(ClassMarkup.columns(of: cls)) FROM ONLY \(cls.sqlTable) t"
+        var conditions: [SQL] = []
         if let node = options.node {
-            parameters.append(SQLValue(node))
-            conditions.append("EXISTS (SELECT 1 FROM cimdb.instance_source s WHERE s.node = $\(parameters.count) AND s.instance_id = t.\(SQLNames.quoted(SQLNames.instanceIDColumn)))")
+            conditions.append("EXISTS (SELECT 1 FROM cimdb.instance_source s WHERE s.node = \(node) AND s.instance_id = t.\(SQLNames.instanceID))")
         }
-        if let filter = referenceFilter(cls, parameter: parameters.count + 1) {
-            parameters.append(filter.classes)
-            conditions.append(filter.sql)
-        }
-        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        sql += " ORDER BY t.\(SQLNames.quoted(SQLNames.instanceIDColumn))"
+        if let filter = referenceFilter(cls) { conditions.append(filter) }
+        if !conditions.isEmpty { sql.append(" WHERE \(conditions.joined(separator: " AND "))") }
+        sql.append(" ORDER BY t.\(SQLNames.instanceID)")
         var markup = ClassMarkup(cls, catalog: catalog, embedded: embedded, namespacePath: namespacePath())
         var out = MarkupBuffer(capacity: Self.chunkSize + 64 * 1024)
         var count = 0
-        try c.streamRows(sql, parameters, batchSize: Self.fetchSize) { rows, keepReading in
+        try c.streamRows(sql, batchSize: Self.fetchSize) { rows, keepReading in
             for row in 0 ..< rows.count {
                 try markup.appendObject(rows, row, to: &out)
                 count += 1
@@ -212,19 +206,18 @@ public struct CIMXMLExporter: Sendable {
     /// left out.
     public func instanceElements(ids: [Int64], on connection: Connection) throws -> [Int64: String] {
         var out: [Int64: String] = [:]
-        let byClass = try connection.execute("SELECT id, class_name FROM cimdb.instance WHERE id = ANY($1::bigint[])",
-                                             [SQLValue(array: ids.map(String.init))])
-        var grouped: [String: [String]] = [:]
+        let byClass = try connection.execute("SELECT id, class_name FROM cimdb.instance WHERE id = ANY(\(ids))")
+        var grouped: [String: [Int64]] = [:]
         for row in byClass {
-            if let id = row["id"], let cls = row["class_name"] { grouped[cls, default: []].append(id) }
+            if let id = row.int64("id"), let cls = row["class_name"] { grouped[cls, default: []].append(id) }
         }
-        let idColumn = SQLNames.quoted(SQLNames.instanceIDColumn)
+        let idColumn = SQLNames.instanceID
         for (name, classIDs) in grouped {
             guard let cls = catalog.class(named: name) else { continue }
             var markup = ClassMarkup(cls, catalog: catalog, embedded: embedded, namespacePath: namespacePath())
             // The id last: the class's columns come first, where ClassMarkup expects them.
-            let sql = "SELECT \(ClassMarkup.columns(of: cls)), t.\(idColumn) FROM ONLY \(cls.qualifiedTable) t WHERE t.\(idColumn) = ANY($1::bigint[])"
-            try connection.withRawRows(sql, [SQLValue(array: classIDs)]) { rows in
+            let sql: SQL = "SELECT \(ClassMarkup.columns(of: cls)), t.\(idColumn) FROM ONLY \(cls.sqlTable) t WHERE t.\(idColumn) = ANY(\(classIDs))"
+            try connection.withRawRows(sql) { rows in
                 for row in 0 ..< rows.count {
                     guard let id = rows.bytes(row, rows.columnCount - 1).flatMap(ClassMarkup.integer) else { continue }
                     var element = MarkupBuffer()

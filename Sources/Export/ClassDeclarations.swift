@@ -1,11 +1,11 @@
-
-/// Class declarations in CIM-XML (DSP0201 §3.2.4): `CLASS` with its qualifiers (and their
-/// flavors), every property — inherited ones marked PROPAGATED, each with CLASSORIGIN, its
-/// qualifiers and default value — and its methods with their parameters.
 import CIM
 import ORM
 import SQLCore
 import Store
+
+/// Class declarations in CIM-XML (DSP0201 §3.2.4): `CLASS` with its qualifiers (and their
+/// flavors), every property — inherited ones marked PROPAGATED, each with CLASSORIGIN, its
+/// qualifiers and default value — and its methods with their parameters.
 struct ClassDeclarations {
     let model: Model
 

@@ -1,12 +1,12 @@
+import CIM
+import ORM
+import SQLCore
+import Store
 
 /// Which properties carry DSP0201's EmbeddedObject attribute, from the model's qualifiers (the
 /// catalog tables do not keep them): "instance" for a property with the EmbeddedInstance
 /// qualifier (its value is an INSTANCE element, as text), "object" for one with EmbeddedObject
 /// or of type object.
-import CIM
-import ORM
-import SQLCore
-import Store
 struct EmbeddedProperties: Sendable {
     /// By "class\0property", in lower case.
     private var kinds: [String: String] = [:]

@@ -1,8 +1,9 @@
-/// One inventory change event (a row of `cimdb.event`) as an indication is made of it.
 import CIM
 import ORM
 import SQLCore
 import Store
+
+/// One inventory change event (a row of `cimdb.event`) as an indication is made of it.
 public struct ChangeEvent: Sendable {
     public var id: Int64
     /// CIM datetime, `yyyymmddhhmmss.mmmmmm+000`.

@@ -1,3 +1,7 @@
+import CIM
+import ORM
+import SQLCore
+import Store
 
 /// CIM-XML markup built as bytes, handed to libxml2's writer in large chunks.
 ///
@@ -9,10 +13,6 @@
 /// xmlTextWriterWriteString escapes them (`appendText`; a test holds the two to the same bytes).
 /// The document around the instances — declaration, root, class declarations — is still written
 /// element by element with xmlTextWriter, and every byte goes out through its output buffer.
-import CIM
-import ORM
-import SQLCore
-import Store
 struct MarkupBuffer {
     var bytes: [UInt8] = []
     /// Characters XML 1.0 cannot carry, dropped from values.
@@ -189,9 +189,9 @@ struct ClassMarkup {
 
     /// The select list for the class's rows (alias `t`): every property in order, a reference
     /// as the referenced instance's path followed by its id.
-    static func columns(of cls: ClassMapping) -> String {
-        cls.properties.map { p in
-            let column = SQLNames.quoted(p.column)
+    static func columns(of cls: ClassMapping) -> SQL {
+        cls.properties.map { p -> SQL in
+            let column = p.sqlColumn
             return p.isReference
                 ? "(SELECT path FROM cimdb.instance WHERE id = t.\(column)), t.\(column)"
                 : "t.\(column)"

@@ -1,10 +1,10 @@
 import CIM
-import ORM
-import SQLCore
-import Store
 import CLibXML2
 import Dispatch
 import Glibc
+import ORM
+import SQLCore
+import Store
 import Synchronization
 
 /// A streaming XML writer over libxml2's xmlTextWriter: elements go out as they are written,

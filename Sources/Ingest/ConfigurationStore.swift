@@ -1,10 +1,10 @@
 import CIM
+import Foundation
+public import Inventory
+import ModelStore
 import ORM
 import SQLCore
 public import Store
-import ModelStore
-public import Inventory
-import Foundation
 
 /// The inventory configuration in the database: read it, compare it with a desired one, and
 /// apply the difference in one transaction.
@@ -60,41 +60,32 @@ public enum ConfigurationStore {
             try connection.execute("SET CONSTRAINTS ALL DEFERRED")
             for script in desired.allScripts {
                 try connection.execute(
-                    "INSERT INTO cimdb.script (hash, content) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
-                    [SQLValue(script.hash), SQLValue(bytes: script.content)])
+                    "INSERT INTO cimdb.script (hash, content) VALUES (\(script.hash), \(Bytea(script.content))) ON CONFLICT (hash) DO NOTHING")
             }
             let keep = desired.monitors.map(\.name)
-            try connection.execute("DELETE FROM cimdb.discovery_monitor WHERE NOT (name = ANY($1))", [SQLValue(array: keep)])
-            try connection.execute("DELETE FROM cimdb.inventory_settings WHERE NOT (id = ANY($1))", [SQLValue(array: desired.settings.map(\.id))])
+            try connection.execute("DELETE FROM cimdb.discovery_monitor WHERE NOT (name = ANY(\(keep)))")
+            try connection.execute("DELETE FROM cimdb.inventory_settings WHERE NOT (id = ANY(\(desired.settings.map(\.id))))")
             for s in desired.settings {
                 try connection.execute("""
                     INSERT INTO cimdb.inventory_settings (id, class_name, parent, key_property_order, discovery_script, association_script, created_severity, deleted_severity)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                    ON CONFLICT (id) DO UPDATE SET class_name = $2, parent = $3, key_property_order = $4, discovery_script = $5,
-                        association_script = $6, created_severity = $7, deleted_severity = $8, updated_at = now()
+                    VALUES (\(s.id), \(s.className), \(s.parent), \(s.keyPropertyOrder), \(s.discoveryScript.hash), \(s.associationScript?.hash), \(s.createdSeverity.rawValue), \(s.deletedSeverity.rawValue))
+                    ON CONFLICT (id) DO UPDATE SET class_name = \(s.className), parent = \(s.parent), key_property_order = \(s.keyPropertyOrder), discovery_script = \(s.discoveryScript.hash),
+                        association_script = \(s.associationScript?.hash), created_severity = \(s.createdSeverity.rawValue), deleted_severity = \(s.deletedSeverity.rawValue), updated_at = now()
                     WHERE (inventory_settings.class_name, inventory_settings.parent, inventory_settings.key_property_order,
                            inventory_settings.discovery_script, inventory_settings.association_script,
                            inventory_settings.created_severity, inventory_settings.deleted_severity)
-                          IS DISTINCT FROM ($2, $3, $4, $5, $6, $7::cimdb.severity, $8::cimdb.severity)
-                    """, [
-                        SQLValue(s.id), SQLValue(s.className), SQLValue(s.parent), SQLValue(array: s.keyPropertyOrder),
-                        SQLValue(s.discoveryScript.hash), SQLValue(s.associationScript?.hash), SQLValue(s.createdSeverity.rawValue),
-                        SQLValue(s.deletedSeverity.rawValue),
-                    ])
-                try connection.execute("DELETE FROM cimdb.inventory_property WHERE settings = $1 AND NOT (property_name = ANY($2))",
-                                       [SQLValue(s.id), SQLValue(array: s.properties.map(\.name))])
+                          IS DISTINCT FROM (\(s.className), \(s.parent), \(s.keyPropertyOrder), \(s.discoveryScript.hash), \(s.associationScript?.hash), \(s.createdSeverity.rawValue)::cimdb.severity, \(s.deletedSeverity.rawValue)::cimdb.severity)
+                    """)
+                try connection.execute("DELETE FROM cimdb.inventory_property WHERE settings = \(s.id) AND NOT (property_name = ANY(\(s.properties.map(\.name))))")
                 for p in s.properties {
                     try connection.execute("""
                         INSERT INTO cimdb.inventory_property (settings, property_name, update_script, update_period_ms, update_timeout_ms, changed_severity)
-                        VALUES ($1, $2, $3, $4, $5, $6)
-                        ON CONFLICT (settings, property_name) DO UPDATE SET update_script = $3, update_period_ms = $4,
-                            update_timeout_ms = $5, changed_severity = $6, updated_at = now()
+                        VALUES (\(s.id), \(p.name), \(p.updateScript.hash), \(p.periodMilliseconds), \(p.timeoutMilliseconds), \(p.changedSeverity.rawValue))
+                        ON CONFLICT (settings, property_name) DO UPDATE SET update_script = \(p.updateScript.hash), update_period_ms = \(p.periodMilliseconds),
+                            update_timeout_ms = \(p.timeoutMilliseconds), changed_severity = \(p.changedSeverity.rawValue), updated_at = now()
                         WHERE (inventory_property.update_script, inventory_property.update_period_ms, inventory_property.update_timeout_ms,
-                               inventory_property.changed_severity) IS DISTINCT FROM ($3, $4::bigint, $5::bigint, $6::cimdb.severity)
-                        """, [
-                            SQLValue(s.id), SQLValue(p.name), SQLValue(p.updateScript.hash), SQLValue(p.periodMilliseconds),
-                            SQLValue(p.timeoutMilliseconds), SQLValue(p.changedSeverity.rawValue),
-                        ])
+                               inventory_property.changed_severity) IS DISTINCT FROM (\(p.updateScript.hash), \(p.periodMilliseconds)::bigint, \(p.timeoutMilliseconds)::bigint, \(p.changedSeverity.rawValue)::cimdb.severity)
+                        """)
                 }
             }
             // A monitor is (re)deployed when it is new, changed, or runs settings that changed:
@@ -102,12 +93,9 @@ public enum ConfigurationStore {
             for m in desired.monitors where diff.redeployedMonitors.contains(m.name) {
                 try connection.execute("""
                     INSERT INTO cimdb.discovery_monitor (name, period_ms, timeout_ms, settings, targets, snapshot)
-                    VALUES ($1, $2, $3, $4, $5, $6::jsonb)
-                    ON CONFLICT (name) DO UPDATE SET period_ms = $2, timeout_ms = $3, settings = $4, targets = $5, snapshot = $6::jsonb, deployed_at = now()
-                    """, [
-                        SQLValue(m.name), SQLValue(m.periodMilliseconds), SQLValue(m.timeoutMilliseconds),
-                        SQLValue(array: m.settings), SQLValue(array: m.targets), SQLValue(MonitorSnapshot(m, in: desired).json),
-                    ])
+                    VALUES (\(m.name), \(m.periodMilliseconds), \(m.timeoutMilliseconds), \(m.settings), \(m.targets), \(MonitorSnapshot(m, in: desired).json)::jsonb)
+                    ON CONFLICT (name) DO UPDATE SET period_ms = \(m.periodMilliseconds), timeout_ms = \(m.timeoutMilliseconds), settings = \(m.settings), targets = \(m.targets), snapshot = \(MonitorSnapshot(m, in: desired).json)::jsonb, deployed_at = now()
+                    """)
             }
             try connection.execute("SET CONSTRAINTS ALL IMMEDIATE")
             return diff

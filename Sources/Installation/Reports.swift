@@ -1,21 +1,21 @@
+import Migrations
+import SQLCore
+public import Store
 
 /// The report schema and the roles that read it (hand-written; `Reports.swift` beside it is
 /// generated from `sql/reports.sql`).
-import SQLCore
-public import Store
-import Migrations
 public enum Reports {
     /// Rebuilds schema `report` from `sql/reports.sql` (dropped and created again: views follow
     /// the file, whatever they were) and gives the reader roles their grants back.
     public static func install(on connection: Connection) throws {
         try connection.transaction { c in
             try c.execute("DROP SCHEMA IF EXISTS report CASCADE")
-            try c.executeScript(EmbeddedReports.sql)
+            try c.executeScript(.verbatim(EmbeddedReports.sql))
             for row in try c.execute("SELECT name FROM cimdb.reader_role ORDER BY name") {
                 guard let role = row.string(0) else { continue }
                 // A role dropped since is forgotten rather than failing every migration.
                 guard try exists(role, on: c) else {
-                    try c.execute("DELETE FROM cimdb.reader_role WHERE name = $1", [SQLValue(role)])
+                    try c.execute("DELETE FROM cimdb.reader_role WHERE name = \(role)")
                     continue
                 }
                 try grant(role, on: c)
@@ -42,16 +42,16 @@ public enum Reports {
         }
         try connection.transaction { c in
             try grant(role, on: c)
-            try c.execute("INSERT INTO cimdb.reader_role (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", [SQLValue(role)])
+            try c.execute("INSERT INTO cimdb.reader_role (name) VALUES (\(role)) ON CONFLICT (name) DO NOTHING")
         }
     }
 
     static func exists(_ role: String, on c: Connection) throws -> Bool {
-        try c.execute("SELECT 1 FROM pg_roles WHERE rolname = $1", [SQLValue(role)]).first != nil
+        try c.execute("SELECT 1 FROM pg_roles WHERE rolname = \(role)").first != nil
     }
 
     static func grant(_ role: String, on c: Connection) throws {
-        let r = try c.quoteIdentifier(role)
+        let r = SQLIdentifier(role)
         try c.executeScript("""
             GRANT USAGE ON SCHEMA cim, cimdb, report TO \(r);
             GRANT SELECT ON ALL TABLES IN SCHEMA cim TO \(r);

@@ -1,7 +1,7 @@
-import SQLCore
-public import Store
 import Migrations
 import ModelStore
+import SQLCore
+public import Store
 
 /// cimdb's schema in a database: installed or upgraded in one call (what `cimdb migrate` does
 /// without `--model`, and what tests and benchmarks start from).

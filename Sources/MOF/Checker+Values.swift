@@ -1,7 +1,7 @@
+import CIM
 
 /// Checking literals against declared types: integer ranges, reals, strings, char16,
 /// booleans, datetimes, references (object paths and aliases), arrays.
-import CIM
 extension Checker {
     /// Converts a literal to a value of `type`, or reports "value of the wrong type" naming
     /// `what` and returns nil.

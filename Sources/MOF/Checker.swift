@@ -1,9 +1,9 @@
+import CIM
 
 /// Checks what can be checked of one element without looking at its superclasses: qualifier
 /// uses (declared, in scope, not repeated, of the declared type, consistent flavors) and
 /// literal values against declared types. The resolver runs one checker per class in
 /// parallel; each collects its own diagnostics.
-import CIM
 struct Checker: Sendable {
     /// Qualifier declarations by name, boxed: every qualifier use looks one up.
     var qualifierTable: [NameKey: QualifierBox] = [:]

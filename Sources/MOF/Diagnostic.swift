@@ -1,7 +1,7 @@
+public import CIM
 
 /// A compiler message with its place: `file:line:column: error: message`, the source line,
 /// and a caret under the offending token.
-public import CIM
 public struct Diagnostic: Sendable, Hashable, Error, CustomStringConvertible {
     public enum Severity: String, Sendable, Hashable {
         case error, warning, note

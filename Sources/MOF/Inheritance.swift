@@ -1,3 +1,4 @@
+import CIM
 
 /// Inheritance (pass 3 of `Resolver`): a class's resolved elements are its superclass's, with
 /// the ToSubclass qualifiers propagated, overridden where the class says `Override`, followed
@@ -5,7 +6,6 @@
 ///
 /// A value with read-only tables and its own diagnostics: classes whose superclasses are
 /// resolved are resolved in parallel, one `Inheritance` each.
-import CIM
 struct Inheritance: Sendable {
     let entries: [Resolver.ClassEntry]
     let indexOf: [NameKey: Int]

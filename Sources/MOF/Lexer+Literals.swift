@@ -1,6 +1,7 @@
+import CIM
+
 /// String, char16 and number literals (DSP0004 Annex A): scanning with exact error places,
 /// and decoding of the escapes `\b \t \n \f \r \" \' \\` and `\x`/`\X` with 1–4 hex digits.
-import CIM
 extension Lexer {
     private static let backslash = UInt8(ascii: "\\")
     private static let quote = UInt8(ascii: "\"")

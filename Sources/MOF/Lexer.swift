@@ -1,9 +1,10 @@
+import CIM
+
 /// Turns the bytes of a MOF file into tokens (DSP0004 Annex A), reporting lexical errors
 /// with their exact place and recovering so that one bad literal does not hide the rest.
 ///
 /// Works directly on UTF-8 bytes: identifiers, numbers and punctuation are ASCII; bytes of
 /// 0x80 and above may appear in identifiers (DSP0004's UCS0080TOFFEF) and in literals.
-import CIM
 struct Lexer {
     let bytes: UnsafeBufferPointer<UInt8>
     let file: SourceFile

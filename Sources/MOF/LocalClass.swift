@@ -1,8 +1,8 @@
+import CIM
 
 /// What a class declares itself, checked without its superclasses: its qualifiers, and its
 /// properties and methods with their own qualifiers and default values. Computed for all
 /// classes in parallel; inheritance is merged afterwards, in order (`Resolver+Classes`).
-import CIM
 struct LocalClass: Sendable {
     var qualifiers = QualifierList()
     var properties: [(property: Property, syntax: PropertySyntax)] = []

@@ -1,7 +1,7 @@
+import CIM
 
 /// Pragmas, qualifier declarations, classes with their properties, references and methods,
 /// and instances.
-import CIM
 extension Parser {
     static let knownPragmas: Set<String> = [
         "include", "locale", "namespace", "instancelocale", "nonlocal", "nonlocaltype", "source", "sourcetype",

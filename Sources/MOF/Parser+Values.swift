@@ -1,5 +1,6 @@
-/// Literal values: constants, adjacent string concatenation, array initializers and aliases.
 import CIM
+
+/// Literal values: constants, adjacent string concatenation, array initializers and aliases.
 extension Parser {
     /// A constant: number, string (adjacent strings concatenate), char16, boolean or NULL;
     /// an alias where a reference value is allowed.

@@ -1,9 +1,9 @@
+import CIM
 
 /// A recursive-descent parser for MOF (DSP0004 Annex A). Keywords are contextual and
 /// case-insensitive, so `Association`, `Indication`, `Reference` and `Schema` stay valid
 /// qualifier names. On a syntax error it reports, skips to the next `;` or declaration at the
 /// same nesting level, and goes on: one run reports every error it can find.
-import CIM
 struct Parser {
     var lexer: Lexer
     let file: SourceFile

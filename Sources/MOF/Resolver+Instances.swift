@@ -1,7 +1,7 @@
+import CIM
 
 /// Instances (pass 4): the class exists and is concrete, every value names a property of the
 /// class once and has its type, aliases name earlier instances.
-import CIM
 extension Resolver {
     mutating func resolveInstance(_ syntax: InstanceSyntax, in file: SourceFile) {
         guard let declaration = model.class(named: syntax.className) else {

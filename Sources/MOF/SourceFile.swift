@@ -1,7 +1,7 @@
+public import CIM
 
 /// One MOF file as bytes, with the table of line starts that turns byte offsets into
 /// line and column numbers.
-public import CIM
 public final class SourceFile: Sendable {
     /// The path as the user (or an include pragma) named it; used in diagnostics.
     public let path: String

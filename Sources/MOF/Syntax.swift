@@ -1,10 +1,10 @@
+import CIM
 
 /// The syntax tree of a MOF file: what the parser produces and the resolver consumes.
 /// Every node keeps the byte offset of the token that names it, so that the resolver can
 /// point at it; `file` indexes the compilation's file table.
 
 /// A literal value as written, before it is checked against a declared type.
-import CIM
 indirect enum Literal: Sendable {
     case null
     case boolean(Bool)

@@ -1,6 +1,7 @@
+import CIM
+
 /// A lexical token: its kind, its byte range in the file, and for literals their decoded
 /// number (so the parser never scans a literal twice).
-import CIM
 struct Token: Sendable {
     enum Kind: UInt8, Sendable {
         case identifier, string, char16, integer, real, alias, pragma

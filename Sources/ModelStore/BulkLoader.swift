@@ -1,3 +1,7 @@
+public import CIM
+public import ORM
+import SQLCore
+public import Store
 
 /// Writes many instances of one class at once: reserves their ids, then COPYs their registry
 /// rows and their table rows — the store's bulk path (ingest uses it for discovered instances).
@@ -5,10 +9,6 @@
 /// Values are checked by the caller (ingest parses them per CIM type); the table's CHECK
 /// constraints still guard every row, and one bad row aborts the whole load (nothing is
 /// half-written: the caller wraps the load in its transaction).
-public import CIM
-public import ORM
-import SQLCore
-public import Store
 public struct BulkLoader: Sendable {
     public var cls: ClassMapping
     /// The properties each row gives, in this order.
@@ -35,8 +35,8 @@ public struct BulkLoader: Sendable {
                 writer.appendRow([String(id), className, path])
             }
         }
-        let columnList = ([SQLNames.instanceIDColumn] + columns.map(\.column)).map(SQLNames.quoted).joined(separator: ", ")
-        try connection.copyIn("COPY \(cls.qualifiedTable) (\(columnList)) FROM STDIN") { writer in
+        let columnList = SQL.list([SQLNames.instanceID] + columns.map(\.sqlColumn))
+        try connection.copyIn("COPY \(cls.sqlTable) (\(columnList)) FROM STDIN") { writer in
             var fields: [String?] = []
             fields.reserveCapacity(columns.count + 1)
             for (row, id) in zip(rows, ids) {
@@ -52,7 +52,7 @@ public struct BulkLoader: Sendable {
     /// `count` fresh instance ids from the registry's identity sequence.
     public static func reserveIDs(_ count: Int, on connection: Connection) throws -> [Int64] {
         try connection.execute(
-            "SELECT nextval('cimdb.instance_id_seq') AS id FROM generate_series(1, $1)", [SQLValue(count)]
+            "SELECT nextval('cimdb.instance_id_seq') AS id FROM generate_series(1, \(count))"
         ).compactMap { $0.int64("id") }
     }
 }

@@ -1,9 +1,9 @@
-
-/// An instance read back from the database.
 public import CIM
 public import ORM
 import SQLCore
 public import Store
+
+/// An instance read back from the database.
 public struct StoredInstance: Sendable {
     public var id: Int64
     public var className: String
@@ -78,7 +78,7 @@ public struct InstanceStore: Sendable {
             values.append((ccn, .string(cls.name)))
         }
         var keyBindings: [(PropertyMapping, Value)] = []
-        var columns: [String] = [SQLNames.instanceIDColumn]
+        var columns: [SQLIdentifier] = [SQLNames.instanceID]
         var parameters: [SQLValue] = [SQLValue(nil)]
         for (property, value) in values {
             var stored = value
@@ -89,7 +89,7 @@ public struct InstanceStore: Sendable {
             } else {
                 parameters.append(ValueCoding.sqlValue(value, for: property))
             }
-            columns.append(property.column)
+            columns.append(property.sqlColumn)
             if property.isKey { keyBindings.append((property, stored)) }
         }
         for key in cls.keys where !keyBindings.contains(where: { sameName($0.0.name, key.name) }) {
@@ -99,16 +99,14 @@ public struct InstanceStore: Sendable {
         return try connection.transaction { connection in
             let registered: QueryResult
             do {
-                registered = try connection.execute("INSERT INTO cimdb.instance (class_name, path) VALUES ($1, $2) RETURNING id", [SQLValue(cls.name), SQLValue(path)])
+                registered = try connection.execute("INSERT INTO cimdb.instance (class_name, path) VALUES (\(cls.name), \(path)) RETURNING id")
             } catch let error as PostgresError where error.sqlState == "23505" {
                 throw InstanceError("instance \(path) already exists")
             }
             guard let id = registered.first?.int64("id") else { throw InstanceError("the registry returned no id for \(path)") }
             parameters[0] = SQLValue(id)
-            let placeholders = (1...columns.count).map { "$\($0)" }.joined(separator: ", ")
-            let sql = "INSERT INTO \(cls.qualifiedTable) (\(columns.map(SQLNames.quoted).joined(separator: ", "))) VALUES (\(placeholders))"
             do {
-                try connection.execute(sql, parameters)
+                try connection.execute("INSERT INTO \(cls.sqlTable) (\(SQL.list(columns))) VALUES (\(SQL.list(parameters)))")
             } catch let error as PostgresError {
                 throw explain(error, cls)
             }
@@ -137,7 +135,7 @@ public struct InstanceStore: Sendable {
         if let referenceClass = property.referenceClass, !catalog.isClass(targetClass.name, kindOf: referenceClass) {
             throw InstanceError("\(className).\(property.name) refers to \(referenceClass) instances; \(path) is a \(targetClass.name)")
         }
-        guard let id = try connection.execute("SELECT id FROM cimdb.instance WHERE path = $1", [SQLValue(path)]).first?.int64("id") else {
+        guard let id = try connection.execute("SELECT id FROM cimdb.instance WHERE path = \(path)").first?.int64("id") else {
             throw InstanceError("\(className).\(property.name): no instance \(path)")
         }
         return (id, path)
@@ -179,18 +177,18 @@ public struct InstanceStore: Sendable {
     /// The instance at `path`, with its values; nil when there is none.
     public func find(_ path: String, on connection: Connection) throws -> StoredInstance? {
         let (_, canonical) = try canonicalPath(try parse(path), on: connection)
-        guard let registry = try connection.execute("SELECT id, class_name FROM cimdb.instance WHERE path = $1", [SQLValue(canonical)]).first,
+        guard let registry = try connection.execute("SELECT id, class_name FROM cimdb.instance WHERE path = \(canonical)").first,
               let id = registry.int64("id"), let className = registry["class_name"]
         else { return nil }
         let cls = try mapping(className)
-        guard let row = try connection.execute("SELECT * FROM ONLY \(cls.qualifiedTable) WHERE \(SQLNames.instanceIDColumn) = $1", [SQLValue(id)]).first else {
+        guard let row = try connection.execute("SELECT * FROM ONLY \(cls.sqlTable) WHERE \(SQLNames.instanceID) = \(id)").first else {
             return nil
         }
         var values: [(name: String, value: Value)] = []
         for property in cls.properties {
             var value = ValueCoding.value(in: row, column: property.column, for: property)
             if property.isReference, let text = row[property.column], let referenced = Int64(text) {
-                let path = try connection.execute("SELECT path FROM cimdb.instance WHERE id = $1", [SQLValue(referenced)]).first?["path"]
+                let path = try connection.execute("SELECT path FROM cimdb.instance WHERE id = \(referenced)").first?["path"]
                 value = path.map(Value.reference) ?? .null
             }
             values.append((property.name, value))
@@ -204,7 +202,7 @@ public struct InstanceStore: Sendable {
         let (_, canonical) = try canonicalPath(try parse(path), on: connection)
         return try connection.transaction { connection in
             let before = try connection.execute("SELECT count(*) AS n FROM cimdb.instance").first?.int("n") ?? 0
-            let deleted = try connection.execute("DELETE FROM cimdb.instance WHERE path = $1", [SQLValue(canonical)])
+            let deleted = try connection.execute("DELETE FROM cimdb.instance WHERE path = \(canonical)")
             guard deleted.affectedRows > 0 else { throw InstanceError("no instance \(canonical)") }
             let after = try connection.execute("SELECT count(*) AS n FROM cimdb.instance").first?.int("n") ?? 0
             return before - after
@@ -217,7 +215,7 @@ public struct InstanceStore: Sendable {
         if let className {
             let cls = try mapping(className)
             rows = try connection.execute("""
-                SELECT i.id, i.class_name, i.path FROM cimdb.instance i JOIN \(cls.qualifiedTable) t ON t.\(SQLNames.instanceIDColumn) = i.id ORDER BY i.path
+                SELECT i.id, i.class_name, i.path FROM cimdb.instance i JOIN \(cls.sqlTable) t ON t.\(SQLNames.instanceID) = i.id ORDER BY i.path
                 """)
         } else {
             rows = try connection.execute("SELECT id, class_name, path FROM cimdb.instance ORDER BY path")

@@ -1,8 +1,8 @@
-
 import CIM
 public import ORM
 public import SQLCore
 public import Store
+
 extension ModelCatalog {
     /// Reads the installed model from the database (empty when no model is installed).
     public static func load(from connection: Connection) throws(PostgresError) -> ModelCatalog {

@@ -1,10 +1,10 @@
 public import CIM
+import Foundation
+import Migrations
+import MOF
 import ORM
 import SQLCore
 public import Store
-import Foundation
-import MOF
-import Migrations
 
 /// The MOF source of the installed model (`cimdb.model_source`): the files compiled and the
 /// files they include, as the compiler read them. The catalog tables keep what queries need;
@@ -27,8 +27,7 @@ public enum ModelSourceStore {
         try connection.transaction { connection in
             try connection.execute("DELETE FROM cimdb.model_source")
             for (path, content) in files.sorted(by: { $0.key < $1.key }) {
-                try connection.execute("INSERT INTO cimdb.model_source (path, content, root_order) VALUES ($1, $2, $3)",
-                                       [SQLValue(path), SQLValue(content), roots.firstIndex(of: path).map { SQLValue($0) } ?? SQLValue(nil as String?)])
+                try connection.execute("INSERT INTO cimdb.model_source (path, content, root_order) VALUES (\(path), \(content), \(roots.firstIndex(of: path).map { SQLValue($0) } ?? SQLValue(nil as String?)))")
             }
         }
     }

@@ -1,3 +1,5 @@
+public import CIM
+public import SQLCore
 
 /// How each CIM type is stored, losslessly, in PostgreSQL; and the CHECK constraints that keep
 /// a column within its CIM type where the SQL type is wider.
@@ -16,8 +18,6 @@
 /// | reference | bigint → cimdb.instance(id) | foreign key, ON DELETE CASCADE |
 ///
 /// Arrays are PostgreSQL arrays of the same type, checked element by element.
-public import CIM
-import SQLCore
 public struct ColumnType: Sendable, Hashable {
     public var type: DataType
     public var isArray: Bool
@@ -28,6 +28,9 @@ public struct ColumnType: Sendable, Hashable {
     }
 
     /// The SQL type, e.g. `numeric(20,0)[]`.
+    /// The type, for casts in statements (`::bigint`, `::text[]`).
+    public var sqlType: SQL { .verbatim(sql) }
+
     public var sql: String {
         let base: String
         switch type {

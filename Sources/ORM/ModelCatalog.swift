@@ -1,10 +1,12 @@
+public import CIM
+public import SQLCore
 
 /// A property as the database stores it: its column and its CIM type.
-public import CIM
-import SQLCore
 public struct PropertyMapping: Sendable, Hashable {
     public var name: String
     public var column: String
+    /// The column, for statements.
+    public var sqlColumn: SQLIdentifier { SQLIdentifier(column) }
     public var type: DataType
     public var isArray: Bool
     public var arraySize: Int?
@@ -78,8 +80,10 @@ public struct ClassMapping: Sendable, Hashable {
 
     public var keys: [PropertyMapping] { properties.filter(\.isKey) }
 
-    /// The schema-qualified table, quoted where needed.
+    /// The schema-qualified table, quoted where needed (for generated DDL text).
     public var qualifiedTable: String { SQLNames.modelSchema + "." + SQLNames.quoted(table) }
+    /// The schema-qualified table, for statements.
+    public var sqlTable: SQLIdentifier { SQLIdentifier(table, schema: SQLNames.modelSchema) }
 
     public func property(named name: String) -> PropertyMapping? {
         propertyIndex[NameKey(name)].map { properties[$0] }

@@ -1,9 +1,9 @@
+public import CIM
+public import SQLCore
 
 /// A generated model type (`CIMModel`): one struct per CIM class with typed properties,
 /// mapped to the class's table. References are the referenced instances' ids
 /// (`cimdb.instance.id`), as the table stores them.
-public import CIM
-public import SQLCore
 public protocol ModelObject: Sendable, Hashable {
     /// The CIM class name, as the MOF spells it.
     static var className: String { get }
@@ -26,6 +26,8 @@ extension ModelObject {
 
     /// The schema-qualified table, quoted where needed.
     public static var qualifiedTable: String { SQLNames.modelSchema + "." + SQLNames.quoted(tableName) }
+    /// The schema-qualified table, for statements.
+    public static var sqlTable: SQLIdentifier { SQLIdentifier(tableName, schema: SQLNames.modelSchema) }
 
     /// The columns and values for an INSERT (generated datetime columns excluded).
     public var row: [(column: String, value: SQLValue)] {

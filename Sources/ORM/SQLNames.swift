@@ -1,6 +1,6 @@
 import CIM
-import SQLCore
 import Foundation
+public import SQLCore
 
 /// How CIM names become PostgreSQL identifiers (the mapping psql users rely on):
 ///
@@ -21,6 +21,8 @@ public enum SQLNames {
     /// CIM property names have no underscore in practice, so it does not meet a property
     /// (`Id` does exist in the DMTF schema); a collision is reported.
     public static let instanceIDColumn = "instance_id"
+    /// ``instanceIDColumn``, for statements.
+    public static let instanceID = SQLIdentifier(instanceIDColumn)
     /// PostgreSQL's limit on identifier length, in bytes.
     public static let maximumLength = 63
 

@@ -1,6 +1,6 @@
 public import CIM
-public import SQLCore
 import Foundation
+public import SQLCore
 
 /// A value that does not fit its property: the message names class, property and value.
 public struct ValueError: Error, CustomStringConvertible, Sendable, Hashable {

@@ -2,7 +2,7 @@
 /// never spliced into the SQL. `nil` text is SQL `NULL`.
 ///
 /// Literals work where a parameter is expected:
-/// `try connection.execute("insert into t values ($1, $2, $3)", ["name", 42, nil])`.
+/// `try connection.execute("insert into t values (\("name"), \(42), \(nil))")`.
 public struct SQLValue: Sendable, Hashable {
     /// The value in PostgreSQL's text input format; `nil` is SQL `NULL`.
     public var text: String?

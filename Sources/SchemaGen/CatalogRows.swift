@@ -1,9 +1,9 @@
+import CIM
+import ORM
 
 /// The catalog rows of a model: `cimdb.model_class`, `cimdb.model_property` and
 /// `cimdb.value_map` (ValueMap/Values, recorded for the class that declares them). The
 /// instance commands, ingest and schema evolution read the installed model from these tables.
-import CIM
-import ORM
 struct CatalogRows {
     var model: Model
 

@@ -1,3 +1,5 @@
+public import CIM
+import ORM
 
 /// PostgreSQL DDL for a resolved model: one table per class in schema `cim` (table
 /// inheritance gives polymorphic queries), constraints, triggers, indexes, DMTF descriptions
@@ -5,8 +7,6 @@
 /// `cimdb.value_map`). Needs cimdb's own schema (migrations/0001_create_cimdb_schema.sql).
 ///
 /// Deterministic: classes in resolution order (every superclass first), no timestamps.
-public import CIM
-import ORM
 public struct DDLGenerator: Sendable {
     public var model: Model
     /// What the banner names as the source, e.g. `mof/cimdb.mof`.

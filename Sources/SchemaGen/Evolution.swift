@@ -1,3 +1,5 @@
+public import CIM
+public import ORM
 
 /// Schema evolution: the statements that take a database from its installed model (the
 /// catalog) to a newly compiled one without losing data. New classes become tables, new
@@ -7,8 +9,6 @@
 /// Destructive changes — a class or property that disappears, a changed type, arrayness,
 /// key or superclass — would lose data and are refused unless the caller allows them; then
 /// they are carried out explicitly (tables and columns are dropped and created anew).
-public import CIM
-public import ORM
 public struct EvolutionPlan: Sendable {
     public struct Change: Sendable, CustomStringConvertible {
         public var summary: String

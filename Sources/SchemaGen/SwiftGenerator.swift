@@ -1,6 +1,6 @@
 public import CIM
-import ORM
 import Foundation
+import ORM
 
 /// Swift model types for a resolved model: one `ModelObject` struct per class, in a file of
 /// its own, with typed properties (inherited ones included), the class's keys and table,

@@ -1,10 +1,10 @@
+public import CIM
+import ORM
 
 /// The PostgreSQL shape of one CIM class: its table, the columns it declares (its superclass's
 /// table provides the rest through table inheritance), and its constraints, indexes and
 /// comments. Derived from the resolved class and its superclass; shared by the DDL generator
 /// and schema evolution.
-public import CIM
-import ORM
 public struct TableLayout: Sendable {
     public var className: String
     /// Unquoted table name in schema `cim`.

@@ -1,7 +1,7 @@
 import AgentProtocol
 import Inventory
-import Store
 import SQLCore
+import Store
 
 /// What the database says a node runs.
 enum AssignmentQueries {
@@ -11,18 +11,18 @@ enum AssignmentQueries {
         var discovery: [Assignments.Discovery] = []
         for row in try connection.execute("""
             SELECT name, period_ms, timeout_ms, snapshot::text AS snapshot FROM cimdb.discovery_monitor m
-            WHERE '*' = ANY (m.targets) OR $1 = ANY (m.targets)
-               OR EXISTS (SELECT 1 FROM cimdb.node_group_member g WHERE g.node = $1 AND g.group_name = ANY (m.targets))
+            WHERE '*' = ANY (m.targets) OR \(node) = ANY (m.targets)
+               OR EXISTS (SELECT 1 FROM cimdb.node_group_member g WHERE g.node = \(node) AND g.group_name = ANY (m.targets))
             ORDER BY name
-            """, [SQLValue(node)]) {
+            """) {
             guard let name = row["name"], let snapshot = row["snapshot"].flatMap(MonitorSnapshot.decode) else { continue }
             discovery.append(.init(monitor: name, periodMilliseconds: row.int64("period_ms") ?? 0,
                                    timeoutMilliseconds: row.int64("timeout_ms") ?? 0, settings: snapshot.settings))
         }
         let updates = try connection.execute("""
             SELECT settings, property_name, update_script, update_period_ms, update_timeout_ms FROM cimdb.update_deployment
-            WHERE node = $1 ORDER BY settings, property_name
-            """, [SQLValue(node)]).compactMap { row -> Assignments.Update? in
+            WHERE node = \(node) ORDER BY settings, property_name
+            """).compactMap { row -> Assignments.Update? in
             guard let settings = row["settings"], let property = row["property_name"], let script = row["update_script"] else { return nil }
             return .init(settings: settings, property: property, script: script,
                          periodMilliseconds: row.int64("update_period_ms") ?? 0, timeoutMilliseconds: row.int64("update_timeout_ms") ?? 0)
@@ -31,6 +31,6 @@ enum AssignmentQueries {
     }
 
     static func script(_ hash: String, on connection: Connection) throws -> [UInt8]? {
-        try connection.execute("SELECT content FROM cimdb.script WHERE hash = $1", [SQLValue(hash)]).first?.bytes("content")
+        try connection.execute("SELECT content FROM cimdb.script WHERE hash = \(hash)").first?.bytes("content")
     }
 }

@@ -1,7 +1,7 @@
 import AgentProtocol
 import Logging
-import Store
 import SQLCore
+import Store
 
 /// The server's periodic work on the shared database. Several servers may do it at once: each
 /// chore is safe to run concurrently.
@@ -11,7 +11,7 @@ enum Chores {
     static func forgetOldNonces(pool: ConnectionPool) async throws {
         let keep = Double(RequestSignature.allowedSkewMilliseconds) * 2 / 1000 + 60
         try await pool.withConnection { connection in
-            try connection.execute("DELETE FROM cimdb.request_nonce WHERE seen_at < now() - make_interval(secs => $1)", [SQLValue(keep)])
+            try connection.execute("DELETE FROM cimdb.request_nonce WHERE seen_at < now() - make_interval(secs => \(keep))")
         }
     }
 
@@ -25,7 +25,7 @@ enum Chores {
         var refreshed = 0
         while !Task.isCancelled {
             let count = try await pool.withConnection { c in
-                try c.execute("SELECT report.refresh_node_hardware($1)", [SQLValue(batch)]).first?.int(0) ?? 0
+                try c.execute("SELECT report.refresh_node_hardware(\(batch))").first?.int(0) ?? 0
             }
             refreshed += count
             if count < batch { break }

@@ -3,9 +3,9 @@ import Crypto
 import Foundation
 import Inventory
 import Logging
+import SQLCore
 public import Store
 import Synchronization
-import SQLCore
 
 /// Checks signed requests and enrollments against the database all servers share.
 final class Credentials: Sendable {
@@ -40,15 +40,15 @@ final class Credentials: Sendable {
         let fresh = try await pool.withConnection { connection in
             try connection.execute("""
                 WITH fresh AS (
-                    INSERT INTO cimdb.request_nonce (node, nonce) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1
+                    INSERT INTO cimdb.request_nonce (node, nonce) VALUES (\(claim.node), \(claim.nonce)) ON CONFLICT DO NOTHING RETURNING 1
                 ), seen AS (
-                    UPDATE cimdb.node SET last_seen_at = now(), last_server = $3
-                    WHERE name = $1 AND EXISTS (SELECT 1 FROM fresh)
-                      AND (last_seen_at IS NULL OR last_seen_at < now() - interval '5 seconds' OR last_server IS DISTINCT FROM $3)
+                    UPDATE cimdb.node SET last_seen_at = now(), last_server = \(server)
+                    WHERE name = \(claim.node) AND EXISTS (SELECT 1 FROM fresh)
+                      AND (last_seen_at IS NULL OR last_seen_at < now() - interval '5 seconds' OR last_server IS DISTINCT FROM \(server))
                     RETURNING 1
                 )
                 SELECT EXISTS (SELECT 1 FROM fresh) AS fresh
-                """, [SQLValue(claim.node), SQLValue(claim.nonce), SQLValue(server)]).first?.bool("fresh") ?? false
+                """).first?.bool("fresh") ?? false
         }
         if !fresh {
             return try await refuse(.replayed(nonce: claim.nonce), node: claim.node, method: method, path: path, remote: remote)
@@ -59,7 +59,7 @@ final class Credentials: Sendable {
     private func publicKey(of node: String) async throws -> Data? {
         if let cached = keys.withLock({ $0[node] }), ContinuousClock.now - cached.read < .seconds(60) { return cached.key }
         let raw = try await pool.withConnection { connection in
-            try connection.execute("SELECT public_key FROM cimdb.node_credential WHERE node = $1", [SQLValue(node)]).first?.bytes("public_key")
+            try connection.execute("SELECT public_key FROM cimdb.node_credential WHERE node = \(node)").first?.bytes("public_key")
         }
         guard let raw, raw.count == 32 else { return nil }
         let key = Data(raw)
@@ -80,8 +80,8 @@ final class Credentials: Sendable {
         let server = serverName
         try await pool.withConnection { connection in
             try connection.execute("""
-                INSERT INTO cimdb.refused_request (server, remote, node, method, path, reason) VALUES ($1, $2, $3, $4, $5, $6)
-                """, [SQLValue(server), SQLValue(remote), SQLValue(node), SQLValue(method), SQLValue(path), SQLValue(reason)])
+                INSERT INTO cimdb.refused_request (server, remote, node, method, path, reason) VALUES (\(server), \(remote), \(node), \(method), \(path), \(reason))
+                """)
         }
     }
 
@@ -106,13 +106,13 @@ final class Credentials: Sendable {
             try connection.transaction { connection in
                 guard try connection.execute("""
                     UPDATE cimdb.enrollment_token SET used_at = now()
-                    WHERE token_hash = $1 AND node = $2 AND used_at IS NULL AND expires_at > now() RETURNING node
-                    """, [SQLValue(hash), SQLValue(request.node)]).count > 0 else { return false }
-                try connection.execute("INSERT INTO cimdb.node (name) VALUES ($1) ON CONFLICT DO NOTHING", [SQLValue(request.node)])
+                    WHERE token_hash = \(hash) AND node = \(request.node) AND used_at IS NULL AND expires_at > now() RETURNING node
+                    """).count > 0 else { return false }
+                try connection.execute("INSERT INTO cimdb.node (name) VALUES (\(request.node)) ON CONFLICT DO NOTHING")
                 try connection.execute("""
-                    INSERT INTO cimdb.node_credential (node, public_key) VALUES ($1, $2)
+                    INSERT INTO cimdb.node_credential (node, public_key) VALUES (\(request.node), \(Bytea([UInt8](raw))))
                     ON CONFLICT (node) DO UPDATE SET public_key = EXCLUDED.public_key, enrolled_at = now()
-                    """, [SQLValue(request.node), SQLValue(bytes: [UInt8](raw))])
+                    """)
                 return true
             }
         }
@@ -152,8 +152,8 @@ public enum Enrollment {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
         let seconds = Double(validity.components.seconds)
         try connection.execute("""
-            INSERT INTO cimdb.enrollment_token (token_hash, node, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))
-            """, [SQLValue(hash(token: token)), SQLValue(node), SQLValue(seconds)])
+            INSERT INTO cimdb.enrollment_token (token_hash, node, expires_at) VALUES (\(hash(token: token)), \(node), now() + make_interval(secs => \(seconds)))
+            """)
         return token
     }
 

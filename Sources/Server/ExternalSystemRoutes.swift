@@ -2,12 +2,12 @@ import Dispatch
 import Export
 import Foundation
 import Hummingbird
+import Ingest
 import Logging
 import ModelStore
 import NIOCore
 import ORM
 import Store
-import Ingest
 import Synchronization
 
 /// The routes for external systems, behind the server's export token (`--export-token`):

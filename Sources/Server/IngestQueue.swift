@@ -1,11 +1,11 @@
 import AgentProtocol
+import Ingest
 import Inventory
 import Logging
-import ORM
-import Store
-import Ingest
 import ModelStore
+import ORM
 import Prometheus
+import Store
 
 /// One result as it waits to be applied.
 struct PendingResult: Sendable {

@@ -1,11 +1,11 @@
 import AgentProtocol
+import Ingest
 import Inventory
 import Logging
-import ORM
-import Store
-import Ingest
 import ModelStore
+import ORM
 import SQLCore
+import Store
 
 /// The single writer of a server: takes batches from the queue and applies them.
 struct IngestWorker: Sendable {

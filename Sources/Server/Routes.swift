@@ -2,12 +2,12 @@ import AgentProtocol
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Ingest
 import Inventory
 import Logging
 import NIOCore
-import Store
-import Ingest
 import SQLCore
+import Store
 
 /// The handlers of `AgentServer`.
 struct Routes: Sendable {
@@ -93,8 +93,7 @@ struct Routes: Sendable {
         try await signed(request, context) { node, body in
             let beat = try? JSONDecoder().decode(Heartbeat.self, from: Data(body))
             let version = try await pool.withConnection { connection in
-                try connection.execute("UPDATE cimdb.node SET agent_version = $2, journaled = $3 WHERE name = $1",
-                                       [SQLValue(node), SQLValue(beat?.agentVersion), beat.map { SQLValue($0.journaled) } ?? SQLValue(nil as String?)])
+                try connection.execute("UPDATE cimdb.node SET agent_version = \(beat?.agentVersion), journaled = \(beat.map { SQLValue($0.journaled) } ?? SQLValue(nil as String?)) WHERE name = \(node)")
                 return try AssignmentQueries.assignments(of: node, on: connection).version
             }
             return Self.json(HeartbeatResponse(assignmentsVersion: version))

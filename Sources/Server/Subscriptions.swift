@@ -1,15 +1,16 @@
 import CIM
 import Export
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import Ingest
 import Logging
 import ModelStore
 import ORM
-public import Store
-import Ingest
 import SQLCore
+public import Store
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Subscriptions of external systems to inventory changes (table `cimdb.subscription`).
 public enum Subscriptions {
@@ -21,20 +22,20 @@ public enum Subscriptions {
         }
         var canonical: String?
         if let className {
-            guard let name = try connection.execute("SELECT name FROM cimdb.model_class WHERE class_key = lower($1)", [SQLValue(className)]).first?["name"] else {
+            guard let name = try connection.execute("SELECT name FROM cimdb.model_class WHERE class_key = lower(\(className))").first?["name"] else {
                 throw SubscriptionError("unknown class \(className) (not in the installed model)")
             }
             canonical = name
         }
         return try connection.execute("""
             INSERT INTO cimdb.subscription (url, class_name, node, delivered_through)
-            VALUES ($1, $2, $3, (SELECT coalesce(max(id), 0) FROM cimdb.event)) RETURNING id
-            """, [SQLValue(url), SQLValue(canonical), SQLValue(node)]).first?.int64("id") ?? 0
+            VALUES (\(url), \(canonical), \(node), (SELECT coalesce(max(id), 0) FROM cimdb.event)) RETURNING id
+            """).first?.int64("id") ?? 0
     }
 
     /// Removes a subscription; false when there was none with that id.
     public static func remove(_ id: Int64, on connection: Connection) throws -> Bool {
-        try connection.execute("DELETE FROM cimdb.subscription WHERE id = $1", [SQLValue(id)]).affectedRows > 0
+        try connection.execute("DELETE FROM cimdb.subscription WHERE id = \(id)").affectedRows > 0
     }
 }
 
@@ -117,16 +118,15 @@ struct SubscriptionDelivery: Sendable {
                 SELECT id, to_char(time AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS.US') || '+000' AS time, kind, instance_path, severity,
                        (SELECT i.id FROM cimdb.instance i WHERE i.path = e.instance_path) AS instance_id
                 FROM cimdb.event e
-                WHERE e.id > $1 AND e.id <= $2 AND ($3::text[] IS NULL OR e.class_name = ANY ($3::text[])) AND ($4::text IS NULL OR e.node = $4)
-                ORDER BY e.id LIMIT $5
-                """, [SQLValue(lease.through), SQLValue(horizon), classes.map { SQLValue(array: $0) } ?? SQLValue(nil as String?),
-                      SQLValue(lease.node), SQLValue(batch)])
+                WHERE e.id > \(lease.through) AND e.id <= \(horizon) AND (\(classes) IS NULL OR e.class_name = ANY (\(classes))) AND (\(lease.node)::text IS NULL OR e.node = \(lease.node))
+                ORDER BY e.id LIMIT \(batch)
+                """)
             if events.isEmpty {
                 // Nothing matched up to the newest event: skip past it, and look again after the
                 // idle pause (due again at once, it would be leased again and again).
                 try c.execute("""
-                    UPDATE cimdb.subscription SET delivered_through = $2, next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1
-                    """, [SQLValue(lease.id), SQLValue(horizon), SQLValue(Double(idle.components.seconds) + Double(idle.components.attoseconds) / 1e18)])
+                    UPDATE cimdb.subscription SET delivered_through = \(horizon), next_attempt_at = now() + make_interval(secs => \(Double(idle.components.seconds) + Double(idle.components.attoseconds) / 1e18)) WHERE id = \(lease.id)
+                    """)
                 return
             }
             var options = CIMXMLExporter.Options(host: serverName)
@@ -150,17 +150,17 @@ struct SubscriptionDelivery: Sendable {
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0
             guard (200..<300).contains(status) else { throw SubscriptionError("\(lease.url) answered HTTP \(status)") }
             try c.execute("""
-                UPDATE cimdb.subscription SET delivered_through = $2, attempts = 0, next_attempt_at = now(), last_error = NULL,
-                    last_delivered_at = now(), documents_delivered = documents_delivered + 1, events_delivered = events_delivered + $3
-                WHERE id = $1
-                """, [SQLValue(lease.id), SQLValue(last), SQLValue(events.count)])
+                UPDATE cimdb.subscription SET delivered_through = \(last), attempts = 0, next_attempt_at = now(), last_error = NULL,
+                    last_delivered_at = now(), documents_delivered = documents_delivered + 1, events_delivered = events_delivered + \(events.count)
+                WHERE id = \(lease.id)
+                """)
         } catch {
             let attempts = lease.attempts + 1
             let delay = min(300.0, 2.0 * pow(2.0, Double(min(attempts - 1, 10))))
             logger.warning("subscription \(lease.id) (\(lease.url)): \(error); next attempt in \(Int(delay)) s")
             _ = try? c.execute("""
-                UPDATE cimdb.subscription SET attempts = $2, next_attempt_at = now() + make_interval(secs => $3), last_error = $4 WHERE id = $1
-                """, [SQLValue(lease.id), SQLValue(attempts), SQLValue(delay), SQLValue(String(describing: error))])
+                UPDATE cimdb.subscription SET attempts = \(attempts), next_attempt_at = now() + make_interval(secs => \(delay)), last_error = \(String(describing: error)) WHERE id = \(lease.id)
+                """)
         }
     }
 }

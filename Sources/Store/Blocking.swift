@@ -1,5 +1,5 @@
-import SQLCore
 import Dispatch
+import SQLCore
 
 /// Runs blocking work (libpq calls) on a Dispatch thread and awaits it, so Swift's cooperative
 /// thread pool never blocks.

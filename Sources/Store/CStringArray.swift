@@ -1,4 +1,5 @@
 import SQLCore
+
 /// NUL-terminated copies of Swift strings in one buffer, as the `const char *const *` arrays
 /// libpq takes. `nil` strings become null pointers; the array always ends with one more null
 /// pointer (`PQconnectdbParams` needs it, `PQexecParams` ignores it).

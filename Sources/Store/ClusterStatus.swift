@@ -1,4 +1,5 @@
 import SQLCore
+
 /// What ``EmbeddedCluster/status()`` found: whether the cluster exists and runs, where, as whom.
 public struct ClusterStatus: Sendable, CustomStringConvertible {
     /// Whether `initdb` has run (the data directory holds `PG_VERSION`).

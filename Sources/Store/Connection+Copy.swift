@@ -1,5 +1,5 @@
-public import SQLCore
 import CLibPQ
+public import SQLCore
 
 extension Connection {
     /// Runs `COPY … FROM STDIN` (text format) and feeds it the rows `produce` appends; returns
@@ -14,13 +14,14 @@ extension Connection {
     ///         for item in items { writer.appendRow([String(item.id), item.name]) }
     ///     }
     @discardableResult
-    public func copyIn(_ copyStatement: String, _ produce: (inout CopyInWriter) throws -> Void) throws -> Int {
+    public func copyIn(_ copyStatement: SQL, _ produce: (inout CopyInWriter) throws -> Void) throws -> Int {
         let handle = try openHandle()
-        let start = PQexec(handle, copyStatement)
+        try Self.checkNoValues(copyStatement, "COPY")
+        let start = PQexec(handle, copyStatement.text)
         guard let start, PQresultStatus(start) == PGRES_COPY_IN else {
             // A failed statement throws the server's error here; one that ran is the wrong statement.
             try consume(start, kind: .copy)
-            throw PostgresError(kind: .copy, message: "the statement did not start COPY FROM STDIN: \(copyStatement)")
+            throw PostgresError(kind: .copy, message: "the statement did not start COPY FROM STDIN: \(copyStatement.text)")
         }
         PQclear(start)
 
@@ -42,12 +43,13 @@ extension Connection {
     /// Runs `COPY … TO STDOUT` (any format) and returns the data, byte for byte: the rows of a
     /// table or query as COPY writes them, ready for a `COPY … FROM STDIN` elsewhere (see
     /// ``CopyInWriter/appendData(_:)``).
-    public func copyOut(_ copyStatement: String) throws(PostgresError) -> [UInt8] {
+    public func copyOut(_ copyStatement: SQL) throws(PostgresError) -> [UInt8] {
         let handle = try openHandle()
-        let start = PQexec(handle, copyStatement)
+        try Self.checkNoValues(copyStatement, "COPY")
+        let start = PQexec(handle, copyStatement.text)
         guard let start, PQresultStatus(start) == PGRES_COPY_OUT else {
             try consume(start, kind: .copy)
-            throw PostgresError(kind: .copy, message: "the statement did not start COPY TO STDOUT: \(copyStatement)")
+            throw PostgresError(kind: .copy, message: "the statement did not start COPY TO STDOUT: \(copyStatement.text)")
         }
         PQclear(start)
         var data: [UInt8] = []

@@ -1,36 +1,49 @@
-public import SQLCore
 import CLibPQ
+public import SQLCore
 
 extension Connection {
-    /// Runs one statement with bind parameters (`$1`, `$2`, …) in text format (`PQexecParams`)
-    /// and returns its rows and counts. Parameter values never become part of the SQL text.
+    /// Runs one statement, its values as bind parameters in text format (`PQexecParams`), and
+    /// returns its rows and counts. Values never become part of the SQL text.
     ///
     /// Throws a ``PostgresError`` with the server's fields when the statement fails, and
-    /// before sending anything when a parameter contains a NUL character (PostgreSQL text
-    /// cannot hold one, and libpq would silently cut the value there).
+    /// before sending anything when a value contains a NUL character (PostgreSQL text cannot
+    /// hold one, and libpq would silently cut the value there).
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(PostgresError) -> QueryResult {
+    public func execute(_ statement: SQL) throws(PostgresError) -> QueryResult {
         let handle = try openHandle()
-        for (index, parameter) in parameters.enumerated() where parameter.text?.utf8.contains(0) == true {
-            throw PostgresError(
-                kind: .query,
-                message: "parameter $\(index + 1) contains a NUL character, which PostgreSQL text cannot store")
-        }
-        let result = CStringArray.with(parameters.map(\.text)) { values in
-            PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        try Self.checkValues(statement)
+        let values = statement.values
+        let result = CStringArray.with(values.map(\.text)) { pointers in
+            PQexecParams(handle, statement.text, Int32(values.count), nil, pointers, nil, nil, 0)
         }
         return try consume(result, kind: .query)
     }
 
-    /// Runs several statements separated by semicolons, without parameters (`PQexec`): for
+    /// Runs several statements separated by semicolons, without values (`PQexec`): for
     /// migrations and DDL. Unless the script has its own `BEGIN`/`COMMIT`, the server runs it as
     /// one implicit transaction: a failing statement undoes the ones before it.
-    public func executeScript(_ sql: String) throws(PostgresError) {
+    public func executeScript(_ script: SQL) throws(PostgresError) {
         let handle = try openHandle()
-        guard !sql.utf8.contains(0) else {
+        try Self.checkNoValues(script, "a script of several statements")
+        guard !script.text.utf8.contains(0) else {
             throw PostgresError(kind: .query, message: "the script contains a NUL character")
         }
-        try consume(PQexec(handle, sql), kind: .query)
+        try consume(PQexec(handle, script.text), kind: .query)
+    }
+
+    static func checkValues(_ statement: SQL) throws(PostgresError) {
+        for (index, value) in statement.values.enumerated() where value.text?.utf8.contains(0) == true {
+            throw PostgresError(
+                kind: .query,
+                message: "parameter $\(index + 1) contains a NUL character, which PostgreSQL text cannot store")
+        }
+    }
+
+    /// Statements that cannot take bind parameters (several statements at once, COPY).
+    static func checkNoValues(_ statement: SQL, _ what: String) throws(PostgresError) {
+        guard statement.values.isEmpty else {
+            throw PostgresError(kind: .query, message: "\(what) cannot take bind parameters; got \(statement.values.count)")
+        }
     }
 
     /// Turns a `PGresult*` into a ``QueryResult`` or an error, and frees it. A result that

@@ -1,5 +1,5 @@
-public import SQLCore
 import CLibPQ
+public import SQLCore
 
 #if canImport(Glibc)
 import Glibc
@@ -12,18 +12,18 @@ import Darwin
 extension Connection {
     /// Starts listening on `channel` (`LISTEN`, the name quoted as an identifier, so any text is safe).
     public func listen(_ channel: String) throws(PostgresError) {
-        try execute("LISTEN \(try quoteIdentifier(channel))")
+        try execute("LISTEN \(identifier: channel)")
     }
 
     /// Stops listening on `channel`.
     public func unlisten(_ channel: String) throws(PostgresError) {
-        try execute("UNLISTEN \(try quoteIdentifier(channel))")
+        try execute("UNLISTEN \(identifier: channel)")
     }
 
-    /// Sends `payload` on `channel` (`pg_notify($1, $2)`). Inside a transaction it is delivered
+    /// Sends `payload` on `channel` (`pg_notify`, the channel and payload bound as values). Inside a transaction it is delivered
     /// at commit.
     public func notify(_ channel: String, payload: String) throws(PostgresError) {
-        try execute("SELECT pg_notify($1, $2)", [SQLValue(channel), SQLValue(payload)])
+        try execute("SELECT pg_notify(\(channel), \(payload))")
     }
 
     /// The notifications that arrived, waiting up to `timeout` for the first one (waits on the

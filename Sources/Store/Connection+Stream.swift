@@ -1,5 +1,5 @@
-public import SQLCore
 import CLibPQ
+public import SQLCore
 
 /// A batch of rows as libpq received them, read in place: no Swift string per value. Valid only
 /// inside the closure it is handed to.
@@ -32,10 +32,12 @@ public struct RawRows {
 extension Connection {
     /// Runs one query and hands its rows to `body` as libpq holds them (no copy into Swift
     /// strings): for readers of many values, such as the CIM-XML export.
-    public func withRawRows<T>(_ sql: String, _ parameters: [SQLValue] = [], _ body: (RawRows) throws -> T) throws -> T {
+    public func withRawRows<T>(_ statement: SQL, _ body: (RawRows) throws -> T) throws -> T {
         let handle = try openHandle()
-        let result = CStringArray.with(parameters.map(\.text)) { values in
-            PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        try Self.checkValues(statement)
+        let values = statement.values
+        let result = CStringArray.with(values.map(\.text)) { pointers in
+            PQexecParams(handle, statement.text, Int32(values.count), nil, pointers, nil, nil, 0)
         }
         let rows = try tuples(result, handle)
         defer { PQclear(rows) }
@@ -50,11 +52,10 @@ extension Connection {
     ///
     /// Runs inside the caller's transaction (a cursor lives in one); memory is bounded by two
     /// batches.
-    public func streamRows(_ query: String, _ parameters: [SQLValue] = [], batchSize: Int,
-                           _ body: (RawRows, _ keepReading: () -> Void) throws -> Void) throws {
+    public func streamRows(_ query: SQL, batchSize: Int, _ body: (RawRows, _ keepReading: () -> Void) throws -> Void) throws {
         precondition(batchSize > 0)
         let handle = try openHandle()
-        try execute("DECLARE cimdb_stream NO SCROLL CURSOR FOR " + query, parameters)
+        try execute("DECLARE cimdb_stream NO SCROLL CURSOR FOR \(query)")
         let fetch = "FETCH \(batchSize) FROM cimdb_stream"
         guard PQsendQuery(handle, fetch) == 1 else { throw PostgresError(connection: handle, kind: .query) }
         var pending = true

@@ -1,4 +1,5 @@
 import SQLCore
+
 extension Connection {
     /// Runs `body` in a transaction: `BEGIN`, then `COMMIT` when `body` returns, `ROLLBACK`
     /// when it throws (any error), and rethrows. Nested calls (and calls inside a transaction
@@ -9,7 +10,7 @@ extension Connection {
         // Inside a transaction (one of ours, or a BEGIN the caller ran), nest with a savepoint.
         let savepoint = transactionDepth > 0 || isInTransaction ? "cimdb_savepoint_\(transactionDepth)" : nil
         if let savepoint {
-            try execute("SAVEPOINT \(savepoint)")
+            try execute("SAVEPOINT \(identifier: savepoint)")
         } else {
             try execute("BEGIN")
         }
@@ -25,7 +26,7 @@ extension Connection {
         transactionDepth -= 1
         do {
             if let savepoint {
-                try execute("RELEASE SAVEPOINT \(savepoint)")
+                try execute("RELEASE SAVEPOINT \(identifier: savepoint)")
             } else {
                 try execute("COMMIT")
             }
@@ -39,8 +40,8 @@ extension Connection {
     /// Best-effort rollback after a failure: the original error is the one worth reporting.
     private func rollBack(to savepoint: String?) {
         if let savepoint {
-            _ = try? execute("ROLLBACK TO SAVEPOINT \(savepoint)")
-            _ = try? execute("RELEASE SAVEPOINT \(savepoint)")
+            _ = try? execute("ROLLBACK TO SAVEPOINT \(identifier: savepoint)")
+            _ = try? execute("RELEASE SAVEPOINT \(identifier: savepoint)")
         } else if isInTransaction {
             _ = try? execute("ROLLBACK")
         }

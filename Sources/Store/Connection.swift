@@ -1,5 +1,5 @@
-public import SQLCore
 import CLibPQ
+public import SQLCore
 
 /// One libpq connection. Not `Sendable`: use it from one thread at a time, and keep its
 /// blocking calls off Swift's cooperative thread pool (``ConnectionPool`` does both).

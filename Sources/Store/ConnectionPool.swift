@@ -1,5 +1,5 @@
-import SQLCore
 import Dispatch
+import SQLCore
 import Synchronization
 
 /// A fixed number of connections, safe to share across tasks under Swift 6 strict concurrency.

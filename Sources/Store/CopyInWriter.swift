@@ -1,4 +1,5 @@
 import SQLCore
+
 /// Appends rows to a `COPY … FROM STDIN` in PostgreSQL's text format; handed to the closure of
 /// ``Connection/copyIn(_:_:)``. Data goes to the server in chunks of about 32 KB as it grows.
 public struct CopyInWriter {

@@ -1,4 +1,5 @@
 import SQLCore
+
 extension EmbeddedCluster {
     /// Whether `initdb` has run.
     var isInitialized: Bool { FileSystem.exists(dataDirectory + "/PG_VERSION") }

@@ -1,5 +1,6 @@
-import SQLCore
 import Glibc
+import SQLCore
+
 extension EmbeddedCluster {
     /// Starts the cluster and returns its status: `initdb` on first use, a stale
     /// `postmaster.pid` (its process gone) removed, `pg_ctl start -w`, then a real connection
@@ -73,17 +74,18 @@ extension EmbeddedCluster {
         try await Blocking.run {
             let connection = try Connection(conninfo)
             defer { connection.close() }
-            if try connection.execute("SELECT 1 FROM pg_database WHERE datname = $1", [SQLValue(database)]).isEmpty {
+            if try connection.execute("SELECT 1 FROM pg_database WHERE datname = \(database)").isEmpty {
                 do {
-                    try connection.execute("CREATE DATABASE \(try connection.quoteIdentifier(database))")
+                    try connection.execute("CREATE DATABASE \(identifier: database)")
                 } catch let error as PostgresError where error.sqlState == "42P04" {
                     // Created meanwhile by another process.
                 }
             }
             if let newPassword {
                 let statement = try connection.execute(
-                    "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text) AS sql", [SQLValue(role), SQLValue(newPassword)])
-                try connection.executeScript(statement[0].string("sql") ?? "")
+                    "SELECT format('ALTER ROLE %I PASSWORD %L', \(role)::text, \(newPassword)::text) AS sql")
+                // The server wrote the statement, quoting the role and the password itself.
+                try connection.executeScript(.verbatim(statement[0].string("sql") ?? ""))
             }
         }
         if let newPassword { try writePassword(newPassword, account: account) }

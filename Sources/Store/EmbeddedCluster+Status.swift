@@ -1,4 +1,5 @@
 import SQLCore
+
 extension EmbeddedCluster {
     /// Stops the cluster (`pg_ctl stop -m fast`: sessions are disconnected, transactions
     /// rolled back) and returns once the server process has exited. Harmless when it is not

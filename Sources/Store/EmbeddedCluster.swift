@@ -1,4 +1,5 @@
 import SQLCore
+
 /// cimdb's own PostgreSQL: a cluster under a home directory, created with `initdb` on first
 /// use and run with `pg_ctl`, reachable on a private unix socket (and optionally on a loopback
 /// TCP port).

@@ -1,4 +1,5 @@
 import SQLCore
+
 /// One step of the schema's history: SQL run once, in its own transaction, recorded by version.
 ///
 /// Loaded from files named `NNNN_verb_object.sql` (`0001_create_inventory.sql` is version 1,

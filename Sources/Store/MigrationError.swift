@@ -1,4 +1,5 @@
 public import SQLCore
+
 /// Why migrations could not be loaded or applied, with the file (and, for SQL errors, the line
 /// and column in it) where it happened.
 public struct MigrationError: Error, CustomStringConvertible, Sendable {

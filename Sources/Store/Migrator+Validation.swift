@@ -1,4 +1,5 @@
 import SQLCore
+
 extension Migrator {
     /// The migrations sorted by version, after checking that versions run 1, 2, 3, … with no
     /// gap or duplicate and that names are snake_case (`verb_object`).
@@ -63,9 +64,7 @@ extension Migrator {
         }
         guard !checked.isEmpty else { return }
         let sums = try connection.execute(
-            "SELECT \(Self.checksum(of: "sql")) AS checksum "
-                + "FROM unnest($1::text[]) WITH ORDINALITY AS t(sql, n) ORDER BY n",
-            [SQLValue(array: checked.map(\.migration.sql))])
+            "SELECT \(Self.checksum(of: "sql")) AS checksum FROM unnest(\(checked.map(\.migration.sql))) WITH ORDINALITY AS t(sql, n) ORDER BY n")
         for (index, pair) in checked.enumerated() {
             let current = sums[index].string("checksum") ?? ""
             guard current == pair.record.checksum else {

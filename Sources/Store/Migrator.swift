@@ -1,4 +1,5 @@
 import SQLCore
+
 /// Applies ordered SQL ``Migration``s to a database, each in its own transaction, and records
 /// each with the SHA-256 of its SQL in a table (`cimdb.schema_migrations` by default).
 ///
@@ -66,35 +67,35 @@ public struct Migrator: Sendable {
 
     /// The checksum of the SQL text `expression` (a parameter or column name): SHA-256 in hex,
     /// computed by the server, so no crypto dependency here.
-    static func checksum(of expression: String) -> String {
+    static func checksum(of expression: SQL) -> SQL {
         "encode(sha256(convert_to(\(expression), 'UTF8')), 'hex')"
     }
 
     private func run(_ migration: Migration, on connection: Connection) throws {
         do {
-            try connection.executeScript(migration.sql)
+            try connection.executeScript(.verbatim(migration.sql))
         } catch {
             let (line, column) = error.position.map { Self.lineAndColumn(of: $0, in: migration.sql) } ?? (nil, nil)
             throw MigrationError(
                 kind: .failed, file: migration.fileName, version: migration.version, line: line, column: column,
                 message: "migration \(migration.fileName) failed", underlying: error)
         }
+        let sql: SQL = "\(migration.sql)"
         try connection.execute(
-            "INSERT INTO \(try quotedTable(connection)) (version, name, checksum) VALUES ($2, $3, \(Self.checksum(of: "$1")))",
-            [SQLValue(migration.sql), SQLValue(migration.version), SQLValue(migration.name)])
+            "INSERT INTO \(identifier) (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(Self.checksum(of: sql)))")
     }
 
     /// Waits for other migrators of this table until the transaction ends.
     private func lock(_ connection: Connection) throws {
-        try connection.execute("SELECT pg_advisory_xact_lock(1667853668, hashtext($1))", [SQLValue(table)])
+        try connection.execute("SELECT pg_advisory_xact_lock(1667853668, hashtext(\(table)))")
     }
 
     private func createTable(_ connection: Connection) throws {
-        if let schema = try qualifiedParts(connection).schema {
-            try connection.execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
+        if let schema = identifier.schema {
+            try connection.execute("CREATE SCHEMA IF NOT EXISTS \(identifier: schema)")
         }
         try connection.execute("""
-            CREATE TABLE IF NOT EXISTS \(try quotedTable(connection)) (
+            CREATE TABLE IF NOT EXISTS \(identifier) (
                 version integer PRIMARY KEY,
                 name text NOT NULL,
                 checksum text NOT NULL,
@@ -104,10 +105,10 @@ public struct Migrator: Sendable {
     }
 
     func appliedRecords(_ connection: Connection) throws -> [Record] {
-        let exists = try connection.execute("SELECT to_regclass($1) IS NOT NULL AS present", [SQLValue(try quotedTable(connection))])
+        let exists = try connection.execute("SELECT to_regclass(\(identifier.quoted)) IS NOT NULL AS present")
         guard exists.first?.bool("present") == true else { return [] }
         let rows = try connection.execute(
-            "SELECT version, name, checksum, applied_at::text AS applied_at FROM \(try quotedTable(connection)) ORDER BY version")
+            "SELECT version, name, checksum, applied_at::text AS applied_at FROM \(identifier) ORDER BY version")
         return rows.map { row in
             Record(
                 version: row.int("version") ?? 0, name: row.string("name") ?? "",
@@ -115,18 +116,10 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// `"schema"."table"`, each part quoted.
-    func quotedTable(_ connection: Connection) throws(PostgresError) -> String {
-        let parts = try qualifiedParts(connection)
-        return parts.schema.map { "\($0).\(parts.table)" } ?? parts.table
-    }
-
-    private func qualifiedParts(_ connection: Connection) throws(PostgresError) -> (schema: String?, table: String) {
-        guard let dot = table.firstIndex(of: ".") else { return (nil, try connection.quoteIdentifier(table)) }
-        return (
-            try connection.quoteIdentifier(String(table[..<dot])),
-            try connection.quoteIdentifier(String(table[table.index(after: dot)...]))
-        )
+    /// The table, schema-qualified when its name has a dot.
+    var identifier: SQLIdentifier {
+        guard let dot = table.firstIndex(of: ".") else { return SQLIdentifier(table) }
+        return SQLIdentifier(String(table[table.index(after: dot)...]), schema: String(table[..<dot]))
     }
 
     /// 1-based line and column of the 1-based character `position` (PostgreSQL counts characters).

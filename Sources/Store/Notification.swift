@@ -1,4 +1,5 @@
 import SQLCore
+
 /// A message from `NOTIFY` (or `pg_notify`) on a channel this connection listens to.
 public struct Notification: Sendable, Hashable {
     /// The channel name.

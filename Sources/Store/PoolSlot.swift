@@ -1,6 +1,6 @@
-import SQLCore
 import CLibPQ
 import Dispatch
+import SQLCore
 
 /// One connection of a ``ConnectionPool`` and the serial queue it lives on.
 ///

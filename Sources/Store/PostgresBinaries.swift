@@ -1,4 +1,5 @@
 public import SQLCore
+
 /// Finds the PostgreSQL server programs (`initdb`, `pg_ctl`, `postgres`).
 ///
 /// Order: the directory in `CIMDB_PG_BINDIR` when set (and only it); else `pg_config --bindir`

@@ -1,5 +1,5 @@
-import SQLCore
 import CLibPQ
+import SQLCore
 
 extension PostgresError {
     /// The error a failed `PGresult` describes. Falls back to the connection's message when the

@@ -1,5 +1,5 @@
-import SQLCore
 import CLibPQ
+import SQLCore
 
 /// What a connection's notice receiver saw. libpq hands an error that arrives while the
 /// connection is idle — the `FATAL` of `pg_terminate_backend` or of a server shutdown — to the

@@ -1,3 +1,5 @@
+import SQLCore
+public import Store
 
 /// A real PostgreSQL for tests: one embedded cluster per test process, created with the same
 /// ``EmbeddedCluster`` code the product uses, in a fresh temporary directory, started once,
@@ -5,8 +7,6 @@
 ///
 /// Tests get a database of their own with ``createDatabase(_:)``. When PostgreSQL cannot be
 /// started these functions throw the reason: tests fail, they are never skipped.
-import SQLCore
-public import Store
 public enum TestPostgres {
     /// The process's test cluster, started on first use.
     public static func shared() async throws -> EmbeddedCluster {
@@ -22,7 +22,7 @@ public enum TestPostgres {
         let pool = ConnectionPool(conninfo: conninfo, size: 1)
         do {
             try await pool.withConnection { connection in
-                try connection.execute("CREATE DATABASE \(try connection.quoteIdentifier(name))")
+                try connection.execute("CREATE DATABASE \(identifier: name)")
             }
         } catch {
             await pool.close()
@@ -46,15 +46,15 @@ public enum TestPostgres {
         do {
             try await pool.withConnection { connection in
                 try connection.execute(
-                    "CREATE DATABASE \(try connection.quoteIdentifier(name)) TEMPLATE \(try connection.quoteIdentifier(template))")
+                    "CREATE DATABASE \(identifier: name) TEMPLATE \(identifier: template)")
                 // A copy does not take the template's own settings (ALTER DATABASE … SET, such as
                 // cimdb's search_path): the server writes the statements that give them back.
                 let settings = try connection.execute("""
-                    SELECT format('ALTER DATABASE %I SET %I = %s', $2::text, split_part(c, '=', 1), substr(c, strpos(c, '=') + 1))
+                    SELECT format('ALTER DATABASE %I SET %I = %s', \(name)::text, split_part(c, '=', 1), substr(c, strpos(c, '=') + 1))
                     FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase, unnest(s.setconfig) AS c
-                    WHERE d.datname = $1 AND s.setrole = 0
-                    """, [SQLValue(template), SQLValue(name)])
-                for row in settings { if let statement = row.string(0) { try connection.execute(statement) } }
+                    WHERE d.datname = \(template) AND s.setrole = 0
+                    """)
+                for row in settings { if let statement = row.string(0) { try connection.execute(.verbatim(statement)) } }
             }
         } catch {
             await pool.close()

@@ -1,5 +1,5 @@
-import CLI
 import ArgumentParser
+import CLI
 
 /// The `cimdb` executable: everything lives in the CLI module's command tree.
 @main

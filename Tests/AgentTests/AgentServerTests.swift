@@ -1,10 +1,11 @@
 import AgentProtocol
 import Foundation
+import Store
+import Testing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Store
-import Testing
 #if canImport(Glibc)
 import Glibc
 import SQLCore
@@ -37,7 +38,7 @@ struct AgentServerTests {
             }
             #expect(try installation.hostedFileSystems(node) == Int64(nodeDisks.count))
             try await eventually("\(node)'s caption") {
-                try installation.query("SELECT caption FROM cim.cim_computersystem WHERE name = $1", [SQLValue(node)]).first?["caption"] == "caption of \(node)"
+                try installation.query("SELECT caption FROM cim.cim_computersystem WHERE name = \(node)").first?["caption"] == "caption of \(node)"
             }
         }
         #expect(try installation.count("SELECT count(*) FROM cimdb.rejected_result") == 0)

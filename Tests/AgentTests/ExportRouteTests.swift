@@ -1,9 +1,11 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Store
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+import SQLCore
+#endif
 
 @Suite("GET /export", .timeLimit(.minutes(3)))
 struct ExportRouteTests {

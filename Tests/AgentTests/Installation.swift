@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import StoreTesting
+
 #if canImport(Glibc)
 import Glibc
 import SQLCore
@@ -99,20 +100,20 @@ final class Installation: @unchecked Sendable {
     func agentLog(_ node: String) -> String { agents[node]?.output ?? "" }
 
     /// Runs a query on the installation's database.
-    func query(_ sql: String, _ parameters: [SQLValue] = []) throws -> QueryResult {
+    func query(_ sql: SQL) throws -> QueryResult {
         let connection = try Connection(conninfo)
         defer { connection.close() }
-        return try connection.execute(sql, parameters)
+        return try connection.execute(sql)
     }
 
-    func count(_ sql: String, _ parameters: [SQLValue] = []) throws -> Int64 {
-        try query(sql, parameters).first?.int64(0) ?? -1
+    func count(_ sql: SQL) throws -> Int64 {
+        try query(sql).first?.int64(0) ?? -1
     }
 
     /// File systems of a node in the inventory, by mount point, with their sizes.
     func fileSystems(_ node: String) throws -> [String: Int64?] {
         var out: [String: Int64?] = [:]
-        for row in try query("SELECT name, filesystemsize FROM cim.cim_filesystem WHERE csname = $1", [SQLValue(node)]) {
+        for row in try query("SELECT name, filesystemsize FROM cim.cim_filesystem WHERE csname = \(node)") {
             out[row["name"] ?? ""] = row.int64("filesystemsize")
         }
         return out
@@ -121,7 +122,7 @@ final class Installation: @unchecked Sendable {
     func hostedFileSystems(_ node: String) throws -> Int64 {
         try count("""
             SELECT count(*) FROM cim.cim_hostedfilesystem h JOIN cim.cim_filesystem f ON f.instance_id = h.partcomponent
-            WHERE f.csname = $1
-            """, [SQLValue(node)])
+            WHERE f.csname = \(node)
+            """)
     }
 }

@@ -3,6 +3,7 @@ import AgentProtocol
 import Foundation
 import Inventory
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,9 +1,10 @@
 import Foundation
+import Store
+import Testing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Store
-import Testing
 #if canImport(Glibc)
 import Glibc
 import SQLCore

@@ -1,5 +1,5 @@
-import Testing
 @testable import CIM
+import Testing
 
 @Suite struct NameTests {
     @Test func foldsASCIIAndUnicode() {

@@ -2,16 +2,16 @@ import CIM
 import Export
 import Fleet
 import Foundation
+import Ingest
+import InstallationTesting
 import Inventory
 import Migrations
+import ModelStore
 import ORM
+import SQLCore
 import Store
 import StoreTesting
-import InstallationTesting
 import Testing
-import Ingest
-import ModelStore
-import SQLCore
 
 /// A database with cimdb's schema and the benchmark configuration, filled with a fleet.
 func fleetInventory(nodes: Int, seed: UInt64) async throws -> ConnectionPool {
@@ -100,7 +100,7 @@ func temporaryFile(_ name: String) -> URL {
             #expect(systemDevices.instances == systemDevices.associations)
             let node = FleetNode.name(1)
             let one = try CIMXMLExporter(catalog: catalog, options: .init(node: node, associations: true, host: "h")).export(to: file.path, on: c)
-            #expect(one.instances == (try c.execute("SELECT count(*) FROM cimdb.instance_source WHERE node = $1", [SQLValue(node)]).first?.int(0)))
+            #expect(one.instances == (try c.execute("SELECT count(*) FROM cimdb.instance_source WHERE node = \(node)").first?.int(0)))
             #expect(!(try String(contentsOf: file, encoding: .utf8)).contains(FleetNode.name(0)))
             #expect(throws: ExportError.self) { try CIMXMLExporter(catalog: catalog, options: .init(className: "CIM_Nothing", host: "h")).export(to: file.path, on: c) }
             #expect(throws: ExportError.self) { try CIMXMLExporter(catalog: catalog, options: .init(node: "nowhere", host: "h")).export(to: file.path, on: c) }

@@ -1,16 +1,16 @@
 import CIM
 import Foundation
-import Inventory
-import Migrations
-import ORM
-import Store
-import StoreTesting
-import InstallationTesting
-import Testing
 import Ingest
 import Installation
-import SQLCore
+import InstallationTesting
+import Inventory
+import Migrations
 import ModelStore
+import ORM
+import SQLCore
+import Store
+import StoreTesting
+import Testing
 
 /// A fresh database with cimdb's schema, the default model and, unless `configured` is false,
 /// the default inventory configuration.
@@ -57,8 +57,8 @@ func update(_ node: String, _ settings: String, _ property: String, _ output: St
 }
 
 extension Connection {
-    func count(_ sql: String, _ parameters: [SQLValue] = []) throws -> Int {
-        try execute("SELECT count(*) AS n FROM (\(sql)) AS q", parameters).first?.int("n") ?? -1
+    func count(_ sql: SQL) throws -> Int {
+        try execute("SELECT count(*) AS n FROM (\(sql)) AS q").first?.int("n") ?? -1
     }
 
     func catalog() throws -> ModelCatalog { try ModelCatalog.load(from: self) }

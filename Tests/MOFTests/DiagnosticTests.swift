@@ -1,6 +1,6 @@
 import CIM
-import Testing
 @testable import MOF
+import Testing
 
 /// Malformed MOF: every error class is reported with its message and its exact line and
 /// column in `test.mof` (1-based; columns count characters).

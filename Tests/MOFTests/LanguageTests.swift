@@ -1,7 +1,7 @@
 import CIM
 import Foundation
-import Testing
 @testable import MOF
+import Testing
 
 /// What the MOF language (DSP0004 v2.x, as the DMTF schema uses it) accepts, and what it means.
 @Suite struct LanguageTests {

@@ -1,7 +1,7 @@
 import CIM
 import Foundation
-import Testing
 @testable import MOF
+import Testing
 
 /// `cimdb mof compile --dump-json`: the documented fields, sorted case-insensitively.
 @Suite struct ModelDumpTests {

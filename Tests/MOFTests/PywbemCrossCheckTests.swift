@@ -1,7 +1,7 @@
 import CIM
 import Foundation
-import Testing
 @testable import MOF
+import Testing
 
 /// Class by class, our resolved model against pywbem's (an independent implementation), with
 /// `Tests/crosscheck/pywbem_crosscheck.py`. The expected differences — where pywbem departs from

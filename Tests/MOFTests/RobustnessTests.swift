@@ -1,7 +1,7 @@
 import CIM
 import Foundation
-import Testing
 @testable import MOF
+import Testing
 
 /// Random damage to real MOF must never crash or hang the compiler, and every diagnostic must
 /// point inside the damaged file. A seeded generator keeps failures reproducible; the

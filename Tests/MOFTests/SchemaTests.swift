@@ -1,6 +1,6 @@
 import CIM
-import Testing
 @testable import MOF
+import Testing
 
 /// The real DMTF CIM Schema 2.51.0 compiles without errors and resolves to the numbers the
 /// schema is known to hold (counted independently with pywbem).

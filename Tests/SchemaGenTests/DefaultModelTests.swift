@@ -1,13 +1,13 @@
 import CIM
 import CIMModel
 import Foundation
+import ModelStore
 import ORM
 import SchemaGen
+import SQLCore
 import Store
 import StoreTesting
 import Testing
-import ModelStore
-import SQLCore
 
 /// The default model, installed by the product's migrations into a real PostgreSQL.
 @Suite struct DefaultModelTests {

@@ -1,13 +1,13 @@
 import CIM
 import Foundation
+import ModelStore
+import MOF
 import ORM
 import SchemaGen
+import SQLCore
 import Store
 import StoreTesting
 import Testing
-import MOF
-import ModelStore
-import SQLCore
 
 /// A changed model migrates a populated database without losing a row; destructive changes
 /// are refused unless allowed.
@@ -55,7 +55,7 @@ import SQLCore
             #expect(summaries.contains("add property Acme_Server.Installed (datetime)"))
             #expect(summaries.contains("add class Acme_Blade (table acme_blade)"))
             #expect(summaries.contains("add class Acme_Switch (table acme_switch)"))
-            try connection.transaction { try $0.executeScript(plan.script) }
+            try connection.transaction { try $0.executeScript(.verbatim(plan.script)) }
 
             #expect(try connection.execute("SELECT count(*) AS n FROM Acme_Server").first?.int("n") == 20)
             #expect(try connection.execute("SELECT count(*) AS n FROM Acme_Rack").first?.int("n") == 21)
@@ -88,7 +88,7 @@ import SQLCore
             #expect(retyped.destructiveChanges.map(\.summary) == ["change the type of Acme_Rack.Units from uint16 to string; its values are dropped"])
 
             // Allowed, the plan applies and the rest of the data stays.
-            try connection.transaction { try $0.executeScript(dropped.script) }
+            try connection.transaction { try $0.executeScript(.verbatim(dropped.script)) }
             #expect(try connection.execute("SELECT count(*) AS n FROM Acme_Rack").first?.int("n") == 21)
             #expect(try connection.execute("SELECT count(*) AS n FROM cimdb.instance").first?.int("n") == 21)
             #expect(try connection.execute("SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'acme_rack' AND column_name = 'units'").first?.int("n") == 0)
@@ -118,7 +118,7 @@ import SQLCore
         let applyStart = clock.now
         let tables = try await pool.withConnection { connection in
             try connection.execute("SET client_min_messages = warning")
-            try connection.transaction { try $0.executeScript(ddl) }
+            try connection.transaction { try $0.executeScript(.verbatim(ddl)) }
             return try connection.execute("SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'cim'").first?.int("n")
         }
         let apply = clock.now - applyStart

@@ -1,12 +1,12 @@
 import CIM
 import Foundation
+import ModelStore
 import ORM
 import SchemaGen
+import SQLCore
 import Store
 import StoreTesting
 import Testing
-import ModelStore
-import SQLCore
 
 /// Awkward models from users, and every CIM type, through real DDL and real rows.
 @Suite struct MappingTests {
@@ -55,11 +55,11 @@ import SQLCore
             #expect(longTable.utf8.count <= 63)
             try store.add(className: "Acme_" + String(repeating: "long", count: 25), assignments: [("Order", "o2"), ("Extra", "e")], on: connection)
             // Users type the CIM names unquoted (reserved words need quotes, as in any SQL).
-            let rows = try connection.execute("SELECT \"order\", \"user\", \"select\", \"default\", \(SQLNames.column(for: Self.longA)) AS a, \(SQLNames.column(for: Self.longB)) AS b FROM Acme_Odd ORDER BY \"order\"")
+            let rows = try connection.execute("SELECT \"order\", \"user\", \"select\", \"default\", \(identifier: SQLNames.column(for: Self.longA)) AS a, \(identifier: SQLNames.column(for: Self.longB)) AS b FROM Acme_Odd ORDER BY \"order\"")
             #expect(rows.map { $0["order"] } == ["o1", "o2", "short"])
             #expect(rows.first?["a"] == "a" && rows.first?["b"] == "b")
             // The comment records the full name of a shortened column.
-            let comment = try connection.execute("SELECT col_description('cim.acme_odd'::regclass, attnum) AS c FROM pg_attribute WHERE attrelid = 'cim.acme_odd'::regclass AND attname = $1", [SQLValue(SQLNames.column(for: Self.longA))]).first?["c"]
+            let comment = try connection.execute("SELECT col_description('cim.acme_odd'::regclass, attnum) AS c FROM pg_attribute WHERE attrelid = 'cim.acme_odd'::regclass AND attname = \(SQLNames.column(for: Self.longA))").first?["c"]
             #expect(comment?.contains("CIM name \(Self.longA)") == true)
         }
     }
@@ -120,7 +120,7 @@ import SQLCore
             for (column, value) in [("u8", "256"), ("u16", "-1"), ("u32", "4294967296"), ("u64", "-1"), ("c", "ab"), ("short", "abcd"), ("\"when\"", "tomorrow")] {
                 #expect(throws: PostgresError.self, "\(column)=\(value)") {
                     try connection.transaction { c in
-                        try c.execute("INSERT INTO cim.acme_types (instance_id, name, \(column)) VALUES (9000, 'raw', $1)", [SQLValue(value)])
+                        try c.execute("INSERT INTO cim.acme_types (instance_id, name, \(SQL.verbatim(column))) VALUES (9000, 'raw', \(value))")
                     }
                 }
             }

@@ -1,8 +1,8 @@
 import CIM
+import Foundation
 import ORM
 import SchemaGen
 import Testing
-import Foundation
 
 @Suite struct NamingTests {
     @Test func tablesAndColumnsAreFoldedCIMNames() {

@@ -7,6 +7,7 @@ import SchemaGen
 import Store
 import StoreTesting
 import Testing
+import SQLCore
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -38,7 +39,7 @@ let defaultModel: Model = Compiler().compile(files: [repositoryRoot.appendingPat
 
 /// Installs a compiled model into a database that has migration 0001.
 func install(_ model: Model, on connection: Connection) throws {
-    try connection.executeScript(try DDLGenerator(model: model, source: "test").createStatements())
+    try connection.executeScript(.verbatim(try DDLGenerator(model: model, source: "test").createStatements()))
 }
 
 enum MOFCompile {

@@ -1,6 +1,6 @@
+import SQLCore
 @testable import Store
 import Testing
-import SQLCore
 
 @Suite("Child processes")
 struct CommandTests {

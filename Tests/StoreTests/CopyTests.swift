@@ -1,6 +1,6 @@
+import SQLCore
 @testable import Store
 import Testing
-import SQLCore
 
 @Suite("COPY FROM STDIN")
 struct CopyTests {
@@ -19,12 +19,12 @@ struct CopyTests {
         let table = uniqueName("copy")
         let count = 100_000
         let (copied, mismatches, total) = try await withSharedConnection { connection in
-            try connection.execute("CREATE TEMP TABLE \(table) (id int PRIMARY KEY, text text NOT NULL, note text)")
-            let copied = try connection.copyIn("COPY \(table) (id, text, note) FROM STDIN") { writer in
+            try connection.execute("CREATE TEMP TABLE \(identifier: table) (id int PRIMARY KEY, text text NOT NULL, note text)")
+            let copied = try connection.copyIn("COPY \(identifier: table) (id, text, note) FROM STDIN") { writer in
                 for i in 0..<count { writer.appendRow(Self.row(i)) }
                 #expect(writer.rowCount == count)
             }
-            let rows = try connection.execute("SELECT id, text, note FROM \(table) ORDER BY id")
+            let rows = try connection.execute("SELECT id, text, note FROM \(identifier: table) ORDER BY id")
             var mismatches = 0
             for (i, row) in rows.enumerated() where [row[0], row[1], row[2]] != Self.row(i) { mismatches += 1 }
             return (copied, mismatches, rows.count)
@@ -38,13 +38,13 @@ struct CopyTests {
     func badRowAborts() async throws {
         let table = uniqueName("copy_bad")
         let (error, count) = try await withSharedConnection { connection in
-            try connection.execute("CREATE TEMP TABLE \(table) (id int, name text)")
+            try connection.execute("CREATE TEMP TABLE \(identifier: table) (id int, name text)")
             let error = #expect(throws: PostgresError.self) {
-                try connection.copyIn("COPY \(table) FROM STDIN") { writer in
+                try connection.copyIn("COPY \(identifier: table) FROM STDIN") { writer in
                     for i in 0..<50_000 { writer.appendRow([i == 40_000 ? "not a number" : String(i), "n\(i)"]) }
                 }
             }
-            return (error, try connection.execute("SELECT count(*) AS n FROM \(table)")[0].int("n"))
+            return (error, try connection.execute("SELECT count(*) AS n FROM \(identifier: table)")[0].int("n"))
         }
         #expect(error?.kind == .copy)
         #expect(error?.sqlState == "22P02")
@@ -58,14 +58,14 @@ struct CopyTests {
         struct Stop: Error {}
         let table = uniqueName("copy_stop")
         let count = try await withSharedConnection { connection in
-            try connection.execute("CREATE TEMP TABLE \(table) (id int)")
+            try connection.execute("CREATE TEMP TABLE \(identifier: table) (id int)")
             #expect(throws: Stop.self) {
-                try connection.copyIn("COPY \(table) FROM STDIN") { writer in
+                try connection.copyIn("COPY \(identifier: table) FROM STDIN") { writer in
                     for i in 0..<10_000 { writer.appendRow([String(i)]) }
                     throw Stop()
                 }
             }
-            return try connection.execute("SELECT count(*) AS n FROM \(table)")[0].int("n")
+            return try connection.execute("SELECT count(*) AS n FROM \(identifier: table)")[0].int("n")
         }
         #expect(count == 0)
     }
@@ -84,13 +84,13 @@ struct CopyTests {
     func copyOutThenIn() async throws {
         let source = uniqueName("copy_out"), target = uniqueName("copy_back")
         let (data, copied, same, error) = try await withSharedConnection { connection in
-            try connection.execute("CREATE TEMP TABLE \(source) (id int PRIMARY KEY, text text NOT NULL, note text)")
-            try connection.execute("CREATE TEMP TABLE \(target) (LIKE \(source))")
-            try connection.copyIn("COPY \(source) FROM STDIN") { writer in for i in 0..<5_000 { writer.appendRow(Self.row(i)) } }
-            let data = try connection.copyOut("COPY \(source) TO STDOUT")
-            let copied = try connection.copyIn("COPY \(target) FROM STDIN") { $0.appendData(data) }
-            let same = try connection.execute("SELECT count(*) AS n FROM \(source) s JOIN \(target) t USING (id) WHERE s.text = t.text AND s.note IS NOT DISTINCT FROM t.note").first?.int("n")
-            let error = #expect(throws: PostgresError.self) { try connection.copyOut("COPY nowhere_\(source) TO STDOUT") }
+            try connection.execute("CREATE TEMP TABLE \(identifier: source) (id int PRIMARY KEY, text text NOT NULL, note text)")
+            try connection.execute("CREATE TEMP TABLE \(identifier: target) (LIKE \(identifier: source))")
+            try connection.copyIn("COPY \(identifier: source) FROM STDIN") { writer in for i in 0..<5_000 { writer.appendRow(Self.row(i)) } }
+            let data = try connection.copyOut("COPY \(identifier: source) TO STDOUT")
+            let copied = try connection.copyIn("COPY \(identifier: target) FROM STDIN") { $0.appendData(data) }
+            let same = try connection.execute("SELECT count(*) AS n FROM \(identifier: source) s JOIN \(identifier: target) t USING (id) WHERE s.text = t.text AND s.note IS NOT DISTINCT FROM t.note").first?.int("n")
+            let error = #expect(throws: PostgresError.self) { try connection.copyOut("COPY \(identifier: "nowhere_" + source) TO STDOUT") }
             return (data, copied, same, error)
         }
         #expect(copied == 5_000)

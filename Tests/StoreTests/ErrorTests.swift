@@ -1,6 +1,6 @@
+import SQLCore
 @testable import Store
 import Testing
-import SQLCore
 
 @Suite("Errors carry the server's fields")
 struct ErrorTests {
@@ -8,13 +8,13 @@ struct ErrorTests {
     func uniqueViolation() async throws {
         let table = uniqueName("unique")
         let error = try await withSharedConnection { connection in
-            try connection.execute("CREATE TEMP TABLE \(table) (id int CONSTRAINT \(table)_id_key UNIQUE, name text)")
-            try connection.execute("INSERT INTO \(table) VALUES ($1, $2)", [1, "first"])
+            try connection.execute("CREATE TEMP TABLE \(identifier: table) (id int CONSTRAINT \(identifier: table + "_id_key") UNIQUE, name text)")
+            try connection.execute("INSERT INTO \(identifier: table) VALUES (\(1), \("first"))")
             let error = #expect(throws: PostgresError.self) {
-                try connection.execute("INSERT INTO \(table) VALUES ($1, $2)", [1, "second"])
+                try connection.execute("INSERT INTO \(identifier: table) VALUES (\(1), \("second"))")
             }
             // The connection stays usable after a failed statement.
-            #expect(try connection.execute("SELECT count(*) AS n FROM \(table)")[0].int("n") == 1)
+            #expect(try connection.execute("SELECT count(*) AS n FROM \(identifier: table)")[0].int("n") == 1)
             return error
         }
         let failure = try #require(error)
@@ -32,7 +32,7 @@ struct ErrorTests {
 
     @Test("a syntax error has SQLSTATE 42601 and the 1-based position of the bad token")
     func syntaxError() async throws {
-        let sql = "SELECT 1 FROM WHERE"
+        let sql: SQL = "SELECT 1 FROM WHERE"
         let error = try await withSharedConnection { connection in
             #expect(throws: PostgresError.self) { try connection.execute(sql) }
         }
@@ -47,9 +47,9 @@ struct ErrorTests {
     func notNullViolation() async throws {
         let table = uniqueName("not_null")
         let error = try await withSharedConnection { connection in
-            try connection.execute("CREATE TEMP TABLE \(table) (id int NOT NULL)")
+            try connection.execute("CREATE TEMP TABLE \(identifier: table) (id int NOT NULL)")
             return #expect(throws: PostgresError.self) {
-                try connection.execute("INSERT INTO \(table) VALUES ($1)", [nil])
+                try connection.execute("INSERT INTO \(identifier: table) VALUES (\(nil))")
             }
         }
         #expect(error?.sqlState == "23502")
@@ -88,9 +88,9 @@ struct ErrorTests {
         let table = uniqueName("script")
         let (error, present) = try await withSharedConnection { connection in
             let error = #expect(throws: PostgresError.self) {
-                try connection.executeScript("CREATE TABLE \(table) (id int); INSERT INTO \(table) VALUES (1); SELECT 1/0;")
+                try connection.executeScript("CREATE TABLE \(identifier: table) (id int); INSERT INTO \(identifier: table) VALUES (1); SELECT 1/0;")
             }
-            let present = try connection.execute("SELECT to_regclass($1) IS NOT NULL AS present", [SQLValue(table)])[0].bool("present")
+            let present = try connection.execute("SELECT to_regclass(\(table)) IS NOT NULL AS present")[0].bool("present")
             return (error, present)
         }
         #expect(error?.sqlState == "22012")

@@ -1,6 +1,6 @@
+import SQLCore
 @testable import Store
 import Testing
-import SQLCore
 
 @Suite("Parameters and values against PostgreSQL")
 struct ParameterTests {
@@ -9,16 +9,11 @@ struct ParameterTests {
         let row = try await withSharedConnection { connection in
             try connection.execute(
                 """
-                SELECT $1::int AS i, $2::bigint AS big, $3::numeric AS unsigned, $4::float8 AS d,
-                       $5::bool AS yes, $6::bool AS no, $7::text AS null_text, $8::text AS s,
-                       $9::float8 AS tiny, $10::float8 AS inf, $11::float8 AS nan, $12::int AS literal_int,
-                       $13::float8 AS literal_double
-                """,
-                [
-                    SQLValue(-42), SQLValue(Int64.min), SQLValue(UInt64.max), SQLValue(0.1 + 0.2),
-                    SQLValue(true), false, nil, "text", SQLValue(Double.leastNonzeroMagnitude), SQLValue(-Double.infinity),
-                    SQLValue(Double.nan), 7, 2.5,
-                ])[0]
+                SELECT \(-42)::int AS i, \(Int64.min)::bigint AS big, \(UInt64.max)::numeric AS unsigned, \(0.1 + 0.2)::float8 AS d,
+                       \(true)::bool AS yes, \(false)::bool AS no, \(nil)::text AS null_text, \("text")::text AS s,
+                       \(Double.leastNonzeroMagnitude)::float8 AS tiny, \(-Double.infinity)::float8 AS inf, \(Double.nan)::float8 AS nan, \(7)::int AS literal_int,
+                       \(2.5)::float8 AS literal_double
+                """)[0]
         }
         #expect(row.int("i") == -42)
         #expect(row.int64("big") == Int64.min)
@@ -45,8 +40,7 @@ struct ParameterTests {
         ]
         let row = try await withSharedConnection { connection in
             try connection.execute(
-                "SELECT $1::text[] AS a, cardinality($1::text[]) AS n, ($1::text[])[4] IS NULL AS fourth_null, ($1::text[])[7] AS seventh",
-                [SQLValue(array: elements)])[0]
+                "SELECT \(elements) AS a, cardinality(\(elements)) AS n, (\(elements))[4] IS NULL AS fourth_null, (\(elements))[7] AS seventh")[0]
         }
         #expect(row.stringArray("a") == elements)
         #expect(row.int("n") == elements.count)
@@ -74,7 +68,7 @@ struct ParameterTests {
     func bytea() async throws {
         let bytes = (0...255).map(UInt8.init) + [0, 0, 255]
         let row = try await withSharedConnection { connection in
-            try connection.execute("SELECT $1::bytea AS b, length($1::bytea) AS n", [SQLValue(bytes: bytes)])[0]
+            try connection.execute("SELECT \(Bytea(bytes))::bytea AS b, length(\(Bytea(bytes))::bytea) AS n")[0]
         }
         #expect(row.bytes("b") == bytes)
         #expect(row.int("n") == bytes.count)
@@ -84,7 +78,7 @@ struct ParameterTests {
     func unicode() async throws {
         let text = "Grüße · 日本語 · 👩‍💻 · e\u{301} · Ω · \u{10FFFF}"
         let row = try await withSharedConnection { connection in
-            try connection.execute("SELECT $1::text AS t, length($1::text) AS n, $1::text = $2 AS same", [SQLValue(text), SQLValue(text)])[0]
+            try connection.execute("SELECT \(text)::text AS t, length(\(text)::text) AS n, \(text)::text = \(text) AS same")[0]
         }
         #expect(row.string("t") == text)
         #expect(row.int("n") == text.unicodeScalars.count)
@@ -96,12 +90,12 @@ struct ParameterTests {
         let table = uniqueName("victims")
         let attack = "x'); DROP TABLE \(table); --"
         let (stored, stillThere) = try await withSharedConnection { connection in
-            try connection.execute("CREATE TABLE \(table) (name text)")
-            try connection.execute("INSERT INTO \(table) (name) VALUES ($1)", [SQLValue(attack)])
-            try connection.execute("SELECT * FROM \(table) WHERE name = $1", ["' OR '1'='1"])
-            let stored = try connection.execute("SELECT name FROM \(table)")[0].string("name")
-            let present = try connection.execute("SELECT to_regclass($1) IS NOT NULL AS present", [SQLValue(table)])[0].bool("present")
-            try connection.execute("DROP TABLE \(table)")
+            try connection.execute("CREATE TABLE \(identifier: table) (name text)")
+            try connection.execute("INSERT INTO \(identifier: table) (name) VALUES (\(attack))")
+            try connection.execute("SELECT * FROM \(identifier: table) WHERE name = \("' OR '1'='1")")
+            let stored = try connection.execute("SELECT name FROM \(identifier: table)")[0].string("name")
+            let present = try connection.execute("SELECT to_regclass(\(table)) IS NOT NULL AS present")[0].bool("present")
+            try connection.execute("DROP TABLE \(identifier: table)")
             return (stored, present)
         }
         #expect(stored == attack)
@@ -112,7 +106,7 @@ struct ParameterTests {
     func nulCharacter() async throws {
         let outcome = try await withSharedConnection { connection in
             let error = #expect(throws: PostgresError.self) {
-                try connection.execute("SELECT $1::text", ["a\u{0}b"])
+                try connection.execute("SELECT \("a\u{0}b")::text")
             }
             return (error?.message ?? "", try connection.execute("SELECT 1 AS one")[0].int("one"))
         }
@@ -124,10 +118,10 @@ struct ParameterTests {
     func resultShape() async throws {
         let table = uniqueName("shape")
         let (inserted, updated, selected) = try await withSharedConnection { connection in
-            try connection.execute("CREATE TEMP TABLE \(table) (id int, name text)")
-            let inserted = try connection.execute("INSERT INTO \(table) SELECT g, 'n' || g FROM generate_series(1, 5) g")
-            let updated = try connection.execute("UPDATE \(table) SET name = $1 WHERE id > $2", ["x", 2])
-            let selected = try connection.execute("SELECT id, name FROM \(table) ORDER BY id")
+            try connection.execute("CREATE TEMP TABLE \(identifier: table) (id int, name text)")
+            let inserted = try connection.execute("INSERT INTO \(identifier: table) SELECT g, 'n' || g FROM generate_series(1, 5) g")
+            let updated = try connection.execute("UPDATE \(identifier: table) SET name = \("x") WHERE id > \(2)")
+            let selected = try connection.execute("SELECT id, name FROM \(identifier: table) ORDER BY id")
             return (inserted, updated, selected)
         }
         #expect(inserted.affectedRows == 5)

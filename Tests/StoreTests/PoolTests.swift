@@ -1,7 +1,7 @@
+import SQLCore
 @testable import Store
 import Synchronization
 import Testing
-import SQLCore
 
 /// Counts calls under way and the most at once.
 final class Concurrency: Sendable {
@@ -28,7 +28,7 @@ struct PoolTests {
                     try await pool.withConnection { connection in
                         running.enter()
                         defer { running.leave() }
-                        let row = try connection.execute("SELECT pg_backend_pid() AS pid, $1::int AS i, pg_sleep(0.01)", [SQLValue(i)])[0]
+                        let row = try connection.execute("SELECT pg_backend_pid() AS pid, \(i)::int AS i, pg_sleep(0.01)")[0]
                         #expect(row.int("i") == i)
                         return Int32(row.int("pid") ?? 0)
                     }
@@ -116,9 +116,9 @@ struct PoolTests {
     private func terminate(_ pids: Set<Int32>, conninfo: String) async throws {
         let list = pids.map(String.init)
         try await withConnection(to: conninfo) { connection in
-            try connection.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", [SQLValue(array: list)])
+            try connection.execute("SELECT pg_terminate_backend(pid) FROM unnest(\(list)::int[]) AS pid")
             while try connection.execute(
-                "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])", [SQLValue(array: list)])[0].int("n") != 0 {
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ANY(\(list)::int[])")[0].int("n") != 0 {
                 _ = try connection.notifications(timeout: .milliseconds(10))
             }
         }

@@ -1,6 +1,6 @@
+import SQLCore
 @testable import Store
 import Testing
-import SQLCore
 
 @Suite("rows read in place and streamed through a cursor")
 struct StreamTests {
@@ -9,8 +9,7 @@ struct StreamTests {
         var values: [String?] = []
         var batches: [Int] = []
         try connection.transaction { c in
-            try c.streamRows("SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE 'v' || i END FROM generate_series(1, $1::int) i ORDER BY i",
-                             [SQLValue(String(total))], batchSize: batch) { rows, keepReading in
+            try c.streamRows("SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE 'v' || i END FROM generate_series(1, \(String(total))::int) i ORDER BY i", batchSize: batch) { rows, keepReading in
                 batches.append(rows.count)
                 for row in 0 ..< rows.count {
                     #expect(rows.string(row, 0) == String(values.count + 1))
@@ -68,7 +67,7 @@ struct StreamTests {
     func rawRows() async throws {
         let conninfo = try await SharedDatabase.conninfo()
         try await withConnection(to: conninfo) { c in
-            let values = try c.withRawRows("SELECT $1::text, NULL::text, ''::text", [SQLValue("é <x>")]) { rows in
+            let values = try c.withRawRows("SELECT \("é <x>")::text, NULL::text, ''::text") { rows in
                 (rows.count, rows.columnCount, rows.string(0, 0), rows.bytes(0, 1) == nil, rows.bytes(0, 2)?.count)
             }
             #expect(values.0 == 1 && values.1 == 3)

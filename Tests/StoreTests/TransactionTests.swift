@@ -1,6 +1,6 @@
+import SQLCore
 @testable import Store
 import Testing
-import SQLCore
 
 @Suite("Transactions")
 struct TransactionTests {
@@ -11,17 +11,17 @@ struct TransactionTests {
         let table = uniqueName("commit")
         let conninfo = try await SharedDatabase.conninfo()
         let value = try await withConnection(to: conninfo) { connection in
-            try connection.execute("CREATE TABLE \(table) (id int)")
+            try connection.execute("CREATE TABLE \(identifier: table) (id int)")
             return try connection.transaction { connection in
-                try connection.execute("INSERT INTO \(table) VALUES (1), (2)")
+                try connection.execute("INSERT INTO \(identifier: table) VALUES (1), (2)")
                 #expect(connection.isInTransaction)
                 return 42
             }
         }
         #expect(value == 42)
         let count = try await withConnection(to: conninfo) { connection in
-            defer { _ = try? connection.execute("DROP TABLE \(table)") }
-            return try connection.execute("SELECT count(*) AS n FROM \(table)")[0].int("n")
+            defer { _ = try? connection.execute("DROP TABLE \(identifier: table)") }
+            return try connection.execute("SELECT count(*) AS n FROM \(identifier: table)")[0].int("n")
         }
         #expect(count == 2)
     }
@@ -30,14 +30,14 @@ struct TransactionTests {
     func rollsBackOnSwiftError() async throws {
         let table = uniqueName("rollback")
         let (count, inTransaction) = try await withSharedConnection { connection in
-            try connection.execute("CREATE TEMP TABLE \(table) (id int)")
+            try connection.execute("CREATE TEMP TABLE \(identifier: table) (id int)")
             #expect(throws: Abort.self) {
                 try connection.transaction { connection in
-                    try connection.execute("INSERT INTO \(table) VALUES (1)")
+                    try connection.execute("INSERT INTO \(identifier: table) VALUES (1)")
                     throw Abort()
                 }
             }
-            return (try connection.execute("SELECT count(*) AS n FROM \(table)")[0].int("n"), connection.isInTransaction)
+            return (try connection.execute("SELECT count(*) AS n FROM \(identifier: table)")[0].int("n"), connection.isInTransaction)
         }
         #expect(count == 0)
         #expect(inTransaction == false)
@@ -47,15 +47,15 @@ struct TransactionTests {
     func rollsBackOnSQLError() async throws {
         let table = uniqueName("sql_error")
         let count = try await withSharedConnection { connection in
-            try connection.execute("CREATE TEMP TABLE \(table) (id int PRIMARY KEY)")
+            try connection.execute("CREATE TEMP TABLE \(identifier: table) (id int PRIMARY KEY)")
             let error = #expect(throws: PostgresError.self) {
                 try connection.transaction { connection in
-                    try connection.execute("INSERT INTO \(table) VALUES (1)")
-                    try connection.execute("INSERT INTO \(table) VALUES (1)")
+                    try connection.execute("INSERT INTO \(identifier: table) VALUES (1)")
+                    try connection.execute("INSERT INTO \(identifier: table) VALUES (1)")
                 }
             }
             #expect(error?.sqlState == "23505")
-            return try connection.execute("SELECT count(*) AS n FROM \(table)")[0].int("n")
+            return try connection.execute("SELECT count(*) AS n FROM \(identifier: table)")[0].int("n")
         }
         #expect(count == 0)
     }
@@ -64,20 +64,20 @@ struct TransactionTests {
     func nestedSavepoint() async throws {
         let table = uniqueName("nested")
         let ids = try await withSharedConnection { connection in
-            try connection.execute("CREATE TEMP TABLE \(table) (id int)")
+            try connection.execute("CREATE TEMP TABLE \(identifier: table) (id int)")
             try connection.transaction { connection in
-                try connection.execute("INSERT INTO \(table) VALUES (1)")
+                try connection.execute("INSERT INTO \(identifier: table) VALUES (1)")
                 #expect(throws: Abort.self) {
                     try connection.transaction { connection in
-                        try connection.execute("INSERT INTO \(table) VALUES (2)")
+                        try connection.execute("INSERT INTO \(identifier: table) VALUES (2)")
                         throw Abort()
                     }
                 }
                 try connection.transaction { connection in
-                    try connection.execute("INSERT INTO \(table) VALUES (3)")
+                    try connection.execute("INSERT INTO \(identifier: table) VALUES (3)")
                 }
             }
-            return try connection.execute("SELECT id FROM \(table) ORDER BY id").map { $0.int("id") }
+            return try connection.execute("SELECT id FROM \(identifier: table) ORDER BY id").map { $0.int("id") }
         }
         #expect(ids == [1, 3])
     }
@@ -86,18 +86,18 @@ struct TransactionTests {
     func insideCallerTransaction() async throws {
         let table = uniqueName("caller")
         let (ids, stillOpen) = try await withSharedConnection { connection in
-            try connection.execute("CREATE TEMP TABLE \(table) (id int)")
+            try connection.execute("CREATE TEMP TABLE \(identifier: table) (id int)")
             try connection.execute("BEGIN")
-            try connection.execute("INSERT INTO \(table) VALUES (1)")
+            try connection.execute("INSERT INTO \(identifier: table) VALUES (1)")
             #expect(throws: Abort.self) {
                 try connection.transaction { connection in
-                    try connection.execute("INSERT INTO \(table) VALUES (2)")
+                    try connection.execute("INSERT INTO \(identifier: table) VALUES (2)")
                     throw Abort()
                 }
             }
             let stillOpen = connection.isInTransaction
             try connection.execute("COMMIT")
-            return (try connection.execute("SELECT id FROM \(table) ORDER BY id").map { $0.int("id") }, stillOpen)
+            return (try connection.execute("SELECT id FROM \(identifier: table) ORDER BY id").map { $0.int("id") }, stillOpen)
         }
         #expect(ids == [1])
         #expect(stillOpen)

@@ -1,6 +1,6 @@
+@testable import SQLCore
 @testable import Store
 import Testing
-@testable import SQLCore
 
 @Suite("Values and formats, without a server")
 struct ValueTests {

@@ -1,14 +1,14 @@
+import CIM
+import Inventory
+import ModelStore
+import ORM
+import SQLCore
+import Store
 
 /// The values a round of update results gives for the instances of one class, written with a
 /// single statement: the rows whose values differ are updated once (all their changed
 /// properties together, so a row gets one new version however many properties changed), and
 /// the same statement records each changed value's provenance and its change event.
-import CIM
-import ORM
-import SQLCore
-import Store
-import ModelStore
-import Inventory
 struct ClassUpdate {
     let cls: ClassMapping
     private(set) var properties: [PropertyMapping] = []
@@ -69,31 +69,31 @@ struct ClassUpdate {
         rows[r].cells[c] = Cell(value: value, severity: severity)
     }
 
-    /// The statement: `$1` ids, `$2` nodes, `$3` the class name, `$4` instance paths, then per
-    /// property `i` (from 0) `$(5+4i)` whether the row gives it, `$(6+4i)` the value, `$(7+4i)`
-    /// the severity and `$(8+4i)` the property's name.
-    var statement: String {
-        let id = SQLNames.quoted(SQLNames.instanceIDColumn)
-        var inputs = ["$1::bigint[]", "$2::text[]", "$4::text[]"], names = ["id", "node", "path"]
-        var diffs: [String] = [], anyChange: [String] = [], sets: [String] = [], cells: [String] = []
+    /// The statement, over the rows and properties given so far.
+    var statement: SQL {
+        let id = SQLNames.instanceID
+        var inputs: [SQL] = ["\(rows.map(\.id))", "\(rows.map(\.node))", "\(rows.map(\.path))"]
+        var names = ["id", "node", "path"]
+        var diffs: [SQL] = [], anyChange: [String] = [], sets: [SQL] = [], cells: [SQL] = []
         for (i, property) in properties.enumerated() {
-            let p = 5 + 4 * i
-            let col = SQLNames.quoted(property.column), type = property.columnType.sql
-            inputs += ["$\(p)::boolean[]", "$\(p + 1)::text[]", "$\(p + 2)::text[]"]
+            let col = property.sqlColumn, type = property.columnType.sqlType
+            inputs += ["\(rows.map { $0.cells[i] != nil })", "\(rows.map { $0.cells[i]?.value })", "\(rows.map { $0.cells[i]?.severity.rawValue })"]
             names += ["h\(i)", "v\(i)", "s\(i)"]
-            diffs.append("input.h\(i) AND t.\(col) IS DISTINCT FROM input.v\(i)::\(type) AS d\(i), t.\(col)::text AS o\(i), input.v\(i)::\(type) AS n\(i), input.s\(i)")
+            let (h, v, o, n, s, d) = (SQL.verbatim("h\(i)"), SQL.verbatim("v\(i)"), SQL.verbatim("o\(i)"), SQL.verbatim("n\(i)"),
+                                      SQL.verbatim("s\(i)"), SQL.verbatim("d\(i)"))
+            diffs.append("input.\(h) AND t.\(col) IS DISTINCT FROM input.\(v)::\(type) AS \(d), t.\(col)::text AS \(o), input.\(v)::\(type) AS \(n), input.\(s)")
             anyChange.append("d\(i)")
-            sets.append("\(col) = CASE WHEN changed.d\(i) THEN changed.n\(i) ELSE t.\(col) END")
-            cells.append("($\(p + 3)::text, changed.d\(i), changed.o\(i), changed.n\(i)::text, changed.s\(i))")
+            sets.append("\(col) = CASE WHEN changed.\(d) THEN changed.\(n) ELSE t.\(col) END")
+            cells.append("(\(property.name)::text, changed.\(d), changed.\(o), changed.\(n)::text, changed.\(s))")
         }
         return """
-            WITH input AS (SELECT * FROM unnest(\(inputs.joined(separator: ", "))) AS u (\(names.joined(separator: ", ")))),
+            WITH input AS (SELECT * FROM unnest(\(inputs.joined(separator: ", "))) AS u (\(SQL.verbatim(names.joined(separator: ", "))))),
             diff AS (
                 SELECT t.\(id) AS id, input.node, input.path, \(diffs.joined(separator: ",\n           "))
-                FROM \(cls.qualifiedTable) t JOIN input ON t.\(id) = input.id),
-            changed AS (SELECT * FROM diff WHERE \(anyChange.joined(separator: " OR "))),
+                FROM \(cls.sqlTable) t JOIN input ON t.\(id) = input.id),
+            changed AS (SELECT * FROM diff WHERE \(SQL.verbatim(anyChange.joined(separator: " OR ")))),
             updated AS (
-                UPDATE \(cls.qualifiedTable) t SET \(sets.joined(separator: ", "))
+                UPDATE \(cls.sqlTable) t SET \(sets.joined(separator: ", "))
                 FROM changed WHERE t.\(id) = changed.id),
             cells AS (
                 SELECT changed.id, changed.node, changed.path, v.property, v.old, v.new, v.severity
@@ -114,7 +114,7 @@ struct ClassUpdate {
                 RETURNING instance_id, property_name, xmax = 0 AS first),
             events AS (
                 INSERT INTO cimdb.event (node, kind, class_name, instance_path, property, old_value, new_value, severity)
-                SELECT node, 'changed', $3, path, property, old, new, severity::cimdb.severity
+                SELECT node, 'changed', \(cls.name), path, property, old, new, severity::cimdb.severity
                 FROM cells WHERE severity <> 'none' AND old IS NOT NULL
                 RETURNING id, node, property)
             SELECT 0 AS what, node, property, count(*) AS n, NULL::bigint AS first, NULL::bigint AS last FROM cells GROUP BY node, property
@@ -128,16 +128,9 @@ struct ClassUpdate {
     /// Writes the changed values; returns what changed, per node and property.
     func apply(on connection: Connection) throws -> [Tally] {
         guard !rows.isEmpty else { return [] }
-        var parameters = [SQLValue(array: rows.map { String($0.id) }), SQLValue(array: rows.map(\.node)), SQLValue(cls.name), SQLValue(array: rows.map(\.path))]
-        for (i, property) in properties.enumerated() {
-            parameters.append(SQLValue(array: rows.map { $0.cells[i] == nil ? "f" : "t" }))
-            parameters.append(SQLValue(array: rows.map { $0.cells[i]?.value }))
-            parameters.append(SQLValue(array: rows.map { $0.cells[i]?.severity.rawValue }))
-            parameters.append(SQLValue(property.name))
-        }
         var tallies: [String: Tally] = [:]
         var nullChanges: [(id: Int64, property: String)] = []
-        for row in try connection.execute(statement, parameters) {
+        for row in try connection.execute(statement) {
             guard let what = row.int(0), let property = row.string(2), let n = row.int(3) else { continue }
             if what == 2 {
                 if let id = row.int64(4) { nullChanges.append((id, property)) }
@@ -175,11 +168,10 @@ struct ClassUpdate {
             guard !changed.isEmpty else { continue }
             for row in try connection.execute("""
                 INSERT INTO cimdb.event (node, kind, class_name, instance_path, property, old_value, new_value, severity)
-                SELECT u.node, 'changed', $1, u.path, $2, NULL, u.value::\(property.columnType.sql)::text, u.severity::cimdb.severity
-                FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS u (node, path, value, severity)
+                SELECT u.node, 'changed', \(cls.name), u.path, \(property.name), NULL, u.value::\(property.columnType.sqlType)::text, u.severity::cimdb.severity
+                FROM unnest(\(changed.map(\.node)), \(changed.map(\.path)), \(changed.map { $0.cells[c]!.value }), \(changed.map { $0.cells[c]!.severity.rawValue })) AS u (node, path, value, severity)
                 RETURNING id, node
-                """, [SQLValue(cls.name), SQLValue(property.name), SQLValue(array: changed.map(\.node)), SQLValue(array: changed.map(\.path)),
-                      SQLValue(array: changed.map { $0.cells[c]!.value }), SQLValue(array: changed.map { $0.cells[c]!.severity.rawValue })]) {
+                """) {
                 if let id = row.int64(0), let node = row.string(1) { events.append((id, node, property.name)) }
             }
         }

@@ -1,12 +1,12 @@
-
-/// What one discovery result asks for, parsed and checked against the model before anything
-/// is written: per settings object that ran, the instances and associations the node reports.
 import CIM
+import Inventory
+import ModelStore
 import ORM
 import SQLCore
 import Store
-import ModelStore
-import Inventory
+
+/// What one discovery result asks for, parsed and checked against the model before anything
+/// is written: per settings object that ran, the instances and associations the node reports.
 struct DiscoveryPlan {
     var result: DiscoveryResult
     var snapshot: MonitorSnapshot

@@ -1,11 +1,11 @@
-
-/// What applying a discovery result did.
 import CIM
+public import Inventory
+import ModelStore
 public import ORM
 import SQLCore
 public import Store
-import ModelStore
-public import Inventory
+
+/// What applying a discovery result did.
 public struct DiscoverySummary: Sendable, Hashable, CustomStringConvertible {
     public var node: String
     public var monitor: String

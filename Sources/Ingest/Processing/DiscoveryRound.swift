@@ -1,13 +1,13 @@
+import CIM
+import Inventory
+import ModelStore
+import ORM
+import SQLCore
+import Store
 
 /// One round of a discovery batch (no node twice), inside the caller's transaction: every
 /// result is checked first — monitor, sequence, outputs, references — then everything the
 /// accepted ones ask for is written with a fixed number of set-based statements.
-import CIM
-import ORM
-import SQLCore
-import Store
-import ModelStore
-import Inventory
 struct DiscoveryRound {
     let processor: DiscoveryProcessor
     let cascade: CascadeFinder
@@ -62,8 +62,7 @@ struct DiscoveryRound {
     mutating func check() throws {
         let results = deliveries.map(\.result)
         var snapshots: [String: MonitorSnapshot] = [:]
-        for row in try connection.execute("SELECT name, snapshot::text FROM cimdb.discovery_monitor WHERE name = ANY($1::text[])",
-                                          [SQLValue(array: Array(Set(results.map(\.monitor))))]) {
+        for row in try connection.execute("SELECT name, snapshot::text FROM cimdb.discovery_monitor WHERE name = ANY(\(Array(Set(results.map(\.monitor)))))") {
             if let name = row.string(0), let snapshot = row.string(1).flatMap(MonitorSnapshot.decode) { snapshots[name] = snapshot }
         }
         let sequenced = results.filter { $0.sequence > 0 }
@@ -71,15 +70,14 @@ struct DiscoveryRound {
         if !sequenced.isEmpty {
             for row in try connection.execute("""
                 SELECT r.node, r.monitor, r.sequence FROM cimdb.discovery_run r
-                JOIN unnest($1::text[], $2::text[]) AS u (node, monitor) ON r.node = u.node AND r.monitor = u.monitor
+                JOIN unnest(\(sequenced.map(\.node)), \(sequenced.map(\.monitor))) AS u (node, monitor) ON r.node = u.node AND r.monitor = u.monitor
                 FOR UPDATE OF r
-                """, [SQLValue(array: sequenced.map(\.node)), SQLValue(array: sequenced.map(\.monitor))]) {
+                """) {
                 if let node = row.string(0), let monitor = row.string(1), let sequence = row.int64(2) { lastSequence[node, default: [:]][monitor] = sequence }
             }
         }
         var applied: [String: [String: (digest: String, count: Int)]] = [:]
-        for row in try connection.execute("SELECT node, settings, digest, instance_count FROM cimdb.discovery_state WHERE node = ANY($1::text[])",
-                                          [SQLValue(array: results.map(\.node))]) {
+        for row in try connection.execute("SELECT node, settings, digest, instance_count FROM cimdb.discovery_state WHERE node = ANY(\(results.map(\.node)))") {
             if let node = row.string(0), let settings = row.string(1), let digest = row.string(2) {
                 applied[node, default: [:]][settings] = (digest, row.int(3) ?? 0)
             }
@@ -111,8 +109,8 @@ struct DiscoveryRound {
         for row in try connection.execute("""
             SELECT s.node, s.settings, s.instance_id, i.path, i.class_name
             FROM cimdb.instance_source s JOIN cimdb.instance i ON i.id = s.instance_id
-            WHERE s.node = ANY($1::text[])
-            """, [SQLValue(array: nodes)]) {
+            WHERE s.node = ANY(\(nodes))
+            """) {
             guard let node = row.string(0), let settings = row.string(1), let id = row.int64(2), let path = row.string(3), let cls = row.string(4) else { continue }
             let association = isAssociation[cls] ?? {
                 let value = catalog.class(named: cls)?.isAssociation == true
@@ -246,7 +244,7 @@ struct DiscoveryRound {
         guard !wanted.isEmpty else { return }
         let unknown = Array(Set(wanted.map(\.path).filter { ids[$0] == nil }))
         if !unknown.isEmpty {
-            for row in try connection.execute("SELECT id, path FROM cimdb.instance WHERE path = ANY($1::text[])", [SQLValue(array: unknown)]) {
+            for row in try connection.execute("SELECT id, path FROM cimdb.instance WHERE path = ANY(\(unknown))") {
                 if let id = row.int64(0), let path = row.string(1) { ids[path] = id }
             }
         }
@@ -312,13 +310,13 @@ struct DiscoveryRound {
         }
         guard !goneIDs.isEmpty else { return }
         try connection.execute("""
-            DELETE FROM cimdb.instance_source s USING unnest($1::text[], $2::text[], $3::bigint[]) AS g (node, settings, id)
+            DELETE FROM cimdb.instance_source s USING unnest(\(nodes), \(settings), \(goneIDs)) AS g (node, settings, id)
             WHERE s.node = g.node AND s.settings = g.settings AND s.instance_id = g.id
-            """, [SQLValue(array: nodes), SQLValue(array: settings), SQLValue(array: goneIDs.map { String($0) })])
+            """)
         let orphans = try connection.execute("""
-            SELECT g.id FROM unnest($1::bigint[]) AS g (id)
+            SELECT g.id FROM unnest(\(Array(Set(goneIDs)))) AS g (id)
             WHERE NOT EXISTS (SELECT 1 FROM cimdb.instance_source s WHERE s.instance_id = g.id)
-            """, [SQLValue(array: Array(Set(goneIDs)).map { String($0) })]).compactMap { $0.int64(0) }
+            """).compactMap { $0.int64(0) }
         var deleting = Set(orphans)
         // Associations that go with them (reported by other nodes, or by scripts that did not
         // run this time): deleted by the database's cascade, reported here.
@@ -328,8 +326,7 @@ struct DiscoveryRound {
         }
         guard !deleting.isEmpty else { return tallyDetached(goneIDs: goneIDs, cause: cause, deleted: []) }
         let deleted = try connection.execute(
-            "DELETE FROM cimdb.instance WHERE id = ANY($1::bigint[]) RETURNING id, class_name, path",
-            [SQLValue(array: deleting.sorted().map { String($0) })])
+            "DELETE FROM cimdb.instance WHERE id = ANY(\(deleting.sorted())) RETURNING id, class_name, path")
         var deletedIDs: Set<Int64> = []
         // Events: associations first (they go because an end went), then instances, each in
         // the order they were created.
@@ -374,9 +371,9 @@ struct DiscoveryRound {
         }
         if !emptyNodes.isEmpty {
             for row in try connection.execute("""
-                DELETE FROM cimdb.update_deployment d USING unnest($1::text[], $2::text[]) AS u (node, settings)
+                DELETE FROM cimdb.update_deployment d USING unnest(\(emptyNodes), \(emptySettings)) AS u (node, settings)
                 WHERE d.node = u.node AND d.settings = u.settings RETURNING d.node
-                """, [SQLValue(array: emptyNodes), SQLValue(array: emptySettings)]) {
+                """) {
                 if let node = row.string(0), let index = itemOf[node] { summaries[index]!.removedUpdateMonitors += 1 }
             }
         }
@@ -384,10 +381,10 @@ struct DiscoveryRound {
             for row in try connection.execute("""
                 INSERT INTO cimdb.update_deployment (node, settings, property_name, update_script, update_period_ms, update_timeout_ms, changed_severity)
                 SELECT u.node, p.settings, p.property_name, p.update_script, p.update_period_ms, p.update_timeout_ms, p.changed_severity
-                FROM unnest($1::text[], $2::text[]) AS u (node, settings) JOIN cimdb.inventory_property p ON p.settings = u.settings
+                FROM unnest(\(fullNodes), \(fullSettings)) AS u (node, settings) JOIN cimdb.inventory_property p ON p.settings = u.settings
                 ON CONFLICT (node, settings, property_name) DO NOTHING
                 RETURNING node
-                """, [SQLValue(array: fullNodes), SQLValue(array: fullSettings)]) {
+                """) {
                 if let node = row.string(0), let index = itemOf[node] { summaries[index]!.deployedUpdateMonitors += 1 }
             }
         }
@@ -412,14 +409,14 @@ struct DiscoveryRound {
         try connection.execute("""
             INSERT INTO cimdb.discovery_state (node, settings, monitor, digest, instance_count, applied_at)
             SELECT u.node, u.settings, u.monitor, u.digest, u.count, now()
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[]) AS u (node, settings, monitor, digest, count)
+            FROM unnest(\(nodes), \(settings), \(monitors), \(digests), \(counts)::integer[]) AS u (node, settings, monitor, digest, count)
             ON CONFLICT (node, settings) DO UPDATE
             SET monitor = EXCLUDED.monitor, digest = EXCLUDED.digest, instance_count = EXCLUDED.instance_count, applied_at = EXCLUDED.applied_at
-            """, [SQLValue(array: nodes), SQLValue(array: settings), SQLValue(array: monitors), SQLValue(array: digests), SQLValue(array: counts)])
+            """)
         try connection.execute("""
-            UPDATE cimdb.update_run r SET digest = '', line_hashes = NULL FROM unnest($1::text[], $2::text[]) AS u (node, settings)
+            UPDATE cimdb.update_run r SET digest = '', line_hashes = NULL FROM unnest(\(nodes), \(settings)) AS u (node, settings)
             WHERE r.node = u.node AND r.settings = u.settings AND (r.digest <> '' OR r.line_hashes IS NOT NULL)
-            """, [SQLValue(array: nodes), SQLValue(array: settings)])
+            """)
     }
 
     /// The nodes' last discovery time and the monitors' last sequence numbers.
@@ -427,16 +424,16 @@ struct DiscoveryRound {
         guard !accepted.isEmpty else { return }
         let results = accepted.map { plans[$0]!.result }
         try connection.execute("""
-            INSERT INTO cimdb.node (name, last_discovery_at) SELECT DISTINCT unnest($1::text[]), now()
+            INSERT INTO cimdb.node (name, last_discovery_at) SELECT DISTINCT unnest(\(results.map(\.node))), now()
             ON CONFLICT (name) DO UPDATE SET last_discovery_at = EXCLUDED.last_discovery_at
-            """, [SQLValue(array: results.map(\.node))])
+            """)
         let sequenced = results.filter { $0.sequence > 0 }
         guard !sequenced.isEmpty else { return }
         try connection.execute("""
             INSERT INTO cimdb.discovery_run (node, monitor, sequence, applied_at)
-            SELECT u.node, u.monitor, u.sequence, now() FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u (node, monitor, sequence)
+            SELECT u.node, u.monitor, u.sequence, now() FROM unnest(\(sequenced.map(\.node)), \(sequenced.map(\.monitor)), \(sequenced.map { String($0.sequence) })::bigint[]) AS u (node, monitor, sequence)
             ON CONFLICT (node, monitor) DO UPDATE SET sequence = EXCLUDED.sequence, applied_at = EXCLUDED.applied_at
-            """, [SQLValue(array: sequenced.map(\.node)), SQLValue(array: sequenced.map(\.monitor)), SQLValue(array: sequenced.map { String($0.sequence) })])
+            """)
     }
 }
 

@@ -1,3 +1,9 @@
+import CIM
+import Inventory
+import ModelStore
+import ORM
+import SQLCore
+import Store
 
 /// Change events (`cimdb.event`): collected while a batch is applied, written together with one
 /// COPY, and announced with one NOTIFY cimdb_event when the batch commits.
@@ -5,12 +11,6 @@
 /// Update processing writes its value-change events in SQL (the old and new values never leave
 /// the database); those are added with ``record(first:last:count:)`` so that the notification
 /// covers them too.
-import CIM
-import ORM
-import SQLCore
-import Store
-import ModelStore
-import Inventory
 struct EventBatch {
     struct Event {
         var node: String
@@ -46,7 +46,7 @@ struct EventBatch {
     mutating func write(on connection: Connection) throws {
         guard !events.isEmpty else { return }
         let ids = try connection.execute(
-            "SELECT nextval('cimdb.event_id_seq') AS id FROM generate_series(1, $1)", [SQLValue(events.count)]
+            "SELECT nextval('cimdb.event_id_seq') AS id FROM generate_series(1, \(events.count))"
         ).compactMap { $0.int64(0) }
         try connection.copyIn("COPY cimdb.event (id, node, kind, class_name, instance_path, property, old_value, new_value, severity) FROM STDIN") { writer in
             for (event, id) in zip(events, ids) {
@@ -63,8 +63,7 @@ struct EventBatch {
     mutating func finish(on connection: Connection) throws -> Int {
         try write(on: connection)
         guard let written else { return 0 }
-        try connection.execute("SELECT pg_notify('cimdb_event', $1)",
-                               [SQLValue("{\"first\":\(written.first),\"last\":\(written.last),\"count\":\(written.count)}")])
+        try connection.execute("SELECT pg_notify('cimdb_event', \(SQLValue("{\"first\":\(written.first),\"last\":\(written.last),\"count\":\(written.count)}")))")
         return written.count
     }
 }

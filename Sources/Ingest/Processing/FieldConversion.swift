@@ -1,11 +1,11 @@
-
-/// Turns the fields of a script output line into CIM values of their properties' types.
 import CIM
+import Inventory
+import ModelStore
 import ORM
 import SQLCore
 import Store
-import ModelStore
-import Inventory
+
+/// Turns the fields of a script output line into CIM values of their properties' types.
 enum FieldConversion {
     /// A key field: empty (GS) is the empty string for string keys and an error otherwise.
     /// `scalar` is `scalar(property)`, for callers converting many fields of the same key.

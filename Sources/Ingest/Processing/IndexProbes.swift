@@ -1,3 +1,9 @@
+import CIM
+import Inventory
+import ModelStore
+import ORM
+import SQLCore
+import Store
 
 /// Planner settings for a round of ingest, for the rest of its transaction.
 ///
@@ -6,12 +12,6 @@
 /// that grows by thousands of rows a second, the planner scans or hashes whole tables instead
 /// (measured: `path = ANY(6,400 paths)` as a sequential scan took 69 ms at 380,000 instances
 /// and kept growing), and a round's cost grows with the inventory instead of with the round.
-import CIM
-import ORM
-import SQLCore
-import Store
-import ModelStore
-import Inventory
 enum IndexProbes {
     static func only(on connection: Connection) throws {
         // One round trip for the three settings.

@@ -1,3 +1,10 @@
+import CIM
+import Inventory
+import ModelStore
+import ORM
+import SQLCore
+import Store
+
 /// Fingerprints of the lines of an update output, kept with the update monitor's last run
 /// (`cimdb.update_run.line_hashes`) so that the next output is parsed and written only where
 /// its lines are new: in steady state a property changes on a few instances, and their lines
@@ -8,12 +15,6 @@
 /// (and the next output applied in full) whenever that could stop being true: when a discovery
 /// run changes the node's instances of the settings object, and when what decides how lines
 /// are read (class, key order, property) changes — it seeds the hash.
-import CIM
-import ORM
-import SQLCore
-import Store
-import ModelStore
-import Inventory
 enum LineFingerprints {
     /// 64-bit FNV-1a. Written here because no library we use offers a hash that is stable
     /// across processes (servers are many, stateless processes; Swift's Hasher is seeded per

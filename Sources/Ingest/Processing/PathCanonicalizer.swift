@@ -1,13 +1,13 @@
+import CIM
+import Inventory
+import ModelStore
+import ORM
+import SQLCore
+import Store
 
 /// The canonical form of an instance path against the model, without the database: the class
 /// as the model spells it, every key exactly once and of its type, keys sorted by name, nested
 /// references canonical themselves.
-import CIM
-import ORM
-import SQLCore
-import Store
-import ModelStore
-import Inventory
 struct PathCanonicalizer {
     var catalog: ModelCatalog
     /// Nested references already made canonical, by their text: an association output names

@@ -1,20 +1,19 @@
-
-/// Records a result that was not applied, with its raw input and every reason.
 import CIM
+public import Inventory
+import ModelStore
 import ORM
 import SQLCore
 public import Store
-import ModelStore
-public import Inventory
+
+/// Records a result that was not applied, with its raw input and every reason.
 enum Rejection {
     @discardableResult
     static func record(kind: String, node: String?, monitor: String?, settings: String?, property: String?, raw: [UInt8],
                        errors: [String], on connection: Connection) throws -> Int64 {
         try connection.execute("""
             INSERT INTO cimdb.rejected_result (kind, node, monitor, settings, property_name, raw, errors)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
-            """, [SQLValue(kind), SQLValue(node), SQLValue(monitor), SQLValue(settings), SQLValue(property), SQLValue(bytes: raw),
-                  SQLValue(array: errors)]).first?.int64("id") ?? 0
+            VALUES (\(kind), \(node), \(monitor), \(settings), \(property), \(Bytea(raw)), \(errors)) RETURNING id
+            """).first?.int64("id") ?? 0
     }
 }
 

@@ -1,11 +1,11 @@
-
-/// What applying an update result did.
 import CIM
+public import Inventory
+import ModelStore
 public import ORM
 import SQLCore
 public import Store
-import ModelStore
-public import Inventory
+
+/// What applying an update result did.
 public struct UpdateSummary: Sendable, Hashable, CustomStringConvertible {
     public var node: String
     public var settings: String

@@ -1,13 +1,13 @@
+import CIM
+import Inventory
+import ModelStore
+import ORM
+import SQLCore
+import Store
 
 /// One round of an update batch (no update monitor twice), inside the caller's transaction:
 /// configuration, sequence numbers and outputs checked, every line's instance resolved with one
 /// query, then the accepted values written with one statement per class.
-import CIM
-import ORM
-import SQLCore
-import Store
-import ModelStore
-import Inventory
 struct UpdateRound {
     let processor: UpdateProcessor
     let deliveries: [Delivery<UpdateResult>]
@@ -103,10 +103,10 @@ struct UpdateRound {
         var configs: [String: Config] = [:]
         for row in try connection.execute("""
             SELECT s.id, lower(p.property_name), s.class_name, s.key_property_order, p.property_name, p.changed_severity
-            FROM unnest($1::text[], $2::text[]) AS u (settings, property)
+            FROM unnest(\(wanted.map(\.settings)), \(wanted.map(\.property))) AS u (settings, property)
             JOIN cimdb.inventory_settings s ON s.id = u.settings
             JOIN cimdb.inventory_property p ON p.settings = s.id AND lower(p.property_name) = u.property
-            """, [SQLValue(array: wanted.map(\.settings)), SQLValue(array: wanted.map(\.property))]) {
+            """) {
             guard let id = row.string(0), let lowered = row.string(1), let stored = row.string(4),
                   let cls = row.string(2).flatMap({ catalog.class(named: $0) }), let property = cls.property(named: stored) else { continue }
             let keyOrder = (row.stringArray(3) ?? []).compactMap { $0 }
@@ -118,22 +118,22 @@ struct UpdateRound {
         let configOf = results.map { configs[$0.settings + "\u{0}" + $0.property.lowercased()] }
         // Per result, by exact names (so that the primary keys are used): the severity its
         // deployment on the node was given, and the monitor's last run, locked.
-        let nodes = SQLValue(array: results.map(\.node)), settings = SQLValue(array: results.map(\.settings))
+        let nodes = results.map(\.node), settings = results.map(\.settings)
         var deployedSeverity = [Severity?](repeating: nil, count: results.count)
         for row in try connection.execute("""
             SELECT u.n, d.changed_severity
-            FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u (node, settings, property, n)
+            FROM unnest(\(nodes), \(settings), \(configOf.map { $0?.storedName })) WITH ORDINALITY AS u (node, settings, property, n)
             JOIN cimdb.update_deployment d ON d.node = u.node AND d.settings = u.settings AND d.property_name = u.property
-            """, [nodes, settings, SQLValue(array: configOf.map { $0?.storedName })]) {
+            """) {
             if let n = row.int(0), let severity = row.string(1).flatMap(Severity.init(rawValue:)) { deployedSeverity[n - 1] = severity }
         }
         var last = [(sequence: Int64, digest: String, lines: [UInt8])?](repeating: nil, count: results.count)
         for row in try connection.execute("""
             SELECT u.n, r.sequence, r.digest, r.line_hashes
-            FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u (node, settings, property, n)
+            FROM unnest(\(nodes), \(settings), \(configOf.map { $0?.property.name })) WITH ORDINALITY AS u (node, settings, property, n)
             JOIN cimdb.update_run r ON r.node = u.node AND r.settings = u.settings AND r.property_name = u.property
             FOR UPDATE OF r
-            """, [nodes, settings, SQLValue(array: configOf.map { $0?.property.name })]) {
+            """) {
             if let n = row.int(0), let sequence = row.int64(1), let digest = row.string(2) { last[n - 1] = (sequence, digest, row.bytes(3) ?? []) }
         }
 
@@ -289,8 +289,8 @@ struct UpdateRound {
             for row in try connection.execute("""
                 SELECT u.n, (SELECT i.id FROM cimdb.instance i WHERE i.path = u.path AND EXISTS (
                     SELECT 1 FROM cimdb.instance_source s WHERE s.node = u.node AND s.settings = u.settings AND s.instance_id = i.id))
-                FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u (node, settings, path, n)
-                """, [SQLValue(array: distinct.map(\.node)), SQLValue(array: distinct.map(\.settings)), SQLValue(array: distinct.map(\.path))]) {
+                FROM unnest(\(distinct.map(\.node)), \(distinct.map(\.settings)), \(distinct.map(\.path))) WITH ORDINALITY AS u (node, settings, path, n)
+                """) {
                 if let n = row.int(0), let id = row.int64(1) { found[n - 1] = id }
             }
         }
@@ -343,16 +343,14 @@ struct UpdateRound {
         try connection.execute("""
             INSERT INTO cimdb.update_run (node, settings, property_name, sequence, digest, line_hashes, applied_at)
             SELECT u.node, u.settings, u.property, u.sequence, u.digest, u.lines, now()
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[]) AS u (node, settings, property, sequence, digest, lines)
+            FROM unnest(\(results.map(\.node)), \(results.map(\.settings)), \(accepted.map { summaries[$0]!.property }), \(results.map { max($0.sequence, 0) }), \(accepted.map { digests[$0] ?? "" }), \(accepted.map { fingerprints[$0].map { Bytea(LineFingerprints.encode($0)) } })) AS u (node, settings, property, sequence, digest, lines)
             ON CONFLICT (node, settings, property_name) DO UPDATE
             SET sequence = greatest(update_run.sequence, EXCLUDED.sequence), digest = EXCLUDED.digest,
                 line_hashes = coalesce(EXCLUDED.line_hashes, update_run.line_hashes), applied_at = EXCLUDED.applied_at
-            """, [SQLValue(array: results.map(\.node)), SQLValue(array: results.map(\.settings)), SQLValue(array: accepted.map { summaries[$0]!.property }),
-                  SQLValue(array: results.map { String(max($0.sequence, 0)) }), SQLValue(array: accepted.map { digests[$0] ?? "" }),
-                  SQLValue(array: accepted.map { fingerprints[$0].map { SQLValue(bytes: LineFingerprints.encode($0)).text } ?? nil })])
+            """)
         try connection.execute("""
-            INSERT INTO cimdb.node (name, last_update_at) SELECT DISTINCT unnest($1::text[]), now()
+            INSERT INTO cimdb.node (name, last_update_at) SELECT DISTINCT unnest(\(results.map(\.node))), now()
             ON CONFLICT (name) DO UPDATE SET last_update_at = EXCLUDED.last_update_at
-            """, [SQLValue(array: results.map(\.node))])
+            """)
     }
 }

@@ -1,5 +1,6 @@
-/// What applying a configuration changes, line by line: `+` added, `~` changed, `-` removed.
 import CIM
+
+/// What applying a configuration changes, line by line: `+` added, `~` changed, `-` removed.
 public struct ConfigurationDiff: Sendable, CustomStringConvertible {
     public var lines: [String] = []
     /// Monitors deployed anew: new, changed, or running settings that changed.

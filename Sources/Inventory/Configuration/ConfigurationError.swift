@@ -1,5 +1,6 @@
-/// A problem with an inventory configuration, with its place in the YAML file when it has one.
 import CIM
+
+/// A problem with an inventory configuration, with its place in the YAML file when it has one.
 public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
     public var file: String
     public var line: Int?

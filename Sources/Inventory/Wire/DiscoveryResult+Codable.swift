@@ -1,8 +1,9 @@
+import CIM
+
 /// The envelope's JSON shape as Codable, for embedding a result in other Codable documents.
 /// `Envelope.decodeDiscovery` is the strict reader with line and column in its errors; this
 /// conformance applies the same checks (format tag, base64, status, timestamps, non-empty
 /// names) but reports them as `DecodingError`s with a coding path.
-import CIM
 extension DiscoveryResult {
     enum CodingKeys: String, CodingKey {
         case format, node, monitor, sequence, startedAt, finishedAt, settings

@@ -1,10 +1,11 @@
+import CIM
+
 /// What a node sends after a discovery run (SPEC §4 "Discovery result"): for every inventory
 /// settings object the monitor ran, the raw discovery and association outputs, byte-exact,
 /// with the node's identity, the monitor, a sequence number and the run's times.
 ///
 /// On the wire it is a JSON envelope (`Envelope.encode`, `Envelope.decodeDiscovery`; the
 /// format is described in docs/wire-formats.md), the raw outputs in base64.
-import CIM
 public struct DiscoveryResult: Sendable, Hashable, Codable {
     /// The node that ran the monitor (its host name).
     public var node: String

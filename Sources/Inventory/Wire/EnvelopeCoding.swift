@@ -1,5 +1,6 @@
-/// The envelope's field checks for the Codable conformances, as `DecodingError`s.
 import CIM
+
+/// The envelope's field checks for the Codable conformances, as `DecodingError`s.
 enum EnvelopeCoding {
     static func checkFormat<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K, expected: String) throws {
         let found = try c.decode(String.self, forKey: key)

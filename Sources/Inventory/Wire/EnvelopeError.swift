@@ -1,6 +1,7 @@
+import CIM
+
 /// A malformed result envelope, with the 1-based line and column (in Unicode scalars) in the
 /// envelope's JSON text where it goes wrong.
-import CIM
 public struct EnvelopeError: Error, Sendable, Hashable, CustomStringConvertible {
     public var line: Int
     public var column: Int

@@ -1,4 +1,5 @@
 import CIM
+
 extension EnvelopeJSON.Reader {
     /// Reads a string starting at its opening quote: escapes decoded, UTF-8 checked, raw control
     /// characters rejected. A string without escapes (every base64 payload) is copied in one go.

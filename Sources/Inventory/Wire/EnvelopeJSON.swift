@@ -1,10 +1,11 @@
+import CIM
+
 /// A strict JSON reader (RFC 8259) that remembers where every value starts, so that envelope
 /// errors — a missing field, a wrong type, bad base64 — can name a line and column.
 /// Foundation's decoders report neither (on Linux, every syntax error is "not valid JSON").
 ///
 /// Strict: UTF-8 only, no byte order mark, no duplicate keys in an object, no trailing text,
 /// nesting at most `depthLimit` deep.
-import CIM
 enum EnvelopeJSON {
     static let depthLimit = 64
 

@@ -1,6 +1,7 @@
+import CIM
+
 /// One JSON object of an envelope being read: typed field access whose errors name the field's
 /// path (`settings[2].exitCode`) and its position.
-import CIM
 struct EnvelopeObject {
     let members: [String: EnvelopeJSON.Member]
     let position: EnvelopeJSON.Position

@@ -1,6 +1,7 @@
+import CIM
+
 /// A malformed piece of script output, with the 1-based line and column (in Unicode
 /// scalars) where it goes wrong.
-import CIM
 public struct OutputError: Error, Sendable, Hashable, CustomStringConvertible {
     public var line: Int
     public var column: Int

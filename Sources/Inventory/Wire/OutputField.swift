@@ -1,3 +1,5 @@
+import CIM
+
 /// One field of a script-output line: empty (written as GS, 0x1D) or a value.
 ///
 /// A value is unescaped: `\n` in the output is a line feed here, `\\` a backslash. The value
@@ -5,7 +7,6 @@
 /// written as GS — read them with `entries`. The parser only produces values that are
 /// non-empty and whose GS and US characters form that array structure; whether a field may
 /// be an array at all is for the property's declared type to say.
-import CIM
 public enum OutputField: Sendable, Hashable {
     /// The field is the single character GS: the empty string for string and char16
     /// properties, NULL for every other type.

@@ -1,5 +1,6 @@
-/// One parsed line of script output (a discovered object, or an update's keys and value).
 import CIM
+
+/// One parsed line of script output (a discovered object, or an update's keys and value).
 public struct OutputLine: Sendable, Hashable {
     /// The 1-based line number in the output (blank lines count).
     public var number: Int

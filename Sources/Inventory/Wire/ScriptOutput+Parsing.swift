@@ -1,4 +1,5 @@
 import CIM
+
 extension ScriptOutput {
     /// Parses a whole discovery or update output.
     ///

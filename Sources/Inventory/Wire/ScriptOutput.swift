@@ -1,3 +1,5 @@
+import CIM
+
 /// The output format of discovery and update scripts (SPEC §4), byte-exact:
 ///
 /// - a line per object, ended by LF (0x0A); fields separated by RS (0x1E);
@@ -22,7 +24,6 @@
 /// - RS, GS and US have no escape: a value cannot contain them as data.
 ///
 /// Columns count Unicode scalars from 1, in the raw line (an escape `\n` is two columns).
-import CIM
 public enum ScriptOutput {
     /// LF: ends a line.
     public static let lineEnd: UInt8 = 0x0A

@@ -1,6 +1,7 @@
+import CIM
+
 /// The envelope's JSON shape as Codable (see `DiscoveryResult`'s conformance):
 /// `Envelope.decodeUpdate` is the strict reader with positions.
-import CIM
 extension UpdateResult {
     enum CodingKeys: String, CodingKey {
         case format, node, settings, property, sequence, startedAt, finishedAt, status, output, exitCode, stderr, failure

@@ -1,10 +1,11 @@
+import CIM
+
 /// What a node sends after an update run: the raw output of one inventory property's update
 /// script (one settings object, one property), byte-exact, with the node's identity, a
 /// sequence number and the run's times.
 ///
 /// On the wire it is a JSON envelope (`Envelope.encode`, `Envelope.decodeUpdate`; see
 /// docs/wire-formats.md), the raw output in base64.
-import CIM
 public struct UpdateResult: Sendable, Hashable, Codable {
     /// The node that ran the update monitor.
     public var node: String

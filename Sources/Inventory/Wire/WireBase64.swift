@@ -1,7 +1,8 @@
+import CIM
+
 /// Base64 (RFC 4648 §4: standard alphabet, `=` padding) for the raw outputs in an envelope.
 /// Decoding is strict — no whitespace, padding required, unused bits zero — so that one byte
 /// sequence has exactly one text, and a damaged payload is reported where it is damaged.
-import CIM
 enum WireBase64 {
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 

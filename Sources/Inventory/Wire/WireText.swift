@@ -1,8 +1,9 @@
+import CIM
+
 /// Strict UTF-8 decoding and character naming shared by the wire-format parsers.
 ///
 /// Both wire formats count columns in Unicode scalars (code points), 1-based — as the MOF
 /// compiler and `InstancePathError` do.
-import CIM
 enum WireText {
     /// The scalar that starts at `i` and its length in bytes, or nil if the bytes there are not
     /// well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF,

@@ -1,12 +1,12 @@
 import CIM
 import Foundation
+import Ingest
 import Inventory
+import ModelStore
 import ORM
+import SQLCore
 import Store
 import Testing
-import Ingest
-import ModelStore
-import SQLCore
 
 /// The declarative configuration: the default file, YAML and validation errors with their
 /// place, and `apply` showing and applying exactly the difference.

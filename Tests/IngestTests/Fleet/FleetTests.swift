@@ -1,9 +1,10 @@
 import Fleet
 import Foundation
+import Ingest
 import Inventory
 import Store
 import Testing
-import Ingest
+import SQLCore
 
 @Suite("Synthetic fleet")
 struct FleetTests {

@@ -1,11 +1,11 @@
 import CIM
 import Foundation
+import Ingest
 import Inventory
 import ORM
+import SQLCore
 import Store
 import Testing
-import Ingest
-import SQLCore
 
 /// Malformed results are rejected whole, with node, monitor, settings, line and column, and
 /// kept with their raw input.
@@ -33,7 +33,7 @@ import SQLCore
             #expect(try c.count("SELECT * FROM cimdb.discovery_state") == 0)
             // The raw result is kept with every reason.
             guard case .rejected(let id, let errors) = outcome else { return }
-            let kept = try #require(try c.execute("SELECT kind, node, monitor, raw, errors FROM cimdb.rejected_result WHERE id = $1", [SQLValue(id)]).first)
+            let kept = try #require(try c.execute("SELECT kind, node, monitor, raw, errors FROM cimdb.rejected_result WHERE id = \(id)").first)
             #expect(kept["kind"] == "discovery" && kept["node"] == "n1" && kept["monitor"] == "default")
             #expect(kept.stringArray("errors")?.compactMap { $0 } == errors)
             #expect(try Envelope.decodeDiscovery(try #require(kept.bytes("raw"))) == result)

@@ -1,12 +1,12 @@
 import CIM
 import Fleet
 import Foundation
+import Ingest
 import Inventory
 import ORM
+import SQLCore
 import Store
 import Testing
-import Ingest
-import SQLCore
 
 /// Results applied in batches (as a server applies what agents send): the same inventory as one
 /// by one, shared instances, results of one monitor in order, rejections and the database

@@ -1,11 +1,11 @@
 import CIM
 import Foundation
+import Ingest
 import Inventory
 import ORM
+import SQLCore
 import Store
 import Testing
-import SQLCore
-import Ingest
 
 /// The three canonical cases of SPEC §5 against a real PostgreSQL, plus idempotency.
 @Suite struct CanonicalCaseTests {
@@ -36,7 +36,7 @@ import Ingest
             #expect(try c.count("SELECT * FROM cimdb.instance WHERE path LIKE '%/data%'") == 0)
             // The update monitors stay: another file system exists on the node.
             #expect(try c.count("SELECT * FROM cimdb.update_deployment WHERE node = 'n1' AND settings = 'FileSystem'") == 2)
-            let deleted = try c.execute("SELECT kind, class_name, severity, node FROM cimdb.event WHERE id > $1 ORDER BY id", [SQLValue(events)])
+            let deleted = try c.execute("SELECT kind, class_name, severity, node FROM cimdb.event WHERE id > \(events) ORDER BY id")
             #expect(deleted.map { $0["class_name"] } == ["CIM_HostedFileSystem", "CIM_FileSystem"])
             #expect(deleted.allSatisfy { $0["kind"] == "deleted" && $0["severity"] == "warning" && $0["node"] == "n1" })
 
@@ -83,15 +83,14 @@ import Ingest
             #expect(second.summary?.changed == 2)
             #expect(second.summary?.events == 1)
             #expect(try c.execute("SELECT filesystemsize FROM CIM_FileSystem WHERE name = '/'").first?["filesystemsize"] == "2000")
-            let event = try #require(try c.execute("SELECT * FROM cimdb.event WHERE id > $1", [SQLValue(before)]).first)
+            let event = try #require(try c.execute("SELECT * FROM cimdb.event WHERE id > \(before)").first)
             #expect(event["kind"] == "changed")
             #expect(event["property"] == "FileSystemSize")
             #expect(event["old_value"] == "1000" && event["new_value"] == "2000")
             #expect(event["severity"] == "info" && event["node"] == "n1")
             #expect(event["instance_path"] == Lines.fileSystemPath("n1", "/"))
             // The value carries its node and time.
-            #expect(try c.execute("SELECT node FROM cimdb.property_source ps JOIN cimdb.instance i ON i.id = ps.instance_id WHERE i.path = $1",
-                                  [SQLValue(Lines.fileSystemPath("n1", "/"))]).first?["node"] == "n1")
+            #expect(try c.execute("SELECT node FROM cimdb.property_source ps JOIN cimdb.instance i ON i.id = ps.instance_id WHERE i.path = \(Lines.fileSystemPath("n1", "/"))").first?["node"] == "n1")
             // An unchanged value writes nothing; an instance without a line keeps its value.
             let third = try c.apply(update("n1", "FileSystem", "FileSystemSize", size("2000")))
             #expect(third.summary?.changed == 0)

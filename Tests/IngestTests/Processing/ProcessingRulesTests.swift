@@ -1,11 +1,11 @@
 import CIM
 import Foundation
+import Ingest
 import Inventory
 import ORM
+import SQLCore
 import Store
 import Testing
-import SQLCore
-import Ingest
 
 /// The instance log, parent/child skipping, failed runs, association references, value
 /// semantics, and notifications.
@@ -129,7 +129,7 @@ import Ingest
             let json = try #require(try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Int])
             #expect(json["count"] == 1)
             #expect(json["first"] == json["last"])
-            #expect(try c.count("SELECT * FROM cimdb.event WHERE id = $1", [SQLValue(json["first"]!)]) == 1)
+            #expect(try c.count("SELECT * FROM cimdb.event WHERE id = \(json["first"]!)") == 1)
         }
     }
 }

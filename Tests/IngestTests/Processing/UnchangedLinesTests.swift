@@ -1,11 +1,11 @@
 import CIM
 import Foundation
+import Ingest
 import Inventory
 import ORM
+import SQLCore
 import Store
 import Testing
-import SQLCore
-import Ingest
 
 /// Update outputs are read only where their lines are new (SPEC §5: an unchanged value writes
 /// nothing) — and in full again whenever a skipped line could be stale.

@@ -1,9 +1,9 @@
 import Fleet
 import Foundation
 import Inventory
+import SQLCore
 import Store
 import Testing
-import SQLCore
 
 /// Every query of `sql/examples.sql`, run against a generated fleet's inventory (two rounds: the
 /// second changed about 10 % of the values), and its answer checked against the fleet itself,
@@ -109,7 +109,7 @@ import SQLCore
         let after = (0 ..< fleet.size).map { fleet.node($0, round: 1) }
         let answers = try await pool.withConnection { c in
             try examples.map { example in
-                let result = try c.execute(example.sql)
+                let result = try c.execute(.verbatim(example.sql))  // sql/examples.sql
                 return (example.name, result.map { row in result.columns.indices.map { row.string($0) } })
             }
         }

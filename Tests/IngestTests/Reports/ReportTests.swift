@@ -1,14 +1,14 @@
 import CIM
 import Fleet
 import Foundation
+import Ingest
+import Installation
 import Inventory
 import Migrations
 import ORM
+import SQLCore
 import Store
 import Testing
-import Ingest
-import Installation
-import SQLCore
 
 /// A fleet's inventory, applied the way a server applies it, with the report views installed.
 func fleetDatabase(nodes: Int, seed: UInt64, rounds: Int = 1) async throws -> (ConnectionPool, Fleet) {
@@ -136,7 +136,7 @@ extension FleetNode {
             #expect(changed.count > 0)
             #expect(changed.allSatisfy { $0.string(0)?.hasPrefix("CIM_") == false && $0.string(6)?.contains("=") == true })
             for row in changed where row.string(1) == "PortType" {
-                let name = try c.execute("SELECT cimdb.value_name('CIM_EthernetPort', 'PortType', $1::text)", [SQLValue(row.string(3))]).first?.string(0)
+                let name = try c.execute("SELECT cimdb.value_name('CIM_EthernetPort', 'PortType', \(row.string(3))::text)").first?.string(0)
                 #expect(row.string(5) == name)
                 #expect(row.string(5) != nil)
             }
@@ -146,7 +146,7 @@ extension FleetNode {
             // Nothing is overdue right after the updates; a monitor whose last run is older
             // than its period is.
             #expect(try c.count("SELECT * FROM report.overdue_properties") == 0)
-            try c.execute("UPDATE cimdb.update_run SET applied_at = now() - interval '1 hour' WHERE node = $1 AND property_name = 'CurrentClockSpeed'", [SQLValue(fleet.node(1).name)])
+            try c.execute("UPDATE cimdb.update_run SET applied_at = now() - interval '1 hour' WHERE node = \(fleet.node(1).name) AND property_name = 'CurrentClockSpeed'")
             let overdue = try c.execute("SELECT node, property, period, overdue_by > interval '50 minutes' FROM report.overdue_properties")
             #expect(overdue.map { [$0.string(0), $0.string(1), $0.string(2), $0.string(3)] } == [[fleet.node(1).name, "CurrentClockSpeed", "00:08:00", "t"]])
         }
@@ -157,8 +157,8 @@ extension FleetNode {
         defer { Task { await pool.close() } }
         try await pool.withConnection { c in
             let a = fleet.node(0), b = fleet.node(1)
-            #expect(try c.count("SELECT * FROM report.compare_nodes($1, $1)", [SQLValue(a.name)]) == 0)
-            let rows = try c.execute("SELECT class_name, instance, property, value_a, value_b FROM report.compare_nodes($1, $2)", [SQLValue(a.name), SQLValue(b.name)])
+            #expect(try c.count("SELECT * FROM report.compare_nodes(\(a.name), \(a.name))") == 0)
+            let rows = try c.execute("SELECT class_name, instance, property, value_a, value_b FROM report.compare_nodes(\(a.name), \(b.name))")
             // Processors only one node has show as present/absent.
             let onlyA = rows.filter { $0.string(0) == "CIM_Processor" && $0.string(2) == nil && $0.string(3) == "present" }.count
             let onlyB = rows.filter { $0.string(0) == "CIM_Processor" && $0.string(2) == nil && $0.string(4) == "present" }.count
@@ -181,21 +181,21 @@ extension FleetNode {
         try await pool.withConnection { c in
             let role = "reader_\(UUID().uuidString.prefix(8).lowercased())"
             #expect(throws: Reports.ReaderError.self) { try Reports.grantReader(role, on: c) }
-            try c.execute("CREATE ROLE \(role) NOLOGIN")
+            try c.execute("CREATE ROLE \(identifier: role) NOLOGIN")
             defer {
                 _ = try? c.execute("RESET ROLE")
-                _ = try? c.execute("DROP OWNED BY \(role)")
-                _ = try? c.execute("DROP ROLE \(role)")
+                _ = try? c.execute("DROP OWNED BY \(identifier: role)")
+                _ = try? c.execute("DROP ROLE \(identifier: role)")
             }
             try Reports.grantReader(role, on: c)
             try Reports.install(on: c)  // rebuilt: the grants come back
-            try c.execute("SET ROLE \(role)")
+            try c.execute("SET ROLE \(identifier: role)")
             #expect(try c.count("SELECT * FROM CIM_ComputerSystem") == 1)
             #expect(try c.count("SELECT * FROM report.node_summary") == 1)
             #expect(try c.count("SELECT * FROM report.ethernet_ports") > 0)
             #expect(try c.count("SELECT * FROM report.recent_changes") > 0)
             #expect(try c.execute("SELECT cimdb.value_name('CIM_EthernetPort', 'PortType', 55)").first?.string(0) != nil)
-            for forbidden in ["SELECT * FROM cimdb.script", "SELECT * FROM cimdb.rejected_result", "SELECT * FROM cimdb.inventory_settings",
+            for forbidden: SQL in ["SELECT * FROM cimdb.script", "SELECT * FROM cimdb.rejected_result", "SELECT * FROM cimdb.inventory_settings",
                               "INSERT INTO cimdb.instance (class_name, path) VALUES ('CIM_ComputerSystem', 'x')",
                               "UPDATE cim.cim_computersystem SET caption = 'x'", "DELETE FROM cim.cim_processor", "CREATE TABLE report.mine (x int)"] {
                 #expect(throws: PostgresError.self, "\(forbidden)") { try c.execute(forbidden) }

@@ -1,5 +1,5 @@
-import Fleet
 import CIM
+import Fleet
 import Testing
 
 /// `InstancePath` (module CIM): what the formatter writes, the parser reads back — on random
