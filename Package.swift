@@ -130,6 +130,7 @@ let package = Package(
         .target(
             name: "CommandSupport",
             dependencies: [
+                "SQLCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -208,6 +209,16 @@ let package = Package(
         .testTarget(
             name: "ExportTests",
             dependencies: ["Export", "Ingest", "Inventory", "Fleet", "CIM", "ORM", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations", "ModelStore", "Installation"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "AgentProtocol", "Ingest", "Inventory", "Server", "SQLCore", "Store", "InstallationTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

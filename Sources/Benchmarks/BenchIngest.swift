@@ -328,7 +328,7 @@ private struct StatementProfile {
             try admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             try reset()
         } catch {
-            throw CommandFailure("--profile needs pg_stat_statements: add it to shared_preload_libraries and restart PostgreSQL (\(error))")
+            throw CommandFailure("--profile needs pg_stat_statements: add it to shared_preload_libraries and restart PostgreSQL (\(detailed: error))")
         }
     }
 

@@ -108,7 +108,7 @@ struct MOFCommand: AsyncParsableCommand {
                 do {
                     try Output.write(Data(try DDLGenerator(model: compilation.model, source: source).createStatements().utf8), to: sql)
                 } catch let error as SchemaError {
-                    Output.error("Error: \(error)")
+                    Output.error("Error: \(detailed: error)")
                     throw ExitCode(1)
                 }
                 wrote = true
@@ -122,7 +122,7 @@ struct MOFCommand: AsyncParsableCommand {
                     }
                     Output.error("wrote \(files.count) Swift files to \(swift)")
                 } catch let error as SchemaError {
-                    Output.error("Error: \(error)")
+                    Output.error("Error: \(detailed: error)")
                     throw ExitCode(1)
                 }
                 wrote = true

@@ -116,10 +116,12 @@ struct UpCommand: AsyncParsableCommand {
                         }
                         done("started (log: \(logs)/agent.log)")
                         group.addTask {
-                            let waiting = try Connection(conninfo)
-                            defer { waiting.close() }
+                            // Beside the children's tasks: the polls run on a connection and a
+                            // queue of their own (libpq blocks; the cooperative threads must not).
+                            let waiting = DedicatedConnection(conninfo: conninfo, label: "cimdb.up.wait")
                             try await UpCommand.waitForInventory(node: node, since: since, timeout: timeout, on: waiting)
-                            let summary = try UpCommand.summary(node: node, on: waiting, conninfo: conninfo)
+                            let summary = try await waiting.run { try UpCommand.summary(node: node, on: $0, conninfo: conninfo) }
+                            await waiting.close()
                             FileHandle.standardOutput.write(Data((summary + "\ncimdb is running: server http://127.0.0.1:\(port), agent for node \(node). Ctrl-C or `cimdb down` stops it.\n").utf8))
                             try await Task.sleep(for: .seconds(365 * 24 * 3600))
                             return ""
@@ -166,16 +168,16 @@ struct UpCommand: AsyncParsableCommand {
 
     /// Waits until the node's discovery is applied and every update monitor deployed on it has
     /// delivered a result since `since`, printing progress.
-    static func waitForInventory(node: String, since: String, timeout: Double, on connection: Connection) async throws {
+    static func waitForInventory(node: String, since: String, timeout: Double, on session: DedicatedConnection) async throws {
         let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
         var shown = ""
         while true {
-            let row = try connection.execute("""
+            let row = try await session.run { connection in try connection.execute("""
                 SELECT (SELECT last_discovery_at >= \(since)::timestamptz FROM cimdb.node WHERE name = \(node)) AS discovered,
                        (SELECT count(*) FROM cimdb.update_deployment WHERE node = \(node)) AS deployed,
                        (SELECT count(*) FROM cimdb.update_run WHERE node = \(node) AND applied_at >= \(since)::timestamptz) AS updated,
                        (SELECT count(*) FROM cimdb.instance_source WHERE node = \(node)) AS instances
-                """).first
+                """).first }
             let discovered = row?.bool("discovered") ?? false
             let deployed = row?.int64("deployed") ?? 0, updated = row?.int64("updated") ?? 0, instances = row?.int64("instances") ?? 0
             let progress = discovered ? "discovered \(instances) instances; update monitors \(updated)/\(deployed)" : "waiting for the first discovery"

@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import SQLCore
 
 extension AsyncParsableCommand {
     /// Runs `body`, printing domain errors (ours, PostgreSQL's) as `Error: …` on standard error
@@ -12,8 +13,20 @@ extension AsyncParsableCommand {
         } catch let error as ValidationError {
             throw error
         } catch {
-            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("Error: \(detailed: error)\n".utf8))
             throw ExitCode(1)
+        }
+    }
+}
+
+extension DefaultStringInterpolation {
+    /// An error with all its details, for logs and the command line: a ``PostgresError``'s debug
+    /// description (its description is generic), else the description.
+    public mutating func appendInterpolation(detailed error: any Error) {
+        if let error = error as? PostgresError {
+            appendLiteral(error.debugDescription)
+        } else {
+            appendLiteral(String(describing: error))
         }
     }
 }

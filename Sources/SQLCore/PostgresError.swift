@@ -3,9 +3,14 @@
 /// not be managed.
 ///
 /// Server errors carry the fields the server sent (SQLSTATE, detail, hint, the constraint,
-/// table and column involved, the cursor position in the statement). ``description`` is built
-/// from those fields only: it never contains the connection string or a password.
-public struct PostgresError: Error, CustomStringConvertible, Sendable {
+/// table and column involved, the cursor position in the statement).
+///
+/// ``description`` is generic — the kind and the SQLSTATE, `query error 23505` — so that an
+/// error that travels further than meant (into an HTTP answer, a log read by others) carries no
+/// data, table or statement text; ``debugDescription`` has everything the server said, for
+/// operators: logs and the command line print it (`String(reflecting:)`). Neither ever contains
+/// the connection string or a password.
+public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringConvertible, Sendable {
     /// What was going on when the error happened.
     public enum Kind: Sendable, Hashable {
         /// Connecting, or the connection broke.
@@ -67,10 +72,15 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         self.context = context
     }
 
+    /// `query error 23505`, `connection error`: what kind of error, without its text.
+    public var description: String {
+        kind.label + (sqlState.map { " \($0)" } ?? "")
+    }
+
     /// `ERROR 23505: duplicate key value violates unique constraint "t_pkey" (DETAIL: …)`, then
     /// HINT and CONTEXT when the server sent them,
     /// for server errors; `connection error: …` and the like for client-side errors.
-    public var description: String {
+    public var debugDescription: String {
         var text: String
         if let sqlState {
             text = "\(severity ?? "ERROR") \(sqlState): \(message)"

@@ -6,18 +6,6 @@ public import Logging
 import NIOCore
 import Store
 
-/// The request context: Hummingbird's core context and the peer's address (for the log of
-/// refused requests).
-struct ServerContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
-    let remoteAddress: String?
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }
-    }
-}
-
 /// `cimdb server`: the HTTP API agents talk to (SPEC §7). Stateless — everything it knows is in
 /// the database, so any number of server processes can run in front of one database and an
 /// agent can switch between them at any time.
@@ -49,10 +37,11 @@ public struct AgentServer: Sendable {
         let metrics = ServerMetrics()
         let queue = IngestQueue(limit: configuration.queueLimit, metrics: metrics)
         let credentials = Credentials(pool: pool, serverName: configuration.name, logger: logger, metrics: metrics)
-        let routes = Routes(configuration: configuration, pool: pool, queue: queue, credentials: credentials, metrics: metrics, logger: logger)
-        let router = Router(context: ServerContext.self)
-        routes.add(to: router)
-        let worker = IngestWorker(queue: queue, pool: pool, configuration: configuration, logger: logger)
+        let routes = Routes(configuration: configuration, pool: pool, sink: queue, queueDepth: { await queue.depth }, credentials: credentials,
+                            metrics: metrics, logger: logger)
+        let router = routes.router()
+        let worker = IngestWorker(queue: queue, processor: DatabaseProcessors(pool: pool, configuration: configuration, logger: logger),
+                                  batchSize: configuration.batchSize, logger: logger)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "cimdb"),

@@ -1,4 +1,5 @@
 import AgentProtocol
+import CommandSupport
 import Logging
 import SQLCore
 import Store
@@ -45,7 +46,7 @@ enum Chores {
             } catch is CancellationError {
                 return
             } catch {
-                if !failing { logger.warning("could not \(what): \(error)") }
+                if !failing { logger.warning("could not \(what): \(detailed: error)") }
                 failing = true
             }
         }

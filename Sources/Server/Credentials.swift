@@ -8,7 +8,7 @@ public import Store
 import Synchronization
 
 /// Checks signed requests and enrollments against the database all servers share.
-final class Credentials: Sendable {
+final class Credentials: RequestAuthenticator {
     private let pool: ConnectionPool
     private let serverName: String
     private let logger: Logger

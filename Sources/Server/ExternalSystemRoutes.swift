@@ -1,3 +1,4 @@
+import CommandSupport
 import Dispatch
 import Export
 import Foundation
@@ -25,44 +26,56 @@ struct ExternalSystemRoutes: Sendable {
     /// the export back instead of filling the server's memory).
     static let chunkBytes = 64 << 10
     static let chunksInFlight = 8
+    /// Exports under way at once, each on a thread and a connection of its own; more wait for a
+    /// 503 with Retry-After (an export of 10,000 nodes keeps a core busy for seconds).
+    static let concurrentExports = 2
+    let exportsUnderWay = ExportCount()
 
-    /// Nil when the request carries the export token, else the refusal.
-    func refusal(_ request: Request) -> Response? {
+    /// How many exports run now, shared by every copy of the routes.
+    final class ExportCount: Sendable {
+        private let count = Mutex(0)
+        /// Takes a place when one is free.
+        func enter(limit: Int) -> Bool { count.withLock { if $0 >= limit { return false }; $0 += 1; return true } }
+        func leave() { count.withLock { $0 -= 1 } }
+    }
+
+    /// Throws unless the request carries the export token.
+    func authorize(_ request: Request) throws(ClientError) {
         guard let token = configuration.exportToken else {
-            return Routes.error(.forbidden, "export is off: start the server with --export-token TOKEN")
+            throw ClientError(.forbidden, "export is off: start the server with --export-token TOKEN")
         }
         guard request.headers[.authorization] == "Bearer \(token)" else {
-            return Routes.error(.unauthorized, "export needs Authorization: Bearer TOKEN (the server's --export-token)")
+            throw ClientError(.unauthorized, "export needs Authorization: Bearer TOKEN (the server's --export-token)")
         }
-        return nil
     }
 
     /// `POST /v1/subscriptions` `{"url", "class", "node"}` → `{"id"}`: the URL receives CIM-XML
     /// indications for every matching change from now on.
     func subscribe(_ request: Request) async throws -> Response {
-        if let refusal = refusal(request) { return refusal }
+        try authorize(request)
         var request = request
         let body = try await request.collectBody(upTo: 64 << 10)
         guard let form = try? JSONDecoder().decode([String: String].self, from: Data(body.readableBytesView)), let url = form["url"] else {
-            return Routes.error(.badRequest, "expected {\"url\": …, \"class\": …, \"node\": …} as JSON (class and node optional)")
+            throw ClientError(.badRequest, "expected {\"url\": …, \"class\": …, \"node\": …} as JSON (class and node optional)")
         }
         do {
             let id = try await pool.withConnection { try Subscriptions.add(url: url, className: form["class"], node: form["node"], on: $0) }
             return Routes.json(["id": id])
         } catch let error as SubscriptionError {
-            return Routes.error(.badRequest, error.description)
+            throw ClientError(.badRequest, error.description)
         }
     }
 
     func unsubscribe(_ request: Request, id: String?) async throws -> Response {
-        if let refusal = refusal(request) { return refusal }
-        guard let id = id.flatMap({ Int64($0) }) else { return Routes.error(.badRequest, "expected /v1/subscriptions/ID") }
+        try authorize(request)
+        guard let id = id.flatMap({ Int64($0) }) else { throw ClientError(.badRequest, "expected /v1/subscriptions/ID") }
         let removed = try await pool.withConnection { try Subscriptions.remove(id, on: $0) }
-        return removed ? Routes.json(["removed": id]) : Routes.error(.notFound, "no subscription \(id)")
+        guard removed else { throw ClientError(.notFound, "no subscription \(id)") }
+        return Routes.json(["removed": id])
     }
 
     func respond(_ request: Request) async throws -> Response {
-        if let refusal = refusal(request) { return refusal }
+        try authorize(request)
         let query = request.uri.queryParameters
         let associations = query.get("associations").map { $0 == "true" || $0 == "1" } ?? false
         let requested = CIMXMLExporter.Options(className: query.get("class"), node: query.get("node"), associations: associations,
@@ -79,18 +92,25 @@ struct ExternalSystemRoutes: Sendable {
                 return exporter
             }
         } catch let error as ExportError {
-            return Routes.error(.notFound, error.description)
+            throw ClientError(.notFound, error.description)
+        }
+        guard exportsUnderWay.enter(limit: Self.concurrentExports) else {
+            throw ClientError(.serviceUnavailable, "\(Self.concurrentExports) exports are under way: try again shortly", retryAfter: 5)
         }
         let conninfo = configuration.conninfo
         let logger = logger
+        let exportsUnderWay = exportsUnderWay
         let body = ResponseBody { writer in
+            defer { exportsUnderWay.leave() }
             let (chunks, continuation) = AsyncStream.makeStream(of: [UInt8].self)
             let credits = DispatchSemaphore(value: Self.chunksInFlight)
             let stopped = Mutex(false)
             let finished = Mutex<(any Error)?>(nil)
-            // The export runs on a thread of its own with a connection of its own (libpq blocks;
-            // the pool's connections stay free for agents).
-            DispatchQueue.global().async {
+            // The export runs on a thread of its own with a connection of its own: libpq and the
+            // sink's waits for credit block, and neither the cooperative pool nor Dispatch's
+            // shared threads may be held for the seconds an export takes; the pool's
+            // connections stay free for agents.
+            let thread = Thread {
                 var pending: [UInt8] = []
                 pending.reserveCapacity(Self.chunkBytes)
                 func send() -> Bool {
@@ -115,6 +135,8 @@ struct ExternalSystemRoutes: Sendable {
                 }
                 continuation.finish()
             }
+            thread.name = "cimdb.server.export"
+            thread.start()
             var failure: (any Error)?
             do {
                 for await chunk in chunks {
@@ -133,7 +155,7 @@ struct ExternalSystemRoutes: Sendable {
             }
             if let error = finished.withLock({ $0 }) {
                 // Ends the response without its last chunk: the reader sees an incomplete document.
-                logger.error("export failed after the document started: \(error)")
+                logger.error("export failed after the document started: \(detailed: error)")
                 throw error
             }
             try await writer.finish(nil)

@@ -1,4 +1,5 @@
 import AgentProtocol
+import CommandSupport
 import Ingest
 import Inventory
 import Logging
@@ -6,36 +7,52 @@ import ModelStore
 import ORM
 import SQLCore
 import Store
+import Synchronization
+
+/// Applies one batch taken from the queue — results of one kind — and answers an outcome per
+/// result, in order. Throws when the batch was not applied at all (the agents resend it).
+protocol BatchProcessor: Sendable {
+    func apply(_ results: [PendingResult]) async throws -> [ResultBatchResponse.Outcome]
+}
 
 /// The single writer of a server: takes batches from the queue and applies them.
 struct IngestWorker: Sendable {
     var queue: IngestQueue
-    var pool: ConnectionPool
-    var configuration: ServerConfiguration
+    var processor: any BatchProcessor
+    var batchSize: Int
     var logger: Logger
 
     func run() async {
-        var catalog: (ModelCatalog, ContinuousClock.Instant)?
         while true {
-            let batch = await queue.next(maximum: configuration.batchSize)
+            let batch = await queue.next(maximum: batchSize)
             if batch.isEmpty { return }
             do {
-                // The model can change under a running server (`cimdb migrate`): read it again
-                // every minute.
-                if catalog == nil || ContinuousClock.now - catalog!.1 > .seconds(60) {
-                    let loaded = try await pool.withConnection { try ModelCatalog.load(from: $0) }
-                    catalog = (loaded, .now)
-                }
-                let outcomes = try await apply(batch.map(\.result), catalog: catalog!.0)
+                let outcomes = try await processor.apply(batch.map(\.result))
                 await queue.settle(batch, with: .success(outcomes))
             } catch {
-                logger.error("ingest: \(batch.count) result(s) not applied, the agents will resend them: \(error)")
+                logger.error("ingest: \(batch.count) result(s) not applied, the agents will resend them: \(detailed: error)")
                 await queue.settle(batch, with: .failure(IngestUnavailable.database(String(describing: error))))
             }
         }
     }
+}
 
-    private func apply(_ results: [PendingResult], catalog: ModelCatalog) async throws -> [ResultBatchResponse.Outcome] {
+/// The processors of `Ingest` on the server's pool: discovery and update batches, and the
+/// results that are only recorded (unreadable, misaddressed).
+final class DatabaseProcessors: BatchProcessor {
+    let pool: ConnectionPool
+    let configuration: ServerConfiguration
+    let logger: Logger
+    private let catalog = Mutex<(ModelCatalog, ContinuousClock.Instant)?>(nil)
+
+    init(pool: ConnectionPool, configuration: ServerConfiguration, logger: Logger) {
+        self.pool = pool
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    func apply(_ results: [PendingResult]) async throws -> [ResultBatchResponse.Outcome] {
+        let catalog = try await currentCatalog()
         let maximumOutput = configuration.maximumOutputBytes
         let source = configuration.name
         return try await withTransientRetry {
@@ -65,6 +82,14 @@ struct IngestWorker: Sendable {
                 }
             }
         }
+    }
+
+    /// The model can change under a running server (`cimdb migrate`): read again every minute.
+    private func currentCatalog() async throws -> ModelCatalog {
+        if let (catalog, loaded) = catalog.withLock({ $0 }), ContinuousClock.now - loaded < .seconds(60) { return catalog }
+        let loaded = try await pool.withConnection { try ModelCatalog.load(from: $0) }
+        catalog.withLock { $0 = (loaded, .now) }
+        return loaded
     }
 
     /// Runs `body` again when it lost a race with another server's transaction.

@@ -1,4 +1,5 @@
 import CIM
+import CommandSupport
 import Export
 import Foundation
 import Ingest
@@ -60,36 +61,35 @@ struct SubscriptionDelivery: Sendable {
 
     func run() async {
         let session = URLSession(configuration: .ephemeral)
-        var connection: Connection?
-        var catalog: (ModelCatalog, Model?, ContinuousClock.Instant)?
+        // Delivery holds its connection for as long as the server runs: one of its own, on its
+        // own queue (libpq blocks), so neither the pool nor the cooperative threads wait for it.
+        let database = DedicatedConnection(conninfo: conninfo, label: "cimdb.server.subscriptions")
+        var catalog: (catalog: ModelCatalog, model: Model?, loaded: ContinuousClock.Instant)?
         while !Task.isCancelled {
             do {
-                if connection == nil || connection?.isOpen == false { connection = try Connection(conninfo) }
-                guard let c = connection else { continue }
                 // The model can change under a running server: read it again every minute.
-                if catalog == nil || ContinuousClock.now - catalog!.2 > .seconds(60) {
-                    catalog = (try ModelCatalog.load(from: c), try ModelSourceStore.model(from: c), .now)
+                if catalog == nil || ContinuousClock.now - catalog!.loaded > .seconds(60) {
+                    catalog = try await database.run { c in (try ModelCatalog.load(from: c), try ModelSourceStore.model(from: c), ContinuousClock.now) }
                 }
                 var delivered = false
-                while let lease = try Self.lease(on: c) {
+                while let lease = try await database.run({ try Self.lease(on: $0) }) {
                     delivered = true
-                    await deliver(lease, catalog: catalog!.0, model: catalog!.1, on: c, session: session)
+                    await deliver(lease, catalog: catalog!.catalog, model: catalog!.model, database: database, session: session)
                     if Task.isCancelled { break }
                 }
                 if !delivered { try await Task.sleep(for: idle) }
             } catch is CancellationError {
                 break
             } catch {
-                logger.warning("subscriptions: \(error)")
-                connection?.close()
-                connection = nil
+                // A broken connection is replaced at the next call.
+                logger.warning("subscriptions: \(detailed: error)")
                 try? await Task.sleep(for: .seconds(2))
             }
         }
-        connection?.close()
+        await database.close()
     }
 
-    struct Lease {
+    struct Lease: Sendable {
         var id: Int64
         var url: String
         var className: String?
@@ -110,57 +110,86 @@ struct SubscriptionDelivery: Sendable {
                      through: row.int64("delivered_through") ?? 0, attempts: Int(row.int64("attempts") ?? 0))
     }
 
-    private func deliver(_ lease: Lease, catalog: ModelCatalog, model: Model?, on c: Connection, session: URLSession) async {
+    /// What one delivery sends: the document and the last event in it.
+    struct Message: Sendable {
+        var document: [UInt8]
+        var events: Int
+        var last: Int64
+    }
+
+    private func deliver(_ lease: Lease, catalog: ModelCatalog, model: Model?, database: DedicatedConnection, session: URLSession) async {
         do {
-            let classes = lease.className.map { filter in catalog.classes.filter { catalog.isClass($0.name, kindOf: filter) }.map(\.name) }
-            let horizon = try c.execute("SELECT coalesce(max(id), 0) AS id FROM cimdb.event").first?.int64("id") ?? 0
-            let events = try c.execute("""
-                SELECT id, to_char(time AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS.US') || '+000' AS time, kind, instance_path, severity,
-                       (SELECT i.id FROM cimdb.instance i WHERE i.path = e.instance_path) AS instance_id
-                FROM cimdb.event e
-                WHERE e.id > \(lease.through) AND e.id <= \(horizon) AND (\(classes) IS NULL OR e.class_name = ANY (\(classes))) AND (\(lease.node)::text IS NULL OR e.node = \(lease.node))
-                ORDER BY e.id LIMIT \(batch)
-                """)
-            if events.isEmpty {
-                // Nothing matched up to the newest event: skip past it, and look again after the
-                // idle pause (due again at once, it would be leased again and again).
-                try c.execute("""
-                    UPDATE cimdb.subscription SET delivered_through = \(horizon), next_attempt_at = now() + make_interval(secs => \(Double(idle.components.seconds) + Double(idle.components.attoseconds) / 1e18)) WHERE id = \(lease.id)
-                    """)
-                return
-            }
-            var options = CIMXMLExporter.Options(host: serverName)
-            options.model = model
-            let exporter = CIMXMLExporter(catalog: catalog, options: options)
-            let current = try exporter.instanceElements(ids: events.compactMap { $0.int64("instance_id") }, on: c)
-            let last = events[events.count - 1].int64("id") ?? lease.through
-            let changes = events.map { row in
-                ChangeEvent(id: row.int64("id") ?? 0, time: row["time"] ?? "", kind: row["kind"] ?? "", instancePath: row["instance_path"] ?? "",
-                            severity: row["severity"] ?? "info", sourceInstance: row.int64("instance_id").flatMap { current[$0] })
-            }
-            let document = try IndicationDocument.make(events: changes, messageID: "\(lease.id)-\(last)", host: serverName)
+            let (batch, idle, serverName) = (self.batch, self.idle, self.serverName)
+            guard let message = try await database.run({ c in
+                try Self.message(for: lease, catalog: catalog, model: model, batch: batch, idle: idle, host: serverName, on: c)
+            }) else { return }
             var request = URLRequest(url: URL(string: lease.url)!)
             request.httpMethod = "POST"
-            request.httpBody = Data(document)
+            request.httpBody = Data(message.document)
             request.timeoutInterval = 30
             request.setValue("application/xml; charset=utf-8", forHTTPHeaderField: "Content-Type")
-            request.setValue(events.count == 1 ? "MethodRequest" : "MultipleExportRequest", forHTTPHeaderField: "CIMExport")
+            request.setValue(message.events == 1 ? "MethodRequest" : "MultipleExportRequest", forHTTPHeaderField: "CIMExport")
             request.setValue("ExportIndication", forHTTPHeaderField: "CIMExportMethod")
             let (_, response) = try await session.data(for: request)
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0
             guard (200..<300).contains(status) else { throw SubscriptionError("\(lease.url) answered HTTP \(status)") }
-            try c.execute("""
-                UPDATE cimdb.subscription SET delivered_through = \(last), attempts = 0, next_attempt_at = now(), last_error = NULL,
-                    last_delivered_at = now(), documents_delivered = documents_delivered + 1, events_delivered = events_delivered + \(events.count)
-                WHERE id = \(lease.id)
-                """)
+            try await database.run { c in
+                try c.execute("""
+                    UPDATE cimdb.subscription SET delivered_through = \(message.last), attempts = 0, next_attempt_at = now(), last_error = NULL,
+                        last_delivered_at = now(), documents_delivered = documents_delivered + 1, events_delivered = events_delivered + \(message.events)
+                    WHERE id = \(lease.id)
+                    """)
+            }
         } catch {
             let attempts = lease.attempts + 1
             let delay = min(300.0, 2.0 * pow(2.0, Double(min(attempts - 1, 10))))
-            logger.warning("subscription \(lease.id) (\(lease.url)): \(error); next attempt in \(Int(delay)) s")
-            _ = try? c.execute("""
-                UPDATE cimdb.subscription SET attempts = \(attempts), next_attempt_at = now() + make_interval(secs => \(delay)), last_error = \(String(describing: error)) WHERE id = \(lease.id)
-                """)
+            logger.warning("subscription \(lease.id) (\(lease.url)): \(detailed: error); next attempt in \(Int(delay)) s")
+            let reason = "\(detailed: error)"
+            do {
+                try await database.run { c in
+                    try c.execute("""
+                        UPDATE cimdb.subscription SET attempts = \(attempts), next_attempt_at = now() + make_interval(secs => \(delay)), last_error = \(reason) WHERE id = \(lease.id)
+                        """)
+                }
+            } catch {
+                // The lease runs out in a minute and the subscription is tried again then.
+                logger.warning("subscription \(lease.id): cannot record the failed attempt: \(detailed: error)")
+            }
         }
+    }
+
+    /// The next events of `lease` as one export message, or nil when none matched (the
+    /// subscription then skips past the newest event and waits `idle`).
+    static func message(for lease: Lease, catalog: ModelCatalog, model: Model?, batch: Int, idle: Duration, host: String,
+                        on c: Connection) throws -> Message? {
+        let classes = lease.className.map { filter in catalog.classes.filter { catalog.isClass($0.name, kindOf: filter) }.map(\.name) }
+        let horizon = try c.execute("SELECT coalesce(max(id), 0) AS id FROM cimdb.event").first?.int64("id") ?? 0
+        let events = try c.execute("""
+            SELECT id, to_char(time AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS.US') || '+000' AS time, kind, instance_path, severity,
+                   (SELECT i.id FROM cimdb.instance i WHERE i.path = e.instance_path) AS instance_id
+            FROM cimdb.event e
+            WHERE e.id > \(lease.through) AND e.id <= \(horizon) AND (\(classes) IS NULL OR e.class_name = ANY (\(classes))) AND (\(lease.node)::text IS NULL OR e.node = \(lease.node))
+            ORDER BY e.id LIMIT \(batch)
+            """)
+        if events.isEmpty {
+            // Nothing matched up to the newest event: skip past it, and look again after the
+            // idle pause (due again at once, it would be leased again and again).
+            let pause = Double(idle.components.seconds) + Double(idle.components.attoseconds) / 1e18
+            try c.execute("""
+                UPDATE cimdb.subscription SET delivered_through = \(horizon), next_attempt_at = now() + make_interval(secs => \(pause)) WHERE id = \(lease.id)
+                """)
+            return nil
+        }
+        var options = CIMXMLExporter.Options(host: host)
+        options.model = model
+        let exporter = CIMXMLExporter(catalog: catalog, options: options)
+        let current = try exporter.instanceElements(ids: events.compactMap { $0.int64("instance_id") }, on: c)
+        let last = events[events.count - 1].int64("id") ?? lease.through
+        let changes = events.map { row in
+            ChangeEvent(id: row.int64("id") ?? 0, time: row["time"] ?? "", kind: row["kind"] ?? "", instancePath: row["instance_path"] ?? "",
+                        severity: row["severity"] ?? "info", sourceInstance: row.int64("instance_id").flatMap { current[$0] })
+        }
+        let document = try IndicationDocument.make(events: changes, messageID: "\(lease.id)-\(last)", host: host)
+        return Message(document: document, events: events.count, last: last)
     }
 }

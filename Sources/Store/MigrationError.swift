@@ -56,7 +56,8 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
             if let column { place += ":\(column)" }
         }
         var text = "\(place): error: \(message)"
-        if let underlying { text += ": \(underlying)" }
+        // Migrations are the operator's own files: the server's full message helps them fix one.
+        if let underlying { text += ": \(underlying.debugDescription)" }
         return text
     }
 }

@@ -26,7 +26,7 @@ public enum TestPostgres {
             }
         } catch {
             await pool.close()
-            throw TestPostgresError(message: "cannot create the test database \(name): \(error)")
+            throw TestPostgresError(message: "cannot create the test database \(name): \(String(reflecting: error))")
         }
         await pool.close()
         return cluster.connectionString(database: name)
@@ -58,7 +58,7 @@ public enum TestPostgres {
             }
         } catch {
             await pool.close()
-            throw TestPostgresError(message: "cannot create the test database \(name) from \(template): \(error)")
+            throw TestPostgresError(message: "cannot create the test database \(name) from \(template): \(String(reflecting: error))")
         }
         await pool.close()
         return cluster.connectionString(database: name)
@@ -87,7 +87,7 @@ actor TemplateRegistry {
                 try await pool.withConnection { try prepare($0) }
             } catch {
                 await pool.close()
-                throw TestPostgresError(message: "cannot prepare the template database \(template): \(error)")
+                throw TestPostgresError(message: "cannot prepare the template database \(template): \(String(reflecting: error))")
             }
             // A template cannot be copied while anyone is connected to it.
             await pool.close()
@@ -118,7 +118,7 @@ actor TestClusterRegistry {
         do {
             try await cluster.start()
         } catch {
-            throw TestPostgresError(message: "cannot start the test PostgreSQL in \(home): \(error)")
+            throw TestPostgresError(message: "cannot start the test PostgreSQL in \(home): \(String(reflecting: error))")
         }
         return cluster
     }

@@ -37,7 +37,7 @@ struct Generate {
             try generated.write()
             print("cimdb-generate: \(stale.count) of \(generated.files.count) files updated")
         } catch {
-            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("Error: \(String(reflecting: error))\n".utf8))
             exit(1)
         }
     }

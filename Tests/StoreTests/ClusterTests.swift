@@ -131,12 +131,12 @@ struct ClusterTests {
             try PostgresBinaries.locate(environment: ["CIMDB_PG_BINDIR": empty, "PATH": "/usr/bin:/bin"])
         }
         #expect(error?.kind == .cluster)
-        #expect(error?.description.contains("apt-get install postgresql") == true)
+        #expect(error?.debugDescription.contains("apt-get install postgresql") == true)
         #expect(error?.message.contains(empty) == true)
 
         let cluster = EmbeddedCluster(home: empty + "/home", binDirectory: empty)
         let startError = await #expect(throws: PostgresError.self) { try await cluster.start() }
-        #expect(startError?.description.contains("apt-get install postgresql") == true)
+        #expect(startError?.debugDescription.contains("apt-get install postgresql") == true)
         #expect(!FileSystem.exists(empty + "/home"))
     }
 

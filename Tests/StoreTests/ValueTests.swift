@@ -90,12 +90,15 @@ struct ValueTests {
         #expect(EmbeddedCluster.quoted("it's \\ here") == "'it''s \\\\ here'")
     }
 
-    @Test("error descriptions: server errors by SQLSTATE, client errors by kind")
+    @Test("error descriptions are generic (kind and SQLSTATE); the debug description has the server's fields")
     func errorDescriptions() {
         let server = PostgresError(
             kind: .query, message: "boom", sqlState: "XX000", severity: "FATAL", detail: "d", hint: "h", position: 3)
-        #expect(server.description == "FATAL XX000: boom (at character 3) (DETAIL: d) (HINT: h)")
-        #expect(PostgresError(kind: .cluster, message: "no").description == "cluster error: no")
+        #expect(server.description == "query error XX000")
+        #expect(server.debugDescription == "FATAL XX000: boom (at character 3) (DETAIL: d) (HINT: h)")
+        #expect(String(reflecting: server) == server.debugDescription)
+        #expect(PostgresError(kind: .cluster, message: "no").description == "cluster error")
+        #expect(PostgresError(kind: .cluster, message: "no").debugDescription == "cluster error: no")
         let migration = MigrationError(kind: .failed, file: "0002_x_y.sql", line: 4, column: 7, message: "failed", underlying: server)
         #expect(migration.description.hasPrefix("0002_x_y.sql:4:7: error: failed: FATAL XX000"))
     }
