@@ -203,7 +203,7 @@ let package = Package(
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Fleet", "CIM", "ORM"], swiftSettings: strict),
         .testTarget(
             name: "IngestTests",
-            dependencies: ["Ingest", "Inventory", "Fleet", "CIM", "ORM", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations", "ModelStore", "Installation"],
+            dependencies: ["Ingest", "Inventory", "Fleet", "CIM", "MOF", "ORM", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations", "ModelStore", "Installation"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -114,7 +114,7 @@ struct IngestCommand: AsyncParsableCommand {
                 case .duplicate(let sequence, let last):
                     print("node \(result.node), monitor \(result.monitor): sequence \(sequence) was already applied (last \(last)); nothing changed")
                 case .rejected(let id, let errors):
-                    for e in errors { Output.error(e) }
+                    for e in errors { Output.error(e.description) }
                     throw CommandFailure("rejected (\(errors.count) error\(errors.count == 1 ? "" : "s")); nothing applied; kept as cimdb.rejected_result \(id)")
                 }
             }
@@ -167,7 +167,7 @@ struct IngestCommand: AsyncParsableCommand {
                 case .duplicate(let sequence, let last):
                     print("node \(result.node), \(result.settings).\(result.property): sequence \(sequence) was already applied (last \(last)); nothing changed")
                 case .rejected(let id, let errors):
-                    for e in errors { Output.error(e) }
+                    for e in errors { Output.error(e.description) }
                     throw CommandFailure("rejected (\(errors.count) error\(errors.count == 1 ? "" : "s")); nothing applied; kept as cimdb.rejected_result \(id)")
                 }
             }

@@ -110,7 +110,7 @@ final class DatabaseProcessors: BatchProcessor {
         switch outcome {
         case .applied: .init(status: .applied)
         case .duplicate: .init(status: .duplicate)
-        case .rejected(let id, let errors): .init(status: .rejected, rejectedID: id, errors: errors)
+        case .rejected(let id, let errors): .init(status: .rejected, rejectedID: id, errors: errors.map(\.description))
         }
     }
 
@@ -118,7 +118,7 @@ final class DatabaseProcessors: BatchProcessor {
         switch outcome {
         case .applied: .init(status: .applied)
         case .duplicate: .init(status: .duplicate)
-        case .rejected(let id, let errors): .init(status: .rejected, rejectedID: id, errors: errors)
+        case .rejected(let id, let errors): .init(status: .rejected, rejectedID: id, errors: errors.map(\.description))
         }
     }
 }

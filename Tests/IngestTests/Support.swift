@@ -80,7 +80,7 @@ extension DiscoveryOutcome {
         return nil
     }
     var errors: [String] {
-        if case .rejected(_, let errors) = self { return errors }
+        if case .rejected(_, let errors) = self { return errors.map(\.description) }
         return []
     }
 }
@@ -91,7 +91,7 @@ extension UpdateOutcome {
         return nil
     }
     var errors: [String] {
-        if case .rejected(_, let errors) = self { return errors }
+        if case .rejected(_, let errors) = self { return errors.map(\.description) }
         return []
     }
 }

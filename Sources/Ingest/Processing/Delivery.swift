@@ -16,18 +16,3 @@ public struct Delivery<Result: Sendable>: Sendable {
         self.raw = raw
     }
 }
-
-/// Splits a batch into rounds in which no key occurs twice, keeping the order of arrival: two
-/// results of the same node's monitor (or the same update monitor) are applied one after the
-/// other, never merged.
-func rounds<Key: Hashable>(of count: Int, key: (Int) -> Key) -> [[Int]] {
-    var rounds: [[Int]] = []
-    var roundOf: [Key: Int] = [:]
-    for index in 0 ..< count {
-        let round = roundOf[key(index)].map { $0 + 1 } ?? 0
-        roundOf[key(index)] = round
-        if round == rounds.count { rounds.append([]) }
-        rounds[round].append(index)
-    }
-    return rounds
-}

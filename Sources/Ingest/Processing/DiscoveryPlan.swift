@@ -1,9 +1,7 @@
 import CIM
 import Inventory
-import ModelStore
 import ORM
 import SQLCore
-import Store
 
 /// What one discovery result asks for, parsed and checked against the model before anything
 /// is written: per settings object that ran, the instances and associations the node reports.
@@ -13,7 +11,7 @@ struct DiscoveryPlan {
     var runs: [SettingsPlan] = []
     /// Settings whose run failed on the node (timeout, exit code): their instances stay as they are.
     var failed: [String] = []
-    var errors: [String] = []
+    var errors: [IngestError] = []
 
     struct PlannedInstance {
         var path: String
@@ -57,19 +55,19 @@ struct DiscoveryPlan {
          maximumOutputBytes: Int = DiscoveryProcessor.defaultMaximumOutputBytes) {
         self.result = result
         self.snapshot = snapshot
-        let place = "node \(result.node), monitor \(result.monitor)"
+        let place = IngestError(node: result.node, monitor: result.monitor, "")
         var seen: Set<String> = []
         for run in result.settings {
-            if snapshot.settings(run.id) == nil { errors.append("\(place): settings \(run.id) is not run by monitor \(result.monitor)") }
-            if !seen.insert(run.id).inserted { errors.append("\(place): settings \(run.id) appears twice") }
+            if snapshot.settings(run.id) == nil { errors.append(place.with("settings \(run.id) is not run by monitor \(result.monitor)")) }
+            if !seen.insert(run.id).inserted { errors.append(place.with("settings \(run.id) appears twice")) }
         }
         var reportedCount: [String: Int] = [:]
         var skippedIDs: Set<String> = []
         for settings in snapshot.settings {
             let run = result.settings.first { $0.id == settings.id }
-            let where_ = "\(place), settings \(settings.id)"
+            let where_ = IngestError(node: result.node, monitor: result.monitor, settings: settings.id, "")
             guard let cls = catalog.class(named: settings.className) else {
-                if run != nil { errors.append("\(where_): class \(settings.className) is not in the installed model") }
+                if run != nil { errors.append(where_.with("class \(settings.className) is not in the installed model")) }
                 continue
             }
             // Parent/child: a parent that found nothing skips its children.
@@ -79,7 +77,7 @@ struct DiscoveryPlan {
             }
             if skipped {
                 if let run, run.status == .ok, !run.discovery.allSatisfy({ $0 == 0x0A }) {
-                    errors.append("\(where_): the parent \(settings.parent ?? "") found no instances, so this settings object is skipped, but its output reports instances")
+                    errors.append(where_.with("the parent \(settings.parent ?? "") found no instances, so this settings object is skipped, but its output reports instances"))
                 }
                 skippedIDs.insert(settings.id)
                 reportedCount[settings.id] = 0
@@ -89,7 +87,7 @@ struct DiscoveryPlan {
             }
             guard let run else { continue }  // not run: its instances stay
             for (name, output) in [("discovery", run.discovery), ("association", run.associations ?? [])] where output.count > maximumOutputBytes {
-                errors.append("\(where_): the \(name) output is \(output.count) bytes, over the cap of \(maximumOutputBytes)")
+                errors.append(where_.with("the \(name) output is \(output.count) bytes, over the cap of \(maximumOutputBytes)"))
             }
             if run.status == .failed {
                 failed.append(settings.id)
@@ -109,10 +107,10 @@ struct DiscoveryPlan {
         }
     }
 
-    mutating func parseInstances(_ run: DiscoveryResult.SettingsRun, into plan: inout SettingsPlan, catalog: ModelCatalog, where place: String) {
+    mutating func parseInstances(_ run: DiscoveryResult.SettingsRun, into plan: inout SettingsPlan, catalog: ModelCatalog, where place: IngestError) {
         let order = plan.settings.keyPropertyOrder.map { name in plan.cls.property(named: name) }
         if let missing = zip(plan.settings.keyPropertyOrder, order).first(where: { $0.1 == nil }) {
-            errors.append("\(place): KeyPropertyOrder names \(missing.0), which \(plan.cls.name) does not have")
+            errors.append(place.with("KeyPropertyOrder names \(missing.0), which \(plan.cls.name) does not have"))
             return
         }
         let keys = order.compactMap { $0 }
@@ -141,11 +139,11 @@ struct DiscoveryPlan {
             plan.instances.append(PlannedInstance(path: path, keys: values, line: line.number))
         }
         for e in located.sorted(by: { ($0.line, $0.column) < ($1.line, $1.column) }) {
-            errors.append("\(place), discovery output line \(e.line), column \(e.column): \(e.message)")
+            errors.append(place.with(output: .discovery, line: e.line, column: e.column, e.message))
         }
     }
 
-    mutating func parseAssociations(_ run: DiscoveryResult.SettingsRun, into plan: inout SettingsPlan, catalog: ModelCatalog, where place: String) {
+    mutating func parseAssociations(_ run: DiscoveryResult.SettingsRun, into plan: inout SettingsPlan, catalog: ModelCatalog, where place: IngestError) {
         guard let output = run.associations, !output.isEmpty else { return }
         var canonicalizer = PathCanonicalizer(catalog: catalog)
         var seen: [String: Int] = [:]
@@ -154,30 +152,30 @@ struct DiscoveryPlan {
             lineNumber += 1
             guard !rawLine.isEmpty else { continue }
             guard let text = String(validating: rawLine, as: UTF8.self) else {
-                errors.append("\(place), association output line \(lineNumber), column 1: not valid UTF-8")
+                errors.append(place.with(output: .association, line: lineNumber, column: 1, "not valid UTF-8"))
                 continue
             }
             let path: InstancePath
             do throws(InstancePathError) {
                 path = try InstancePath.parse(text)
             } catch {
-                errors.append("\(place), association output line \(lineNumber), column \(error.column): \(error.message)")
+                errors.append(place.with(output: .association, line: lineNumber, column: error.column, error.message))
                 continue
             }
             do throws(ValueError) {
                 let canonical = try canonicalizer.canonical(path)
                 guard canonical.cls.isAssociation else {
-                    errors.append("\(place), association output line \(lineNumber), column 1: \(canonical.cls.name) is not an association class")
+                    errors.append(place.with(output: .association, line: lineNumber, column: 1, "\(canonical.cls.name) is not an association class"))
                     continue
                 }
                 if let first = seen[canonical.path] {
-                    errors.append("\(place), association output line \(lineNumber), column 1: the same association as line \(first)")
+                    errors.append(place.with(output: .association, line: lineNumber, column: 1, "the same association as line \(first)"))
                     continue
                 }
                 seen[canonical.path] = lineNumber
                 plan.associations.append(PlannedAssociation(cls: canonical.cls, path: canonical.path, keys: canonical.keys, line: lineNumber))
             } catch {
-                errors.append("\(place), association output line \(lineNumber), column 1: \(error.message)")
+                errors.append(place.with(output: .association, line: lineNumber, column: 1, error.message))
             }
         }
     }

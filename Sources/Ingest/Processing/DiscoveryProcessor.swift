@@ -47,7 +47,7 @@ public enum DiscoveryOutcome: Sendable, Hashable {
     /// The node's monitor already had this sequence number (or a later one) applied.
     case duplicate(sequence: Int64, lastApplied: Int64)
     /// Nothing was applied; the raw result is kept in `cimdb.rejected_result` under `id`.
-    case rejected(id: Int64, errors: [String])
+    case rejected(id: Int64, errors: [IngestError])
 }
 
 /// Applies discovery results (SPEC §5), each atomically and idempotently: instances a node no
@@ -81,39 +81,25 @@ public struct DiscoveryProcessor: Sendable {
 
     /// Applies a batch of results, in order; returns one outcome per result.
     public func apply(_ batch: [Delivery<DiscoveryResult>], on connection: Connection) throws -> [DiscoveryOutcome] {
-        var outcomes = [DiscoveryOutcome?](repeating: nil, count: batch.count)
-        let cascade = CascadeFinder(catalog: catalog)
-        for round in rounds(of: batch.count, key: { batch[$0].result.node }) {
-            let deliveries = round.map { batch[$0] }
-            do {
-                let results = try connection.transaction { connection in
-                    var applying = DiscoveryRound(processor: self, cascade: cascade, deliveries: deliveries, connection: connection)
-                    return try applying.run()
-                }
-                for (index, outcome) in zip(round, results) { outcomes[index] = outcome }
-            } catch let error as PostgresError where error.kind != .connection && !error.isTransient && deliveries.count > 1 {
-                // One result the database refuses must not sink the others: apply them one by one.
-                for (index, delivery) in zip(round, deliveries) { outcomes[index] = try applyAlone(delivery, cascade: cascade, on: connection) }
-            }
-        }
-        return outcomes.map { $0! }
+        try BatchApplier.apply(batch, with: Rounds(processor: self, cascade: CascadeFinder(catalog: catalog)), on: connection)
     }
 
-    /// Applies one result in its own transaction; a database refusal rejects it.
-    func applyAlone(_ delivery: Delivery<DiscoveryResult>, cascade: CascadeFinder, on connection: Connection) throws -> DiscoveryOutcome {
-        do {
-            return try connection.transaction { connection in
-                var applying = DiscoveryRound(processor: self, cascade: cascade, deliveries: [delivery], connection: connection)
-                return try applying.run()[0]
-            }
-        } catch let error as PostgresError where error.kind != .connection && !error.isTransient {
-            let result = delivery.result
-            let errors = ["node \(result.node), monitor \(result.monitor): the database refused the result: \(error.message)" + (error.detail.map { " (\($0))" } ?? "")]
-            let id = try connection.transaction { connection in
-                try Rejection.record(kind: "discovery", node: result.node, monitor: result.monitor, settings: nil, property: nil,
-                                     raw: delivery.raw ?? Envelope.encode(result), errors: errors, on: connection)
-            }
-            return .rejected(id: id, errors: errors)
+    /// Discovery as `BatchApplier` sees it: one round per node.
+    struct Rounds: RoundProcessing {
+        let processor: DiscoveryProcessor
+        let cascade: CascadeFinder
+
+        func roundKey(_ result: DiscoveryResult) -> [String] { [result.node] }
+
+        func applyRound(_ deliveries: [Delivery<DiscoveryResult>], on connection: Connection) throws -> [DiscoveryOutcome] {
+            try DiscoveryRound(processor: processor, cascade: cascade, connection: connection).run(deliveries)
         }
+
+        func refusal(of result: DiscoveryResult, message: String) -> (record: RejectionRecord, error: IngestError) {
+            (RejectionRecord(kind: "discovery", node: result.node, monitor: result.monitor), IngestError(node: result.node, monitor: result.monitor, message))
+        }
+
+        func rejected(id: Int64, errors: [IngestError]) -> DiscoveryOutcome { .rejected(id: id, errors: errors) }
+        func encode(_ result: DiscoveryResult) -> [UInt8] { Envelope.encode(result) }
     }
 }

@@ -8,6 +8,12 @@ public import Store
 /// Records a result that was not applied, with its raw input and every reason.
 enum Rejection {
     @discardableResult
+    static func record(_ record: RejectionRecord, raw: [UInt8], errors: [IngestError], on connection: Connection) throws -> Int64 {
+        try Self.record(kind: record.kind, node: record.node, monitor: record.monitor, settings: record.settings, property: record.property,
+                        raw: raw, errors: errors.map(\.description), on: connection)
+    }
+
+    @discardableResult
     static func record(kind: String, node: String?, monitor: String?, settings: String?, property: String?, raw: [UInt8],
                        errors: [String], on connection: Connection) throws -> Int64 {
         try connection.execute("""

@@ -38,7 +38,7 @@ public struct UpdateSummary: Sendable, Hashable, CustomStringConvertible {
 public enum UpdateOutcome: Sendable, Hashable {
     case applied(UpdateSummary)
     case duplicate(sequence: Int64, lastApplied: Int64)
-    case rejected(id: Int64, errors: [String])
+    case rejected(id: Int64, errors: [IngestError])
 }
 
 /// Applies update results (SPEC §5): each line names an instance the node reports (its keys in
@@ -67,38 +67,25 @@ public struct UpdateProcessor: Sendable {
 
     /// Applies a batch of results, in order; returns one outcome per result.
     public func apply(_ batch: [Delivery<UpdateResult>], on connection: Connection) throws -> [UpdateOutcome] {
-        var outcomes = [UpdateOutcome?](repeating: nil, count: batch.count)
-        let key = { (i: Int) in [batch[i].result.node, batch[i].result.settings, batch[i].result.property.lowercased()] }
-        for round in rounds(of: batch.count, key: key) {
-            let deliveries = round.map { batch[$0] }
-            do {
-                let results = try connection.transaction { connection in
-                    var applying = UpdateRound(processor: self, deliveries: deliveries, connection: connection)
-                    return try applying.run()
-                }
-                for (index, outcome) in zip(round, results) { outcomes[index] = outcome }
-            } catch let error as PostgresError where error.kind != .connection && !error.isTransient && deliveries.count > 1 {
-                for (index, delivery) in zip(round, deliveries) { outcomes[index] = try applyAlone(delivery, on: connection) }
-            }
-        }
-        return outcomes.map { $0! }
+        try BatchApplier.apply(batch, with: Rounds(processor: self), on: connection)
     }
 
-    func applyAlone(_ delivery: Delivery<UpdateResult>, on connection: Connection) throws -> UpdateOutcome {
-        do {
-            return try connection.transaction { connection in
-                var applying = UpdateRound(processor: self, deliveries: [delivery], connection: connection)
-                return try applying.run()[0]
-            }
-        } catch let error as PostgresError where error.kind != .connection && !error.isTransient {
-            let result = delivery.result
-            let errors = ["node \(result.node), settings \(result.settings), property \(result.property): the database refused the result: \(error.message)"
-                + (error.detail.map { " (\($0))" } ?? "")]
-            let id = try connection.transaction { connection in
-                try Rejection.record(kind: "update", node: result.node, monitor: nil, settings: result.settings, property: result.property,
-                                     raw: delivery.raw ?? Envelope.encode(result), errors: errors, on: connection)
-            }
-            return .rejected(id: id, errors: errors)
+    /// Updates as `BatchApplier` sees them: one round per update monitor (node, settings, property).
+    struct Rounds: RoundProcessing {
+        let processor: UpdateProcessor
+
+        func roundKey(_ result: UpdateResult) -> [String] { [result.node, result.settings, result.property.lowercased()] }
+
+        func applyRound(_ deliveries: [Delivery<UpdateResult>], on connection: Connection) throws -> [UpdateOutcome] {
+            try UpdateRound(processor: processor, connection: connection).run(deliveries)
         }
+
+        func refusal(of result: UpdateResult, message: String) -> (record: RejectionRecord, error: IngestError) {
+            (RejectionRecord(kind: "update", node: result.node, settings: result.settings, property: result.property),
+             IngestError(node: result.node, settings: result.settings, property: result.property, message))
+        }
+
+        func rejected(id: Int64, errors: [IngestError]) -> UpdateOutcome { .rejected(id: id, errors: errors) }
+        func encode(_ result: UpdateResult) -> [UInt8] { Envelope.encode(result) }
     }
 }

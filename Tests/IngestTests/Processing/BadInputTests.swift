@@ -35,7 +35,7 @@ import Testing
             guard case .rejected(let id, let errors) = outcome else { return }
             let kept = try #require(try c.execute("SELECT kind, node, monitor, raw, errors FROM cimdb.rejected_result WHERE id = \(id)").first)
             #expect(kept["kind"] == "discovery" && kept["node"] == "n1" && kept["monitor"] == "default")
-            #expect(kept.stringArray("errors")?.compactMap { $0 } == errors)
+            #expect(kept.stringArray("errors")?.compactMap { $0 } == errors.map(\.description))
             #expect(try Envelope.decodeDiscovery(try #require(kept.bytes("raw"))) == result)
         }
     }
