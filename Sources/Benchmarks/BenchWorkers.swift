@@ -2,6 +2,12 @@ import Foundation
 import Store
 import Synchronization
 
+// Release builds take timespec from Dispatch's C module: its members need that import (MemberImportVisibility).
+import CDispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A connection handed to one worker thread of a benchmark. libpq connections are not
 /// Sendable; each of these is used by exactly one thread at a time (the worker it belongs to
 /// while a phase runs, the main thread between phases), which is what makes the box sound.

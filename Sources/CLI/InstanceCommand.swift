@@ -61,7 +61,7 @@ struct InstanceCommand: AsyncParsableCommand {
                     let (id, path) = try InstanceCommand.store(connection).add(className: className, assignments: pairs, on: connection)
                     print(path)
                     Output.error("added instance \(id)")
-                } catch let error as InstanceError where ifNotExists && error.message.hasSuffix("already exists") {
+                } catch let error as InstanceError where ifNotExists && error.code == .alreadyExists {
                     print(error.message.dropFirst("instance ".count).dropLast(" already exists".count))
                     Output.error("already there")
                 }

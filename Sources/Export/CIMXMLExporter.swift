@@ -70,7 +70,7 @@ public struct CIMXMLExporter: Sendable {
     /// an instance of the filtered classes (see `referenceFilter`).
     public func classes() throws(ExportError) -> [ClassMapping] {
         if let name = options.className, catalog.class(named: name) == nil {
-            throw ExportError("unknown class \(name) (not in the installed model)")
+            throw ExportError.unknownClass(name)
         }
         return catalog.classes.filter { cls in
             guard !cls.isAbstract, !cls.isIndication else { return false }
@@ -109,7 +109,7 @@ public struct CIMXMLExporter: Sendable {
     /// Throws for a node filter naming a node the inventory does not know.
     public func checkNode(on connection: Connection) throws {
         if let node = options.node, try connection.execute("SELECT 1 FROM cimdb.node WHERE name = \(node)").first == nil {
-            throw ExportError("unknown node \(node) (no discovery result from it)")
+            throw ExportError.unknownNode(node)
         }
     }
 

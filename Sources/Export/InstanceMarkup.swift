@@ -264,7 +264,7 @@ struct ClassMarkup {
             return
         }
         guard let path = rows.string(row, slot.column) else {
-            throw ExportError("\(cls.name).\(cls.properties[slot.property].name) refers to an instance the registry does not have")
+            throw ExportError.danglingReference(property: "\(cls.name).\(cls.properties[slot.property].name)")
         }
         var markup = MarkupBuffer()
         try appendReference(path: path, to: &markup)
@@ -282,7 +282,7 @@ struct ClassMarkup {
         do {
             parsed = try InstancePath.parse(path)
         } catch {
-            throw ExportError("a stored reference is not an instance path: \(path)")
+            throw ExportError.badStoredPath(path)
         }
         let target = catalog.class(named: parsed.className)
         out.append("<VALUE.REFERENCE><INSTANCEPATH>")

@@ -35,7 +35,7 @@ final class XMLWriter {
             guard let context, let bytes, length >= 0 else { return -1 }
             let sink = Unmanaged<XMLSink>.fromOpaque(context).takeUnretainedValue()
             return sink.write(UnsafeRawBufferPointer(start: bytes, count: Int(length))) ? length : -1
-        }, { _ in 0 }, context, nil), let writer = xmlNewTextWriter(buffer) else { throw ExportError("cannot create the XML writer") }
+        }, { _ in 0 }, context, nil), let writer = xmlNewTextWriter(buffer) else { throw ExportError.output("cannot create the XML writer") }
         self.writer = writer
         self.sink = sink
         isDocument = document
@@ -121,7 +121,7 @@ final class XMLWriter {
         guard status < 0 else { return }
         // The output's own reason (a file's "No space left on device"), when it has one.
         if let sink, let failure = sink.finish() { throw failure }
-        throw ExportError("libxml2 could not \(what) (out of disk space, or the output closed?)")
+        throw ExportError.output("libxml2 could not \(what) (out of disk space, or the output closed?)")
     }
 }
 
@@ -168,7 +168,7 @@ final class FileOutput: Sendable {
             descriptor = STDOUT_FILENO
         } else {
             descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else { throw ExportError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            guard descriptor >= 0 else { throw ExportError.output("cannot write \(path): \(String(cString: strerror(errno)))") }
         }
     }
 
@@ -203,7 +203,7 @@ final class FileOutput: Sendable {
                 let written = block.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
                 if written < 0 {
                     if errno == EINTR { continue }
-                    let failure = ExportError("cannot write \(path): \(String(cString: strerror(errno)))")
+                    let failure = ExportError.output("cannot write \(path): \(String(cString: strerror(errno)))")
                     state.withLock { $0.failure = failure }
                     return
                 }
@@ -213,7 +213,34 @@ final class FileOutput: Sendable {
     }
 }
 
-public struct ExportError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+/// Why an export failed or was refused.
+public enum ExportError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The filter names a class the installed model does not have.
+    case unknownClass(String)
+    /// The filter names a node no discovery result came from.
+    case unknownNode(String)
+    /// A stored reference the registry cannot resolve (the database is inconsistent).
+    case danglingReference(property: String)
+    /// A stored reference that does not parse as an instance path.
+    case badStoredPath(String)
+    /// The document could not be written (libxml2, the file, the reader).
+    case output(String)
+
+    /// Whether the request itself is at fault (a filter naming nothing), not the export.
+    public var isRequestError: Bool {
+        switch self {
+        case .unknownClass, .unknownNode: true
+        case .danglingReference, .badStoredPath, .output: false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unknownClass(let name): "unknown class \(name) (not in the installed model)"
+        case .unknownNode(let node): "unknown node \(node) (no discovery result from it)"
+        case .danglingReference(let property): "\(property) refers to an instance the registry does not have"
+        case .badStoredPath(let path): "a stored reference is not an instance path: \(path)"
+        case .output(let reason): reason
+        }
+    }
 }

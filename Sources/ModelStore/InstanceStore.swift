@@ -14,8 +14,18 @@ public struct StoredInstance: Sendable {
 
 /// What went wrong with an instance operation, for the user (names class, property, path).
 public struct InstanceError: Error, CustomStringConvertible, Sendable {
+    /// What kind of failure: callers branch on this, never on the message.
+    public enum Code: Sendable, Hashable {
+        case unknownClass, unknownProperty, duplicateProperty, invalidValue, abstractClass, missingKey
+        case alreadyExists, invalidPath, wrongReferenceClass, notFound, registry
+    }
+
+    public var code: Code
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
     public var description: String { message }
 }
 
@@ -30,7 +40,7 @@ public struct InstanceStore: Sendable {
 
     func mapping(_ className: String) throws(InstanceError) -> ClassMapping {
         guard let cls = catalog.class(named: className) else {
-            throw InstanceError("unknown class '\(className)' (not in the installed model)")
+            throw InstanceError(.unknownClass, "unknown class '\(className)' (not in the installed model)")
         }
         return cls
     }
@@ -43,15 +53,15 @@ public struct InstanceStore: Sendable {
         var values: [(PropertyMapping, Value)] = []
         for (name, text) in assignments {
             guard let property = cls.property(named: name) else {
-                throw InstanceError("class \(cls.name) has no property '\(name)'")
+                throw InstanceError(.unknownProperty, "class \(cls.name) has no property '\(name)'")
             }
             if values.contains(where: { sameName($0.0.name, property.name) }) {
-                throw InstanceError("property \(property.name) is given twice")
+                throw InstanceError(.duplicateProperty, "property \(property.name) is given twice")
             }
             do {
                 values.append((property, try ValueCoding.parse(text, for: property, of: cls.name)))
             } catch {
-                throw InstanceError(error.description)
+                throw InstanceError(.invalidValue, error.description)
             }
         }
         return try add(cls, values: values, on: connection)
@@ -63,14 +73,14 @@ public struct InstanceStore: Sendable {
         let cls = try mapping(className)
         var typed: [(PropertyMapping, Value)] = []
         for (name, value) in values {
-            guard let property = cls.property(named: name) else { throw InstanceError("class \(cls.name) has no property '\(name)'") }
+            guard let property = cls.property(named: name) else { throw InstanceError(.unknownProperty, "class \(cls.name) has no property '\(name)'") }
             typed.append((property, value))
         }
         return try add(cls, values: typed, on: connection)
     }
 
     private func add(_ cls: ClassMapping, values: [(PropertyMapping, Value)], on connection: Connection) throws -> (id: Int64, path: String) {
-        if cls.isAbstract { throw InstanceError("class \(cls.name) is abstract: add an instance of one of its subclasses") }
+        if cls.isAbstract { throw InstanceError(.abstractClass, "class \(cls.name) is abstract: add an instance of one of its subclasses") }
         var values = values
         if let ccn = cls.keys.first(where: { sameName($0.name, "CreationClassName") }),
            !values.contains(where: { sameName($0.0.name, ccn.name) })
@@ -93,7 +103,7 @@ public struct InstanceStore: Sendable {
             if property.isKey { keyBindings.append((property, stored)) }
         }
         for key in cls.keys where !keyBindings.contains(where: { sameName($0.0.name, key.name) }) {
-            throw InstanceError("missing key property \(key.name) of class \(cls.name) (keys: \(cls.keys.map(\.name).joined(separator: ", ")))")
+            throw InstanceError(.missingKey, "missing key property \(key.name) of class \(cls.name) (keys: \(cls.keys.map(\.name).joined(separator: ", ")))")
         }
         let path = Self.format(cls, keys: keyBindings)
         return try connection.transaction { connection in
@@ -101,9 +111,9 @@ public struct InstanceStore: Sendable {
             do {
                 registered = try connection.execute("INSERT INTO cimdb.instance (class_name, path) VALUES (\(cls.name), \(path)) RETURNING id")
             } catch let error as PostgresError where error.sqlState == "23505" {
-                throw InstanceError("instance \(path) already exists")
+                throw InstanceError(.alreadyExists, "instance \(path) already exists")
             }
-            guard let id = registered.first?.int64("id") else { throw InstanceError("the registry returned no id for \(path)") }
+            guard let id = registered.first?.int64("id") else { throw InstanceError(.registry, "the registry returned no id for \(path)") }
             parameters[0] = SQLValue(id)
             do {
                 try connection.execute("INSERT INTO \(cls.sqlTable) (\(SQL.list(columns))) VALUES (\(SQL.list(parameters)))")
@@ -119,7 +129,7 @@ public struct InstanceStore: Sendable {
         guard error.sqlState == "23514" || error.sqlState == "23502", let name = error.constraint ?? error.column else { return error }
         let property = cls.properties.first { name == $0.column || name.hasPrefix($0.column + "_") }
         guard let property else { return error }
-        return InstanceError("value rejected for \(cls.name).\(property.name) (\(property.type.rawValue)): \(error.message)")
+        return InstanceError(.invalidValue, "value rejected for \(cls.name).\(property.name) (\(property.type.rawValue)): \(error.message)")
     }
 
     /// The id and canonical path of the instance a reference names; it must exist and be of
@@ -129,14 +139,14 @@ public struct InstanceStore: Sendable {
         do {
             target = try InstancePath.parse(text)
         } catch {
-            throw InstanceError("\(className).\(property.name): not an instance path (\(error)): \(text)")
+            throw InstanceError(.invalidPath, "\(className).\(property.name): not an instance path (\(error)): \(text)")
         }
         let (targetClass, path) = try canonicalPath(target, on: connection)
         if let referenceClass = property.referenceClass, !catalog.isClass(targetClass.name, kindOf: referenceClass) {
-            throw InstanceError("\(className).\(property.name) refers to \(referenceClass) instances; \(path) is a \(targetClass.name)")
+            throw InstanceError(.wrongReferenceClass, "\(className).\(property.name) refers to \(referenceClass) instances; \(path) is a \(targetClass.name)")
         }
         guard let id = try connection.execute("SELECT id FROM cimdb.instance WHERE path = \(path)").first?.int64("id") else {
-            throw InstanceError("\(className).\(property.name): no instance \(path)")
+            throw InstanceError(.notFound, "\(className).\(property.name): no instance \(path)")
         }
         return (id, path)
     }
@@ -148,10 +158,10 @@ public struct InstanceStore: Sendable {
         var keys: [(PropertyMapping, Value)] = []
         for binding in path.keys {
             guard let property = cls.property(named: binding.name), property.isKey else {
-                throw InstanceError("\(binding.name) is not a key of class \(cls.name) (keys: \(cls.keys.map(\.name).joined(separator: ", ")))")
+                throw InstanceError(.invalidPath, "\(binding.name) is not a key of class \(cls.name) (keys: \(cls.keys.map(\.name).joined(separator: ", ")))")
             }
             if property.isReference {
-                guard let nested = binding.value.stringValue else { throw InstanceError("\(cls.name).\(property.name) must be a quoted instance path") }
+                guard let nested = binding.value.stringValue else { throw InstanceError(.invalidPath, "\(cls.name).\(property.name) must be a quoted instance path") }
                 let (_, nestedPath) = try resolveReference(nested, property: property, className: cls.name, on: connection)
                 keys.append((property, .reference(nestedPath)))
             } else {
@@ -159,12 +169,12 @@ public struct InstanceStore: Sendable {
                 do {
                     keys.append((property, try ValueCoding.parse(text, for: property, of: cls.name)))
                 } catch {
-                    throw InstanceError(error.description)
+                    throw InstanceError(.invalidPath, error.description)
                 }
             }
         }
         for key in cls.keys where !keys.contains(where: { sameName($0.0.name, key.name) }) {
-            throw InstanceError("the path names no value for key \(key.name) of class \(cls.name)")
+            throw InstanceError(.invalidPath, "the path names no value for key \(key.name) of class \(cls.name)")
         }
         return (cls, Self.format(cls, keys: keys))
     }
@@ -203,7 +213,7 @@ public struct InstanceStore: Sendable {
         return try connection.transaction { connection in
             let before = try connection.execute("SELECT count(*) AS n FROM cimdb.instance").first?.int("n") ?? 0
             let deleted = try connection.execute("DELETE FROM cimdb.instance WHERE path = \(canonical)")
-            guard deleted.affectedRows > 0 else { throw InstanceError("no instance \(canonical)") }
+            guard deleted.affectedRows > 0 else { throw InstanceError(.notFound, "no instance \(canonical)") }
             let after = try connection.execute("SELECT count(*) AS n FROM cimdb.instance").first?.int("n") ?? 0
             return before - after
         }
@@ -230,7 +240,7 @@ public struct InstanceStore: Sendable {
         do {
             return try InstancePath.parse(text)
         } catch {
-            throw InstanceError("not an instance path (\(error)): \(text)")
+            throw InstanceError(.invalidPath, "not an instance path (\(error)): \(text)")
         }
     }
 }

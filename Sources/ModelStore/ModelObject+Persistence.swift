@@ -15,7 +15,7 @@ extension ModelObject {
             guard let id = try connection.execute(
                 "INSERT INTO cimdb.instance (class_name, path) VALUES (\(Self.className), \(path)) RETURNING id"
             ).first?.int64("id") else {
-                throw InstanceError("the registry returned no id for \(path)")
+                throw InstanceError(.registry, "the registry returned no id for \(path)")
             }
             let row = self.row
             let columns = [SQLNames.instanceID] + row.map { SQLIdentifier($0.column) }

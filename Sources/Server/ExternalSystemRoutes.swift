@@ -91,7 +91,7 @@ struct ExternalSystemRoutes: Sendable {
                 try exporter.checkNode(on: connection)
                 return exporter
             }
-        } catch let error as ExportError {
+        } catch let error as ExportError where error.isRequestError {
             throw ClientError(.notFound, error.description)
         }
         guard exportsUnderWay.enter(limit: Self.concurrentExports) else {

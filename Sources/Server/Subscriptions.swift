@@ -19,12 +19,12 @@ public enum Subscriptions {
     /// of `node` (nil: every node), from now on. Returns the subscription's id.
     public static func add(url: String, className: String?, node: String?, on connection: Connection) throws -> Int64 {
         guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
-            throw SubscriptionError("\(url) is not an http(s) URL")
+            throw SubscriptionError.notHTTP(url: url)
         }
         var canonical: String?
         if let className {
             guard let name = try connection.execute("SELECT name FROM cimdb.model_class WHERE class_key = lower(\(className))").first?["name"] else {
-                throw SubscriptionError("unknown class \(className) (not in the installed model)")
+                throw SubscriptionError.unknownClass(className)
             }
             canonical = name
         }
@@ -40,9 +40,20 @@ public enum Subscriptions {
     }
 }
 
-public struct SubscriptionError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+/// Why a subscription was refused or a delivery failed.
+public enum SubscriptionError: Error, CustomStringConvertible, Sendable, Equatable {
+    case notHTTP(url: String)
+    case unknownClass(String)
+    /// The subscriber answered, but not 2xx.
+    case subscriberRefused(url: String, status: Int)
+
+    public var description: String {
+        switch self {
+        case .notHTTP(let url): "\(url) is not an http(s) URL"
+        case .unknownClass(let name): "unknown class \(name) (not in the installed model)"
+        case .subscriberRefused(let url, let status): "\(url) answered HTTP \(status)"
+        }
+    }
 }
 
 /// Delivers matching events to subscribers, from every server: each due subscription is leased
@@ -132,7 +143,7 @@ struct SubscriptionDelivery: Sendable {
             request.setValue("ExportIndication", forHTTPHeaderField: "CIMExportMethod")
             let (_, response) = try await session.data(for: request)
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            guard (200..<300).contains(status) else { throw SubscriptionError("\(lease.url) answered HTTP \(status)") }
+            guard (200..<300).contains(status) else { throw SubscriptionError.subscriberRefused(url: lease.url, status: status) }
             try await database.run { c in
                 try c.execute("""
                     UPDATE cimdb.subscription SET delivered_through = \(message.last), attempts = 0, next_attempt_at = now(), last_error = NULL,
