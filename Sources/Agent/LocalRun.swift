@@ -32,8 +32,8 @@ public struct LocalRun: Sendable {
     public func run(updates: Bool) async throws -> Report {
         let state = try await AgentState.open(directory: stateDirectory)
         try await state.writeAtomically(Helpers.script, to: state.helpersPath)
-        // Problems of the state directory go to stderr; the report goes to stdout.
-        let logger = Logger(label: "cimdb.agent")
+        // Problems of the state directory go to stderr, whatever logging was set up: the report goes to stdout.
+        let logger = Logger(label: "cimdb.agent") { StreamLogHandler.standardError(label: $0) }
         let scripts = ScriptCache(directory: state.scriptsDirectory, queue: state.queue, logger: logger) { _ in nil }
         for settings in configuration.settings {
             try await scripts.store(settings.discoveryScript.content)
