@@ -2,6 +2,12 @@ import Foundation
 import Store
 import Synchronization
 
+// timespec: a release build takes its definition from the C module Dispatch is built on
+// (CDispatch), and MemberImportVisibility refuses it without this import.
+#if canImport(CDispatch)
+import CDispatch
+#endif
+
 /// A connection handed to one worker thread of a benchmark. libpq connections are not
 /// Sendable; each of these is used by exactly one thread at a time (the worker it belongs to
 /// while a phase runs, the main thread between phases), which is what makes the box sound.
