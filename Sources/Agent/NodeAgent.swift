@@ -296,7 +296,7 @@ public actor NodeAgent {
             let response = try await transport.send("POST", "/v1/heartbeat", body: beat, contentType: "application/json", identity: identity, to: server)
             if !response.isSuccess {
                 problem = response.message
-            } else if let answer = try? JSONDecoder().decode(HeartbeatResponse.self, from: response.body) {
+            } else if let answer = try? JSONDecoder().decode(HeartbeatResponse.self, from: response.body) {  // else: logged below
                 if answer.assignmentsVersion != assignmentsVersion { await refreshAssignments() }
             } else {
                 problem = "HTTP \(response.status) without a heartbeat answer"

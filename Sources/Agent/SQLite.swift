@@ -87,6 +87,7 @@ final class SQLiteDatabase {
             try execute("COMMIT")
             return value
         } catch {
+            // The body's error is the one to report; a failed ROLLBACK means SQLite already rolled back.
             try? execute("ROLLBACK")
             throw error
         }

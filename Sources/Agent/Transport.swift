@@ -12,7 +12,7 @@ struct ServerResponse: Sendable {
 
     var isSuccess: Bool { (200..<300).contains(status) }
 
-    /// The server's `{"error": …}` message, or the status.
+    /// The server's `{"error": …}` message, or the status (a body that is not one has no message).
     var message: String {
         (try? JSONDecoder().decode([String: String].self, from: body))?["error"] ?? "HTTP \(status)"
     }
