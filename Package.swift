@@ -16,13 +16,14 @@
 //          Migrations + ModelStore ← Installation      migrate, reports, reader roles
 //          ModelStore + CLibXML2 ← Export              CIM-XML (DSP0201)
 //          Ingest + Export + Installation + Hummingbird ← Server
-//          AgentProtocol + CSQLite + Subprocess ← Agent
+//          HTTPClient                                  plain http:// over POSIX sockets, no Foundation (the agent's client)
+//          AgentProtocol + HTTPClient + CSQLite + Subprocess ← Agent
 //          CommandSupport ← AgentCLI ← cimdb-agent     errors, version, signals, logging; the agent command; the node's executable
 //          all ← Benchmarks, CLI ← cimdb               `cimdb bench`; the command tree; the executable
 //          MOF + SchemaGen ← cimdb-generate            regenerates what is generated (no database, no generated code)
 //
-// cimdb-agent links no database, ingest, server, compiler or export code, and cimdb-generate no
-// database code: Tests/CLITests/ModuleGraphTests.swift fails when they would.
+// cimdb-agent links no database, ingest, server, compiler or export code and no libcurl
+// (FoundationNetworking), and cimdb-generate no database code: Tests/CLITests/ModuleGraphTests.swift fails when they would.
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -114,13 +115,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // HTTP/1.1 over POSIX sockets for plain http://, without Foundation: the agent's client
+        // (URLSession would bring libcurl and two TLS libraries into the agent; docs/agent.md).
+        .target(name: "HTTPClient", swiftSettings: strict),
         // SQLite, the agent's node-side cache and journal.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // `cimdb agent`: runs the discovery and update monitors of a node, journals and delivers results.
         .target(
             name: "Agent",
             dependencies: [
-                "AgentProtocol", "CIM", "Inventory", "CSQLite",
+                "AgentProtocol", "CIM", "Inventory", "CSQLite", "HTTPClient",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -199,6 +203,7 @@ let package = Package(
             dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "SQLCore", "Store", "StoreTesting", "CIMModel", "Migrations", "ModelStore"],
             swiftSettings: strict
         ),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
         .testTarget(name: "CommandSupportTests", dependencies: ["CommandSupport"], swiftSettings: strict),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Fleet", "CIM", "ORM"], swiftSettings: strict),
         .testTarget(

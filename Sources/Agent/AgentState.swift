@@ -1,5 +1,4 @@
 import AgentProtocol
-import Foundation
 
 /// What an agent keeps on disk, in its state directory: its credential (`identity`, mode
 /// 0600), the SQLite file `state.db` — the result journal, sequence numbers, the instance
@@ -8,184 +7,110 @@ import Foundation
 ///
 /// Everything but the journal and the credential is a cache (SPEC §7: agents are dataless):
 /// deleting it costs a refetch and, for the instance cache, a discovery run.
-final class AgentState: @unchecked Sendable {
-    // @unchecked: the SQLite handle is opened in serialized mode (SQLITE_OPEN_FULLMUTEX) and
-    // every multi-statement change runs in one transaction; the rest is immutable paths.
-    let directory: String
-    private let database: SQLiteDatabase
+///
+/// Every call is carried out by `StateFile` on one serial queue (`BlockingQueue`): SQLite and
+/// the file system block, and the agent's tasks must not block the cooperative pool.
+final class AgentState: Sendable {
+    typealias JournalEntry = StateFile.JournalEntry
 
-    var identityPath: String { directory + "/identity" }
-    var scriptsDirectory: String { directory + "/scripts" }
-    var cacheDirectory: String { directory + "/cache" }
-    var helpersPath: String { directory + "/helpers.sh" }
+    private let file: StateFile
+    /// The queue the state's blocking calls run on, for the caller's own file work in the
+    /// state directory (ScriptCache).
+    let queue: BlockingQueue
 
-    init(directory: String) throws(AgentError) {
-        self.directory = directory
-        for path in [directory, directory + "/scripts", directory + "/cache"] {
-            do {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            } catch {
-                throw AgentError("cannot create the state directory \(path): \(error.localizedDescription)")
-            }
-        }
-        database = try SQLiteDatabase(path: directory + "/state.db")
-        // WAL with synchronous=FULL: a journaled result survives a crash of the agent and of
-        // the machine once `journal` returns.
-        try database.execute("""
-            PRAGMA journal_mode = WAL;
-            PRAGMA synchronous = FULL;
-            CREATE TABLE IF NOT EXISTS journal (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                kind TEXT NOT NULL,
-                envelope BLOB NOT NULL,
-                created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-            );
-            CREATE TABLE IF NOT EXISTS sequence (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS instance_cache (
-                settings TEXT PRIMARY KEY,
-                key_property_order TEXT NOT NULL,
-                lines BLOB NOT NULL,
-                discovered_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-            );
-            CREATE TABLE IF NOT EXISTS assignments (id INTEGER PRIMARY KEY CHECK (id = 1), json BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS undeliverable (
-                id INTEGER PRIMARY KEY, kind TEXT NOT NULL, envelope BLOB NOT NULL, reason TEXT NOT NULL,
-                set_aside_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-            );
-            """)
+    var directory: String { file.directory }
+    var identityPath: String { file.identityPath }
+    var scriptsDirectory: String { file.scriptsDirectory }
+    var cacheDirectory: String { file.cacheDirectory }
+    var helpersPath: String { file.helpersPath }
+
+    private init(file: StateFile, queue: BlockingQueue) {
+        self.file = file
+        self.queue = queue
+    }
+
+    /// Opens (creating when needed) the state directory and its SQLite file.
+    static func open(directory: String) async throws(AgentError) -> AgentState {
+        let queue = BlockingQueue(label: "cimdb.agent.state")
+        let file = try await queue.run { () throws(AgentError) in try StateFile(directory: directory) }
+        return AgentState(file: file, queue: queue)
+    }
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable (StateFile) throws(AgentError) -> T) async throws(AgentError) -> T {
+        let file = file
+        return try await queue.run { () throws(AgentError) in try body(file) }
     }
 
     // MARK: Identity
 
-    func loadIdentity() -> NodeIdentity? {
-        (try? String(contentsOfFile: identityPath, encoding: .utf8)).flatMap(NodeIdentity.init(fileContents:))
+    /// The node's credential; nil when not enrolled yet.
+    func loadIdentity() async throws(AgentError) -> NodeIdentity? {
+        try await run { file throws(AgentError) in try file.loadIdentity() }
     }
 
-    func saveIdentity(_ identity: NodeIdentity) throws(AgentError) {
-        let temporary = identityPath + ".new"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(identity.fileContents.utf8),
-                                             attributes: [.posixPermissions: 0o600]),
-              rename(temporary, identityPath) == 0 else {
-            throw AgentError("cannot write the node credential to \(identityPath)")
-        }
+    func saveIdentity(_ identity: NodeIdentity) async throws(AgentError) {
+        try await run { file throws(AgentError) in try file.saveIdentity(identity) }
     }
 
     // MARK: Journal
 
-    struct JournalEntry: Sendable {
-        var id: Int64
-        var kind: ResultBatch.Kind
-        var envelope: [UInt8]
-    }
-
     /// Stores a result before it is sent, giving it the next sequence number of its monitor:
-    /// `make` gets the number and returns the envelope. The number is at least the current
-    /// time in milliseconds, so that an agent whose state was lost still sends numbers above
-    /// those the server has applied.
+    /// `make` gets the number and returns the envelope (StateFile.journal).
     @discardableResult
-    func journal(kind: ResultBatch.Kind, sequenceName: String, make: (Int64) -> [UInt8]) throws(AgentError) -> Int64 {
-        try database.transaction { () throws(AgentError) -> Int64 in
-            let last = try database.query("SELECT value FROM sequence WHERE name = ?", [.text(sequenceName)]).first?.first?.integer ?? 0
-            let sequence = max(last + 1, RequestSignature.currentMilliseconds())
-            try database.query("INSERT INTO sequence (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                               [.text(sequenceName), .integer(sequence)])
-            try database.query("INSERT INTO journal (kind, envelope) VALUES (?, ?)", [.text(kind.rawValue), .blob(make(sequence))])
-            return sequence
-        }
+    func journal(kind: ResultBatch.Kind, sequenceName: String, make: @escaping @Sendable (Int64) -> [UInt8]) async throws(AgentError) -> Int64 {
+        try await run { file throws(AgentError) in try file.journal(kind: kind, sequenceName: sequenceName, make: make) }
     }
 
     /// The oldest journaled results, up to `maximumBytes` (at least one).
-    func pending(maximumBytes: Int) throws(AgentError) -> [JournalEntry] {
-        var entries: [JournalEntry] = []
-        var bytes = 0
-        for row in try database.query("SELECT id, kind, envelope FROM journal ORDER BY id LIMIT 500") {
-            guard let id = row[0].integer, let kind = row[1].text.flatMap(ResultBatch.Kind.init), let envelope = row[2].blob else { continue }
-            if !entries.isEmpty && bytes + envelope.count > maximumBytes { break }
-            entries.append(JournalEntry(id: id, kind: kind, envelope: envelope))
-            bytes += envelope.count
-        }
-        return entries
+    func pending(maximumBytes: Int) async throws(AgentError) -> [JournalEntry] {
+        try await run { file throws(AgentError) in try file.pending(maximumBytes: maximumBytes) }
     }
 
-    /// Moves a journal entry no server can take (over every server's body limit) out of the
-    /// journal, keeping it with the reason: the results after it are not held up, and nothing is
-    /// thrown away.
-    func setAside(_ entry: JournalEntry, reason: String) throws(AgentError) {
-        try database.transaction { () throws(AgentError) in
-            try database.query("INSERT INTO undeliverable (id, kind, envelope, reason) VALUES (?, ?, ?, ?)",
-                               [.integer(entry.id), .text(entry.kind.rawValue), .blob(entry.envelope), .text(reason)])
-            try database.query("DELETE FROM journal WHERE id = ?", [.integer(entry.id)])
-        }
+    /// Moves a journal entry no server can take out of the journal, keeping it with the reason.
+    func setAside(_ entry: JournalEntry, reason: String) async throws(AgentError) {
+        try await run { file throws(AgentError) in try file.setAside(entry, reason: reason) }
     }
 
-    func journaledCount() -> Int {
-        ((try? database.query("SELECT count(*) FROM journal"))?.first?.first?.integer).map(Int.init) ?? 0
+    func journaledCount() async throws(AgentError) -> Int {
+        try await run { file throws(AgentError) in try file.journaledCount() }
     }
 
     /// Removes results the server settled.
-    func acknowledge(through id: Int64) throws(AgentError) {
-        try database.query("DELETE FROM journal WHERE id <= ?", [.integer(id)])
+    func acknowledge(through id: Int64) async throws(AgentError) {
+        try await run { file throws(AgentError) in try file.acknowledge(through: id) }
     }
 
     // MARK: Instance cache
 
-    /// Replaces a settings object's cached instances with the lines of its last discovery, and
-    /// writes them for the bash helper (`cache/SETTINGS`: the key names RS-separated, then the
-    /// lines as the script printed them).
-    func cacheInstances(settings: String, keyPropertyOrder: [String], output: [UInt8]) throws(AgentError) {
-        let lines = output.split(separator: 0x0A, omittingEmptySubsequences: true)
-        var text = Array(keyPropertyOrder.joined(separator: "\u{1E}").utf8)
-        text.append(0x0A)
-        for line in lines {
-            text += line
-            text.append(0x0A)
-        }
-        try database.query("""
-            INSERT INTO instance_cache (settings, key_property_order, lines) VALUES (?, ?, ?)
-            ON CONFLICT (settings) DO UPDATE SET key_property_order = excluded.key_property_order, lines = excluded.lines,
-                discovered_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-            """, [.text(settings), .text(keyPropertyOrder.joined(separator: ",")), .blob(output)])
-        try writeAtomically(text, to: cacheDirectory + "/" + settings)
+    /// Replaces a settings object's cached instances (SQLite and `cache/SETTINGS`).
+    func cacheInstances(settings: String, keyPropertyOrder: [String], output: [UInt8]) async throws(AgentError) {
+        try await run { file throws(AgentError) in try file.cacheInstances(settings: settings, keyPropertyOrder: keyPropertyOrder, output: output) }
     }
 
-    /// Instances of a settings object in the cache (lines of its last discovery).
-    func cachedInstanceCount(settings: String) -> Int {
-        guard let blob = (try? database.query("SELECT lines FROM instance_cache WHERE settings = ?", [.text(settings)]))?.first?.first?.blob
-        else { return 0 }
-        return blob.split(separator: 0x0A, omittingEmptySubsequences: true).count
+    /// Instances of a settings object in the cache; 0 when it was never discovered here.
+    func cachedInstanceCount(settings: String) async throws(AgentError) -> Int {
+        try await run { file throws(AgentError) in try file.cachedInstanceCount(settings: settings) }
     }
 
     /// Writes the cache files again from SQLite (a lost `cache/` directory is refilled).
-    func restoreCacheFiles() throws(AgentError) {
-        for row in try database.query("SELECT settings, key_property_order, lines FROM instance_cache") {
-            guard let settings = row[0].text, let order = row[1].text, let lines = row[2].blob else { continue }
-            let path = cacheDirectory + "/" + settings
-            if !FileManager.default.fileExists(atPath: path) {
-                try cacheInstances(settings: settings, keyPropertyOrder: order.split(separator: ",").map(String.init), output: lines)
-            }
-        }
+    func restoreCacheFiles() async throws(AgentError) {
+        try await run { file throws(AgentError) in try file.restoreCacheFiles() }
     }
 
     // MARK: Assignments
 
-    func saveAssignments(_ assignments: Assignments) throws(AgentError) {
-        guard let json = try? JSONEncoder().encode(assignments) else { return }
-        try database.query("INSERT INTO assignments (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
-                           [.blob([UInt8](json))])
+    func saveAssignments(_ assignments: Assignments) async throws(AgentError) {
+        try await run { file throws(AgentError) in try file.saveAssignments(assignments) }
     }
 
-    func loadAssignments() -> Assignments? {
-        guard let json = (try? database.query("SELECT json FROM assignments WHERE id = 1"))?.first?.first?.blob else { return nil }
-        return try? JSONDecoder().decode(Assignments.self, from: Data(json))
+    /// The last assignments a server gave; nil when none was ever stored.
+    func loadAssignments() async throws(AgentError) -> Assignments? {
+        try await run { file throws(AgentError) in try file.loadAssignments() }
     }
 
     // MARK: Files
 
-    func writeAtomically(_ bytes: [UInt8], to path: String, permissions: Int = 0o644) throws(AgentError) {
-        let temporary = path + ".new"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: permissions]),
-              rename(temporary, path) == 0 else {
-            throw AgentError("cannot write \(path)")
-        }
+    func writeAtomically(_ bytes: [UInt8], to path: String, permissions: Int = 0o644) async throws(AgentError) {
+        try await run { file throws(AgentError) in try file.writeAtomically(bytes, to: path, permissions: permissions) }
     }
 }

@@ -2,6 +2,7 @@ import AgentProtocol
 import CIM
 import Foundation
 public import Inventory
+import Logging
 
 /// `cimdb agent --once --print`: runs a configuration's discovery (and optionally update)
 /// scripts on this node without any server and shows what would be sent, readably, with every
@@ -29,15 +30,17 @@ public struct LocalRun: Sendable {
     }
 
     public func run(updates: Bool) async throws -> Report {
-        let state = try AgentState(directory: stateDirectory)
-        try state.writeAtomically(Helpers.script, to: state.helpersPath)
-        let scripts = ScriptCache(directory: state.scriptsDirectory) { _ in nil }
+        let state = try await AgentState.open(directory: stateDirectory)
+        try await state.writeAtomically(Helpers.script, to: state.helpersPath)
+        // Problems of the state directory go to stderr, whatever logging was set up: the report goes to stdout.
+        let logger = Logger(label: "cimdb.agent") { StreamLogHandler.standardError(label: $0) }
+        let scripts = ScriptCache(directory: state.scriptsDirectory, queue: state.queue, logger: logger) { _ in nil }
         for settings in configuration.settings {
-            await scripts.store(settings.discoveryScript.content)
-            if let association = settings.associationScript { await scripts.store(association.content) }
-            for property in settings.properties { await scripts.store(property.updateScript.content) }
+            try await scripts.store(settings.discoveryScript.content)
+            if let association = settings.associationScript { try await scripts.store(association.content) }
+            for property in settings.properties { try await scripts.store(property.updateScript.content) }
         }
-        let runs = MonitorRuns(node: node, state: state, runner: ScriptRunner(maximumOutputBytes: maximumOutputBytes))
+        let runs = MonitorRuns(node: node, state: state, runner: ScriptRunner(maximumOutputBytes: maximumOutputBytes), logger: logger)
         let assignments = Assignments(local: configuration)
         var report = Report(discovery: [], updates: [], problems: 0, text: "")
         var out = ""

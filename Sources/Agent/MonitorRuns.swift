@@ -1,19 +1,22 @@
 import AgentProtocol
 import Foundation
 import Inventory
+import Logging
 
 /// Runs monitors' scripts on this node and builds the results the server applies.
 struct MonitorRuns: Sendable {
     var node: String
     var state: AgentState
     var runner: ScriptRunner
+    var logger: Logger
     /// Variables every script gets besides the agent's own environment.
     var environment: [String: String]
 
-    init(node: String, state: AgentState, runner: ScriptRunner) {
+    init(node: String, state: AgentState, runner: ScriptRunner, logger: Logger) {
         self.node = node
         self.state = state
         self.runner = runner
+        self.logger = logger
         environment = [
             "CIMDB_NODE": node,
             "CIMDB_INSTANCE_CACHE": state.cacheDirectory,
@@ -40,9 +43,22 @@ struct MonitorRuns: Sendable {
                     runs.append(.init(id: settings.id, status: .failed, discovery: [], failure: "not run: parent settings \(parent) failed"))
                     continue
                 }
-                if found[parent] == 0 || (found[parent] == nil && state.cachedInstanceCount(settings: parent) == 0) {
+                let parentFound: Int
+                if let count = found[parent] {
+                    parentFound = count
+                } else {
+                    do {
+                        parentFound = try await state.cachedInstanceCount(settings: parent)
+                    } catch {
+                        failed.insert(settings.id)
+                        runs.append(.init(id: settings.id, status: .failed, discovery: [],
+                                          failure: "not run: the instance cache of parent settings \(parent) cannot be read: \(error)"))
+                        continue
+                    }
+                }
+                if parentFound == 0 {
                     found[settings.id] = 0
-                    try? state.cacheInstances(settings: settings.id, keyPropertyOrder: settings.keyPropertyOrder, output: [])
+                    await cache(settings, output: [])
                     runs.append(.init(id: settings.id, status: .skipped, discovery: []))
                     continue
                 }
@@ -65,7 +81,7 @@ struct MonitorRuns: Sendable {
                 continue
             }
             found[settings.id] = discovery.output.split(separator: 0x0A, omittingEmptySubsequences: true).count
-            try? state.cacheInstances(settings: settings.id, keyPropertyOrder: settings.keyPropertyOrder, output: discovery.output)
+            await cache(settings, output: discovery.output)
             var associations: [UInt8]?
             if let hash = settings.associationScript {
                 guard let path = await scripts.path(for: hash) else {
@@ -87,6 +103,16 @@ struct MonitorRuns: Sendable {
         }
         return DiscoveryResult(node: node, monitor: monitor.monitor, sequence: 0, startedAt: Envelope.timestamp(started),
                                finishedAt: Envelope.timestamp(Date()), settings: runs)
+    }
+
+    /// Fills the instance cache with a discovery's lines. A failure is logged and the run goes
+    /// on: the result still reaches the server; scripts reading the cache see the previous lines.
+    private func cache(_ settings: MonitorSnapshot.Settings, output: [UInt8]) async {
+        do {
+            try await state.cacheInstances(settings: settings.id, keyPropertyOrder: settings.keyPropertyOrder, output: output)
+        } catch {
+            logger.error("the instance cache of \(settings.id) was not updated: \(error)")
+        }
     }
 
     /// Runs one update monitor's script.
@@ -114,32 +140,45 @@ struct MonitorRuns: Sendable {
 /// against their hash), or taken from a local configuration.
 actor ScriptCache {
     private let directory: String
+    /// Where the file system is touched (the state's queue: not the cooperative pool).
+    private let queue: BlockingQueue
+    private let logger: Logger
     private let fetch: @Sendable (String) async -> [UInt8]?
 
-    init(directory: String, fetch: @escaping @Sendable (String) async -> [UInt8]?) {
+    init(directory: String, queue: BlockingQueue, logger: Logger, fetch: @escaping @Sendable (String) async -> [UInt8]?) {
         self.directory = directory
+        self.queue = queue
+        self.logger = logger
         self.fetch = fetch
     }
 
     /// The path of the executable script with this hash, fetching it first if needed; nil
-    /// when no server has it.
+    /// when no server has it or it cannot be stored (logged).
     func path(for hash: String) async -> String? {
         guard hash.utf8.count == 64, hash.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { return nil }
         let path = directory + "/" + hash
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
+        if await queue.run({ FileManager.default.isExecutableFile(atPath: path) }) { return path }
         guard let content = await fetch(hash), Script(content).hash == hash else { return nil }
-        store(content, at: path)
+        do {
+            try await store(content, at: path)
+        } catch {
+            logger.error("script \(hash): \(error)")
+            return nil
+        }
         return path
     }
 
-    func store(_ content: [UInt8]) {
-        store(content, at: directory + "/" + Script(content).hash)
+    func store(_ content: [UInt8]) async throws(AgentError) {
+        try await store(content, at: directory + "/" + Script(content).hash)
     }
 
-    private func store(_ content: [UInt8], at path: String) {
-        let temporary = path + ".new"
-        if FileManager.default.createFile(atPath: temporary, contents: Data(content), attributes: [.posixPermissions: 0o755]) {
-            rename(temporary, path)
+    private func store(_ content: [UInt8], at path: String) async throws(AgentError) {
+        try await queue.run { () throws(AgentError) in
+            let temporary = path + ".new"
+            guard FileManager.default.createFile(atPath: temporary, contents: Data(content), attributes: [.posixPermissions: 0o755]),
+                  rename(temporary, path) == 0 else {
+                throw .state("cannot write the script \(path)")
+            }
         }
     }
 }

@@ -43,30 +43,32 @@ public actor NodeAgent {
     private var identity: NodeIdentity?
     private var assignments = Assignments(discovery: [], updates: [])
     private var assignmentsVersion = ""
-    /// When each monitor runs next, by `discovery:NAME` / `update:SETTINGS.PROPERTY`.
-    private var due: [String: ContinuousClock.Instant] = [:]
+    /// When each monitor runs next (a value: this actor gives it the clock's time).
+    private var schedule: Schedule<SystemRandomNumberGenerator>
     private var deliveryWake: AsyncStream<Void>.Continuation?
-    private var generator = SystemRandomNumberGenerator()
+    /// Servers whose last heartbeat got no answer: logged once, not at every beat.
+    private var silentServers: Set<URL> = []
 
-    public init(configuration: AgentConfiguration, logger: Logger) throws(AgentError) {
-        guard !configuration.servers.isEmpty else { throw AgentError("no server given (--server URL, up to two)") }
+    public init(configuration: AgentConfiguration, logger: Logger) async throws(AgentError) {
+        guard !configuration.servers.isEmpty else { throw .configuration("no server given (--server URL, up to two)") }
         self.configuration = configuration
-        self.state = try AgentState(directory: configuration.stateDirectory)
+        self.state = try await AgentState.open(directory: configuration.stateDirectory)
         self.transport = Transport(servers: configuration.servers)
         self.logger = logger
-        try state.writeAtomically(Helpers.script, to: state.helpersPath)
-        try state.restoreCacheFiles()
+        self.schedule = Schedule(spread: configuration.spread, generator: SystemRandomNumberGenerator())
+        try await state.writeAtomically(Helpers.script, to: state.helpersPath)
+        try await state.restoreCacheFiles()
     }
 
     private var runs: MonitorRuns {
-        MonitorRuns(node: configuration.node, state: state, runner: ScriptRunner(maximumOutputBytes: configuration.maximumOutputBytes))
+        MonitorRuns(node: configuration.node, state: state, runner: ScriptRunner(maximumOutputBytes: configuration.maximumOutputBytes), logger: logger)
     }
 
     private var scripts: ScriptCache {
         let transport = transport
         let identity = identity
         let logger = logger
-        return ScriptCache(directory: state.scriptsDirectory) { hash in
+        return ScriptCache(directory: state.scriptsDirectory, queue: state.queue, logger: logger) { hash in
             guard let identity else { return nil }
             do {
                 let response = try await transport.send("GET", "/v1/scripts/\(hash)", identity: identity)
@@ -85,31 +87,30 @@ public actor NodeAgent {
     /// retried with backoff until a server accepts or refuses it.
     func enroll() async throws -> NodeIdentity {
         if let identity { return identity }
-        if let stored = state.loadIdentity() {
+        if let stored = try await state.loadIdentity() {
             guard stored.node == configuration.node else {
-                throw AgentError("the state directory \(state.directory) belongs to node \(stored.node), not \(configuration.node)")
+                throw AgentError.configuration("the state directory \(state.directory) belongs to node \(stored.node), not \(configuration.node)")
             }
             identity = stored
             return stored
         }
-        guard let token = configuration.token else {
-            throw AgentError("node \(configuration.node) is not enrolled: give --token (made by `cimdb node enroll \(configuration.node)`)")
-        }
+        guard let token = configuration.token else { throw AgentError.notEnrolled(node: configuration.node) }
         let candidate = NodeIdentity(node: configuration.node)
         let body = try JSONEncoder().encode(EnrollRequest(node: candidate.node, token: token, publicKey: candidate.publicKeyBase64))
         var backoff = retryBackoff
         while true {
-            do {
+            do throws(AgentError) {
                 let response = try await transport.send("POST", "/v1/enroll", body: [UInt8](body), contentType: "application/json", identity: nil)
                 if response.isSuccess {
-                    try state.saveIdentity(candidate)
+                    try await state.saveIdentity(candidate)
                     identity = candidate
                     logger.info("enrolled as node \(candidate.node) with \(response.server.absoluteString)")
                     return candidate
                 }
-                if response.status < 500 { throw AgentError("enrollment refused by \(response.server.absoluteString): \(response.message)") }
+                if response.status < 500 { throw .refused(request: "enrollment", server: response.server.absoluteString, message: response.message) }
                 logger.warning("enrollment: \(response.message); trying again in \(backoff.current)")
-            } catch let error as AgentError where error.description.hasPrefix("no server answered") {
+            } catch {
+                guard case .noServerAnswered = error else { throw error }
                 logger.warning("enrollment: \(error); trying again in \(backoff.current)")
             }
             try await backoff.wait()
@@ -122,54 +123,54 @@ public actor NodeAgent {
     @discardableResult
     func refreshAssignments() async -> Bool {
         guard let identity else { return false }
+        let fresh: Assignments
         do {
             let response = try await transport.send("GET", "/v1/assignments", identity: identity)
             guard response.isSuccess else {
                 logger.warning("assignments: \(response.message)")
                 return false
             }
-            let fresh = try JSONDecoder().decode(Assignments.self, from: response.body)
-            adopt(fresh)
-            try? state.saveAssignments(fresh)
-            return true
+            fresh = try JSONDecoder().decode(Assignments.self, from: response.body)
         } catch {
             logger.warning("assignments: \(error)")
             return false
         }
+        adopt(fresh)
+        do {
+            try await state.saveAssignments(fresh)
+        } catch {
+            logger.error("the assignments were not saved (a start without a server would run older ones): \(error)")
+        }
+        return true
+    }
+
+    /// The assignments stored by the last successful refresh, when no server answers now.
+    private func adoptStoredAssignments() async {
+        do {
+            guard let stored = try await state.loadAssignments() else { return }
+            logger.notice("no server answered; running the last known assignments")
+            adopt(stored)
+        } catch {
+            logger.error("no server answered and the last known assignments cannot be read: \(error)")
+        }
     }
 
     private func adopt(_ fresh: Assignments) {
-        let now = ContinuousClock.now
-        var next: [String: ContinuousClock.Instant] = [:]
-        for monitor in fresh.discovery {
-            next["discovery:" + monitor.monitor] = due["discovery:" + monitor.monitor] ?? now + firstDelay(period: monitor.periodMilliseconds)
-        }
-        for monitor in fresh.updates {
-            next["update:" + monitor.key] = due["update:" + monitor.key] ?? now + firstDelay(period: monitor.periodMilliseconds)
-        }
         let added = fresh.updates.count - assignments.updates.count
         if fresh != assignments {
             logger.info("assignments: \(fresh.discovery.count) discovery monitor(s), \(fresh.updates.count) update monitor(s)\(added > 0 ? " (+\(added))" : "")")
         }
         assignments = fresh
         assignmentsVersion = fresh.version
-        due = next
-    }
-
-    private func firstDelay(period: Int64) -> Duration {
-        Jitter.firstDelay(period: period, spread: configuration.spread, using: &generator)
-    }
-
-    private func nextDelay(period: Int64) -> Duration {
-        Jitter.nextDelay(period: period, using: &generator)
+        schedule.adopt(fresh, now: .now)
     }
 
     // MARK: Running monitors
 
     /// Runs one discovery monitor now and journals its result.
-    func runDiscovery(_ monitor: Assignments.Discovery) async throws {
+    func runDiscovery(_ monitor: Assignments.Discovery) async throws(AgentError) {
         let result = await runs.discovery(monitor, scripts: scripts)
-        try state.journal(kind: .discovery, sequenceName: "discovery:" + monitor.monitor) { sequence in
+        try await state.journal(kind: .discovery, sequenceName: "discovery:" + monitor.monitor) { sequence in
             var numbered = result
             numbered.sequence = sequence
             return Envelope.encode(numbered)
@@ -181,9 +182,9 @@ public actor NodeAgent {
     }
 
     /// Runs one update monitor now and journals its result.
-    func runUpdate(_ monitor: Assignments.Update) async throws {
+    func runUpdate(_ monitor: Assignments.Update) async throws(AgentError) {
         let result = await runs.update(monitor, scripts: scripts)
-        try state.journal(kind: .update, sequenceName: "update:" + monitor.key) { sequence in
+        try await state.journal(kind: .update, sequenceName: "update:" + monitor.key) { sequence in
             var numbered = result
             numbered.sequence = sequence
             return Envelope.encode(numbered)
@@ -194,14 +195,22 @@ public actor NodeAgent {
 
     // MARK: Delivery
 
-    /// Sends the journal, oldest first, until it is empty; false when no server took it.
+    /// Sends the journal, oldest first, until it is empty; false when no server took it, or
+    /// the journal could not be read (both retried later).
     func deliver() async -> Bool {
         guard let identity else { return false }
         var batchBytes = 4 << 20
         while true {
-            guard let entries = try? state.pending(maximumBytes: batchBytes), let last = entries.last else { return true }
-            let body = ResultBatch(entries.map { ResultBatch.Item(kind: $0.kind, envelope: $0.envelope) }).encoded()
+            let entries: [AgentState.JournalEntry]
             do {
+                entries = try await state.pending(maximumBytes: batchBytes)
+            } catch {
+                logger.error("the journal cannot be read; trying again later: \(error)")
+                return false
+            }
+            guard let last = entries.last else { return true }
+            let body = ResultBatch(entries.map { ResultBatch.Item(kind: $0.kind, envelope: $0.envelope) }).encoded()
+            do throws(AgentError) {
                 let response = try await transport.send("POST", "/v1/results", body: body, contentType: ResultBatch.contentType, identity: identity)
                 if response.status == 413 {
                     // Over the server's body limit: send them one at a time; one result alone
@@ -210,25 +219,36 @@ public actor NodeAgent {
                         batchBytes = 0
                         continue
                     }
-                    try state.setAside(entries[0], reason: "\(body.count) bytes, over \(response.server.absoluteString)'s limit")
+                    try await state.setAside(entries[0], reason: "\(body.count) bytes, over \(response.server.absoluteString)'s limit")
                     logger.error("a \(entries[0].kind.rawValue) result of \(body.count) bytes is over the server's limit: set aside in \(state.directory)/state.db (table undeliverable)")
                     continue
                 }
+                // A body that does not decode is no settlement: the results stay, as with an error status.
                 guard response.isSuccess, let settled = try? JSONDecoder().decode(ResultBatchResponse.self, from: response.body),
                       settled.outcomes.count == entries.count else {
                     logger.warning("results not taken by \(response.server.absoluteString): \(response.message)")
                     return false
                 }
-                try state.acknowledge(through: last.id)
+                try await state.acknowledge(through: last.id)
                 for (entry, outcome) in zip(entries, settled.outcomes) where outcome.status == .rejected {
                     let reasons = (outcome.errors ?? []).prefix(5).joined(separator: "; ")
                     logger.error("\(entry.kind.rawValue) result rejected (cimdb.rejected_result \(outcome.rejectedID ?? 0)): \(reasons)")
                 }
                 if settled.assignmentsVersion != assignmentsVersion { await refreshAssignments() }
             } catch {
-                logger.warning("results kept in the journal (\(state.journaledCount()) waiting): \(error)")
+                let waiting = await journaledText()
+                logger.warning("results kept in the journal (\(waiting) waiting): \(error)")
                 return false
             }
+        }
+    }
+
+    /// How many results wait, for a log line.
+    private func journaledText() async -> String {
+        do {
+            return String(try await state.journaledCount())
+        } catch {
+            return "an unknown number of results (\(error))"
         }
     }
 
@@ -243,7 +263,7 @@ public actor NodeAgent {
                 backoff.reset()
                 // Wait for a new result; a short pause lets results finished together travel together.
                 guard await iterator.next() != nil else { return }
-                try? await Task.sleep(for: .milliseconds(100))
+                do { try await Task.sleep(for: .milliseconds(100)) } catch { return }
             } else {
                 do { try await backoff.wait() } catch { return }
             }
@@ -253,18 +273,42 @@ public actor NodeAgent {
     private func heartbeatLoop() async {
         guard let identity else { return }
         while !Task.isCancelled {
-            let beat = (try? JSONEncoder().encode(Heartbeat(journaled: state.journaledCount(), agentVersion: configuration.version))) ?? Data()
+            // Without the journal's count the beat is empty: the server records the count as unknown.
+            var beat: [UInt8] = []
+            do {
+                let journaled = try await state.journaledCount()
+                beat = [UInt8](try JSONEncoder().encode(Heartbeat(journaled: journaled, agentVersion: configuration.version)))
+            } catch {
+                logger.error("heartbeat without the journal's count: \(error)")
+            }
             // Both servers hear from the agent: each knows it is alive (SPEC §7).
             for server in transport.servers {
-                if let response = try? await transport.send("POST", "/v1/heartbeat", body: [UInt8](beat), contentType: "application/json",
-                                                            identity: identity, to: server),
-                   response.isSuccess, let answer = try? JSONDecoder().decode(HeartbeatResponse.self, from: response.body),
-                   answer.assignmentsVersion != assignmentsVersion {
-                    await refreshAssignments()
-                }
+                await heartbeat(beat, to: server, identity: identity)
             }
             deliveryWake?.yield()
             do { try await Task.sleep(for: configuration.heartbeat) } catch { return }
+        }
+    }
+
+    private func heartbeat(_ beat: [UInt8], to server: URL, identity: NodeIdentity) async {
+        var problem: String?
+        do {
+            let response = try await transport.send("POST", "/v1/heartbeat", body: beat, contentType: "application/json", identity: identity, to: server)
+            if !response.isSuccess {
+                problem = response.message
+            } else if let answer = try? JSONDecoder().decode(HeartbeatResponse.self, from: response.body) {  // else: logged below
+                if answer.assignmentsVersion != assignmentsVersion { await refreshAssignments() }
+            } else {
+                problem = "HTTP \(response.status) without a heartbeat answer"
+            }
+        } catch {
+            problem = "\(error)"
+        }
+        if let problem, !silentServers.contains(server) {
+            silentServers.insert(server)
+            logger.warning("heartbeat to \(server.absoluteString): \(problem) (not logged again until it answers)")
+        } else if problem == nil, silentServers.remove(server) != nil {
+            logger.notice("heartbeat to \(server.absoluteString) answered again")
         }
     }
 
@@ -273,10 +317,7 @@ public actor NodeAgent {
     /// Runs until cancelled.
     public func run() async throws {
         _ = try await enroll()
-        if !(await refreshAssignments()), let stored = state.loadAssignments() {
-            logger.notice("no server answered; running the last known assignments")
-            adopt(stored)
-        }
+        if !(await refreshAssignments()) { await adoptStoredAssignments() }
         let (deliveries, deliveryContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         deliveryWake = deliveryContinuation
         defer { deliveryContinuation.finish() }
@@ -289,25 +330,26 @@ public actor NodeAgent {
         }
     }
 
+    /// Runs what the schedule says is due, then sleeps until the next monitor is due, at most a
+    /// second: new assignments are picked up within it.
     private func scheduleLoop() async {
         while !Task.isCancelled {
-            let now = ContinuousClock.now
-            // Discovery before updates when both are due: updates read the instance cache.
-            let ready = due.filter { $0.value <= now }.keys.sorted { a, b in
-                (a.hasPrefix("discovery:") ? 0 : 1, a) < (b.hasPrefix("discovery:") ? 0 : 1, b)
-            }
-            for key in ready {
+            for key in schedule.due(now: .now) {
                 if Task.isCancelled { return }
-                if let monitor = assignments.discovery.first(where: { "discovery:" + $0.monitor == key }) {
-                    due[key] = .now + nextDelay(period: monitor.periodMilliseconds)
+                // The assignments may have changed while the previous monitor ran.
+                switch key {
+                case .discovery(let name):
+                    guard let monitor = assignments.discovery.first(where: { $0.monitor == name }) else { continue }
+                    schedule.started(key, now: .now)
                     do { try await runDiscovery(monitor) } catch { logger.error("discovery \(monitor.monitor): \(error)") }
-                } else if let monitor = assignments.updates.first(where: { "update:" + $0.key == key }) {
-                    due[key] = .now + nextDelay(period: monitor.periodMilliseconds)
+                case .update(let name):
+                    guard let monitor = assignments.updates.first(where: { $0.key == name }) else { continue }
+                    schedule.started(key, now: .now)
                     do { try await runUpdate(monitor) } catch { logger.error("update \(monitor.key): \(error)") }
                 }
             }
-            // Sleep until the next run, at most a second: new assignments are picked up within it.
-            let wait = min(due.values.min().map { $0 - .now } ?? .seconds(1), .seconds(1))
+            let now = ContinuousClock.now
+            let wait = min(schedule.nextWake(now: now).map { $0 - now } ?? .seconds(1), .seconds(1))
             if wait > .zero {
                 do { try await Task.sleep(for: wait) } catch { return }
             }
@@ -329,7 +371,7 @@ extension NodeAgent {
     public func runOnce() async throws -> OnceSummary {
         _ = try await enroll()
         var summary = OnceSummary()
-        if !(await refreshAssignments()), let stored = state.loadAssignments() { adopt(stored) }
+        if !(await refreshAssignments()) { await adoptStoredAssignments() }
         for monitor in assignments.discovery {
             try await runDiscovery(monitor)
             summary.discoveryMonitors += 1
@@ -342,23 +384,5 @@ extension NodeAgent {
         }
         summary.delivered = await deliver() && summary.delivered
         return summary
-    }
-}
-
-/// How an agent spreads its schedule, so that a fleet started together does not report in the
-/// same second.
-enum Jitter {
-    /// A monitor's first run: a random delay up to `spread`, at most one period.
-    static func firstDelay(period: Int64, spread: Duration, using generator: inout some RandomNumberGenerator) -> Duration {
-        let limit = min(spread, .milliseconds(period))
-        let milliseconds = limit.components.seconds * 1000 + limit.components.attoseconds / 1_000_000_000_000_000
-        guard milliseconds > 0 else { return .zero }
-        return .milliseconds(Int64.random(in: 0...milliseconds, using: &generator))
-    }
-
-    /// The next period, ±5 %, so that runs started together drift apart.
-    static func nextDelay(period: Int64, using generator: inout some RandomNumberGenerator) -> Duration {
-        let jitter = max(1, period / 20)
-        return .milliseconds(max(1, period + Int64.random(in: -jitter...jitter, using: &generator)))
     }
 }

@@ -14,7 +14,7 @@ final class SQLiteDatabase {
         guard status == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close(db)
-            throw AgentError("\(path): \(message)")
+            throw .state("\(path): \(message)")
         }
         handle = db
         sqlite3_busy_timeout(db, 5000)
@@ -28,7 +28,7 @@ final class SQLiteDatabase {
         if sqlite3_exec(handle, sql, nil, nil, &message) != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? "error"
             sqlite3_free(message)
-            throw AgentError("\(path): \(text)")
+            throw .state("\(path): \(text)")
         }
     }
 
@@ -87,12 +87,13 @@ final class SQLiteDatabase {
             try execute("COMMIT")
             return value
         } catch {
+            // The body's error is the one to report; a failed ROLLBACK means SQLite already rolled back.
             try? execute("ROLLBACK")
             throw error
         }
     }
 
-    private func error() -> AgentError { AgentError("\(path): \(String(cString: sqlite3_errmsg(handle)))") }
+    private func error() -> AgentError { .state("\(path): \(String(cString: sqlite3_errmsg(handle)))") }
 }
 
 extension SQLiteDatabase.Value {
@@ -105,10 +106,4 @@ extension SQLiteDatabase.Value {
         default: nil
         }
     }
-}
-
-/// An agent failure, said for people.
-public struct AgentError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -1,10 +1,7 @@
 import AgentProtocol
 import Foundation
+import HTTPClient
 import Synchronization
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// An answer from a server.
 struct ServerResponse: Sendable {
@@ -15,33 +12,32 @@ struct ServerResponse: Sendable {
 
     var isSuccess: Bool { (200..<300).contains(status) }
 
-    /// The server's `{"error": …}` message, or the status.
+    /// The server's `{"error": …}` message, or the status (a body that is not one has no message).
     var message: String {
         (try? JSONDecoder().decode([String: String].self, from: body))?["error"] ?? "HTTP \(status)"
     }
 }
 
-/// The agent's side of HTTP (Foundation's URLSession): signed requests to the servers it knows.
+/// The agent's side of HTTP (HTTPClient: plain http://, no libcurl): signed requests to the
+/// servers it knows.
 ///
 /// Both servers are active (SPEC §7): requests go to the current one; when it cannot be
 /// reached or answers 5xx, the next one is tried, and it becomes current.
 final class Transport: Sendable {
     let servers: [URL]
     private let current = Mutex(0)
-    private let session: URLSession
+    private let client: HTTPClient
 
-    init(servers: [URL], timeout: TimeInterval = 60) {
+    init(servers: [URL], timeout: Duration = .seconds(60)) {
         self.servers = servers
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.httpMaximumConnectionsPerHost = 2
-        session = URLSession(configuration: configuration)
+        client = HTTPClient(connectTimeout: .seconds(10), timeout: timeout)
     }
 
     var currentServer: URL { servers[current.withLock { $0 }] }
 
     /// Sends a request (signed when `identity` is given) to the current server, failing over to
-    /// the others. Throws when no server answered; a server's refusal (4xx) is an answer.
+    /// the others. Throws `noServerAnswered` when none answered; a server's refusal (4xx) is an
+    /// answer, and so is the last server's 5xx.
     func send(_ method: String, _ path: String, body: [UInt8] = [], contentType: String? = nil,
               identity: NodeIdentity?) async throws(AgentError) -> ServerResponse {
         var failures: [String] = []
@@ -59,29 +55,25 @@ final class Transport: Sendable {
                 current.withLock { $0 = index }
                 return response
             } catch {
-                failures.append("\(server.absoluteString): \(error.localizedDescription)")
+                failures.append("\(server.absoluteString): \(error)")
             }
         }
         current.withLock { $0 = (first + 1) % servers.count }
-        throw AgentError("no server answered: " + failures.joined(separator: "; "))
+        throw .noServerAnswered(failures)
     }
 
     /// Sends a request to one server.
     func send(_ method: String, _ path: String, body: [UInt8], contentType: String?, identity: NodeIdentity?,
-              to server: URL) async throws -> ServerResponse {
-        guard let url = URL(string: path, relativeTo: server) else { throw AgentError("bad path \(path)") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        if !body.isEmpty || method == "POST" { request.httpBody = Data(body) }
-        if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+              to server: URL) async throws(HTTPClientError) -> ServerResponse {
+        var headers = HTTPHeaders()
+        if let contentType { headers.add("Content-Type", contentType) }
         if let identity {
             for (name, value) in RequestSignature.sign(method: method, path: path, body: body, identity: identity) {
-                request.setValue(value, forHTTPHeaderField: name)
+                headers.add(name, value)
             }
         }
-        let (data, response) = try await session.data(for: request)
-        let http = response as? HTTPURLResponse
-        return ServerResponse(server: server, status: http?.statusCode ?? 0, body: data,
-                              retryAfter: (http?.value(forHTTPHeaderField: "Retry-After")).flatMap { Int($0) })
+        let response = try await client.send(HTTPRequest(method: method, target: path, headers: headers, body: body), to: server.absoluteString)
+        return ServerResponse(server: server, status: response.status, body: Data(response.body),
+                              retryAfter: response.headers["Retry-After"].flatMap { Int($0) })
     }
 }

@@ -81,7 +81,10 @@ public struct AgentCommand: AsyncParsableCommand {
         if print && !once { throw ValidationError("--print works with --once") }
         if !print && servers.isEmpty { throw ValidationError("give --server URL (up to two), or --once --print to run without a server") }
         if servers.count > 2 { throw ValidationError("an agent knows two servers at most") }
-        for server in servers where URL(string: server)?.scheme == nil { throw ValidationError("--server \(server) is not a URL like http://host:7480") }
+        // Plain http only: requests are signed, and the agent's client has no TLS (docs/agent.md).
+        for server in servers where URL(string: server)?.scheme?.lowercased() != "http" || URL(string: server)?.host == nil {
+            throw ValidationError("--server \(server) is not a URL like http://host:7480")
+        }
         if (config != nil || updates) && !print { throw ValidationError("--config and --updates work with --print") }
         if spread < 0 || heartbeat <= 0 { throw ValidationError("--spread must be ≥ 0 and --heartbeat > 0") }
     }
@@ -98,7 +101,7 @@ public struct AgentCommand: AsyncParsableCommand {
                 servers: servers.compactMap { URL(string: $0) }, stateDirectory: stateDirectory, node: nodeName, token: token,
                 spread: .milliseconds(Int64(spread * 1000)), heartbeat: .milliseconds(Int64(heartbeat * 1000)),
                 maximumOutputBytes: maxOutputBytes, version: "cimdb \(cimdbVersion)")
-            let agent = try NodeAgent(configuration: configuration, logger: logger)
+            let agent = try await NodeAgent(configuration: configuration, logger: logger)
             if once {
                 let summary = try await agent.runOnce()
                 Swift.print("ran \(summary.discoveryMonitors) discovery monitor(s) and \(summary.updateMonitors) update monitor(s); "
@@ -119,7 +122,7 @@ public struct AgentCommand: AsyncParsableCommand {
         do {
             configuration = try config.map { try ConfigurationFile.load($0) } ?? DefaultConfiguration.load()
         } catch let errors as ConfigurationErrors {
-            throw AgentError("\(errors)")
+            throw AgentError.configuration("\(errors)")
         }
         let directory = state ?? NSTemporaryDirectory() + "cimdb-agent-print-\(getpid())"
         defer { if state == nil { try? FileManager.default.removeItem(atPath: directory) } }

@@ -2,10 +2,10 @@ import Foundation
 import Store
 import Synchronization
 
-// Release builds take timespec from Dispatch's C module: its members need that import (MemberImportVisibility).
+// timespec: a release build takes its definition from the C module Dispatch is built on
+// (CDispatch), and MemberImportVisibility refuses it without this import.
+#if canImport(CDispatch)
 import CDispatch
-#if canImport(Glibc)
-import Glibc
 #endif
 
 /// A connection handed to one worker thread of a benchmark. libpq connections are not

@@ -75,42 +75,44 @@ struct NodeSideTests {
     }
 
     @Test("the journal numbers results per monitor above every number used before, and survives reopening")
-    func journal() throws {
+    func journal() async throws {
         let directory = try temporaryDirectory("state")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let before = RequestSignature.currentMilliseconds()
         var numbers: [Int64] = []
         do {
-            let state = try AgentState(directory: directory)
+            let state = try await AgentState.open(directory: directory)
             for i in 0..<3 {
-                numbers.append(try state.journal(kind: .update, sequenceName: "update:A.p") { Array("e\($0)-\(i)".utf8) })
+                numbers.append(try await state.journal(kind: .update, sequenceName: "update:A.p") { Array("e\($0)-\(i)".utf8) })
             }
-            try state.journal(kind: .discovery, sequenceName: "discovery:m") { _ in Array("d".utf8) }
+            try await state.journal(kind: .discovery, sequenceName: "discovery:m") { _ in Array("d".utf8) }
         }
         #expect(numbers[0] >= before)
         #expect(numbers == numbers.sorted() && Set(numbers).count == 3)
-        let state = try AgentState(directory: directory)
-        let pending = try state.pending(maximumBytes: 1 << 20)
+        let state = try await AgentState.open(directory: directory)
+        let pending = try await state.pending(maximumBytes: 1 << 20)
         #expect(pending.map(\.kind) == [.update, .update, .update, .discovery])
         #expect(String(decoding: pending[0].envelope, as: UTF8.self) == "e\(numbers[0])-0")
-        let next = try state.journal(kind: .update, sequenceName: "update:A.p") { _ in [] }
+        let next = try await state.journal(kind: .update, sequenceName: "update:A.p") { _ in [] }
         #expect(next > numbers[2])
-        try state.acknowledge(through: pending[1].id)
-        #expect(state.journaledCount() == 3)
-        #expect(try state.pending(maximumBytes: 1).count == 1, "at least one entry even when it is larger than the limit")
+        try await state.acknowledge(through: pending[1].id)
+        #expect(try await state.journaledCount() == 3)
+        #expect(try await state.pending(maximumBytes: 1).count == 1, "at least one entry even when it is larger than the limit")
     }
 
     @Test("the instance cache file has the key names, then the lines as discovered")
-    func instanceCache() throws {
+    func instanceCache() async throws {
         let directory = try temporaryDirectory("state")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let state = try AgentState(directory: directory)
-        try state.cacheInstances(settings: "Disk", keyPropertyOrder: ["CreationClassName", "Name"], output: Array("CIM_FileSystem\u{1E}/a\n\nCIM_FileSystem\u{1E}/b\n".utf8))
+        let state = try await AgentState.open(directory: directory)
+        try await state.cacheInstances(settings: "Disk", keyPropertyOrder: ["CreationClassName", "Name"],
+                                       output: Array("CIM_FileSystem\u{1E}/a\n\nCIM_FileSystem\u{1E}/b\n".utf8))
         let file = try String(contentsOfFile: state.cacheDirectory + "/Disk", encoding: .utf8)
         #expect(file == "CreationClassName\u{1E}Name\nCIM_FileSystem\u{1E}/a\nCIM_FileSystem\u{1E}/b\n")
-        #expect(state.cachedInstanceCount(settings: "Disk") == 2)
+        #expect(try await state.cachedInstanceCount(settings: "Disk") == 2)
+        #expect(try await state.cachedInstanceCount(settings: "Never") == 0, "never discovered: none")
         try FileManager.default.removeItem(atPath: state.cacheDirectory + "/Disk")
-        try state.restoreCacheFiles()
+        try await state.restoreCacheFiles()
         #expect(try String(contentsOfFile: state.cacheDirectory + "/Disk", encoding: .utf8) == file, "a lost cache file is written again")
     }
 
@@ -144,6 +146,16 @@ struct NodeSideTests {
         #expect(runs[4].exitCode == 4 && runs[4].stderr == Array("broken\n".utf8))
         #expect(report.text.contains("Broken (CIM_ComputerSystem): FAILED: discovery script: exit code 4"))
         #expect(report.problems == 2)
+    }
+
+    @Test("a credential that is there but unreadable is an error, not \"not enrolled\"")
+    func unreadableIdentity() async throws {
+        let directory = try temporaryDirectory("state")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let state = try await AgentState.open(directory: directory)
+        #expect(try await state.loadIdentity() == nil, "no file: not enrolled yet")
+        try "garbage".write(toFile: state.identityPath, atomically: true, encoding: .utf8)
+        await #expect(throws: AgentError.self) { try await state.loadIdentity() }
     }
 
     @Test("first runs spread over the spread (at most a period), later periods vary by ±5 %")

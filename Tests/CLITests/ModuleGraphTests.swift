@@ -13,16 +13,24 @@ struct ModuleGraphTests {
         "Hummingbird", "HummingbirdCore", "NIOCore", "NIOPosix",
     ]
 
-    @Test("cimdb-agent links no database, ingest, server, compiler or export code, and no libpq, libxml2 or libcurl")
+    @Test("cimdb-agent links no database, ingest, server, compiler or export code, and no libpq, libxml2, libcurl or FoundationNetworking")
     func agentIsLean() throws {
         let agent = builtExecutable("cimdb-agent")
         let needed = try sharedLibraries(agent)
-        for library in ["libpq", "libxml2", "libcurl"] {
+        // FoundationNetworking is URLSession over libcurl (and GnuTLS, OpenSSL): the agent has its own HTTPClient.
+        for library in ["libpq", "libxml2", "libcurl", "libFoundationNetworking"] {
             #expect(!needed.contains { $0.hasPrefix(library) }, "cimdb-agent needs \(library): \(needed)")
         }
         let modules = try definedModules(agent)
-        #expect(modules.contains("Agent") && modules.contains("AgentProtocol"), "not the agent? modules: \(modules.sorted())")
-        for module in Self.serverSide { #expect(!modules.contains(module), "cimdb-agent holds code of module \(module)") }
+        #expect(modules.contains("Agent") && modules.contains("AgentProtocol") && modules.contains("HTTPClient"),
+                "not the agent? modules: \(modules.sorted())")
+        for module in Self.serverSide + ["FoundationNetworking"] { #expect(!modules.contains(module), "cimdb-agent holds code of module \(module)") }
+        // Linked statically, FoundationNetworking would need no library and define its symbols
+        // with C names too (curl_*, _CFURLSession*); its Swift symbols are covered above.
+        let symbols = try symbolNames(agent)
+        for prefix in ["curl_", "_CFURLSession"] {
+            #expect(!symbols.contains { $0.hasPrefix(prefix) }, "cimdb-agent holds \(prefix)… symbols (libcurl or URLSession's glue)")
+        }
     }
 
     @Test("cimdb-generate links no database code (a broken database can always be regenerated around)")
@@ -37,10 +45,13 @@ struct ModuleGraphTests {
         }
     }
 
-    @Test("the check itself sees libpq and the server's modules where they are: in cimdb")
+    @Test("the check itself sees libpq, FoundationNetworking and the server's modules where they are: in cimdb")
     func checkSeesWhatIsThere() throws {
         let cimdb = builtExecutable("cimdb")
-        #expect(try sharedLibraries(cimdb).contains { $0.hasPrefix("libpq") })
+        let needed = try sharedLibraries(cimdb)
+        #expect(needed.contains { $0.hasPrefix("libpq") })
+        // The server side keeps URLSession (benchmarks, subscriptions' deliveries).
+        #expect(needed.contains { $0.hasPrefix("libFoundationNetworking") }, "\(needed)")
         let modules = try definedModules(cimdb)
         for module in ["Store", "Ingest", "Server", "Export", "MOF", "Agent"] { #expect(modules.contains(module)) }
     }
@@ -57,13 +68,18 @@ struct ModuleGraphTests {
         }
     }
 
-    /// The Swift modules that define symbols in the file (`$s` LENGTH NAME …).
-    func definedModules(_ file: URL) throws -> Set<String> {
+    /// The names of the symbols the file defines.
+    func symbolNames(_ file: URL) throws -> [Substring] {
         let (status, output) = try runProgram(URL(fileURLWithPath: "/usr/bin/nm"), ["--defined-only", file.path])
         try #require(status == 0, "nm \(file.path) failed")
+        return output.split(separator: "\n").compactMap { $0.split(separator: " ").last }
+    }
+
+    /// The Swift modules that define symbols in the file (`$s` LENGTH NAME …).
+    func definedModules(_ file: URL) throws -> Set<String> {
         var modules: Set<String> = []
-        for line in output.split(separator: "\n") {
-            guard let symbol = line.split(separator: " ").last, symbol.hasPrefix("$s") else { continue }
+        for symbol in try symbolNames(file) {
+            guard symbol.hasPrefix("$s") else { continue }
             let rest = symbol.dropFirst(2)
             let digits = rest.prefix { $0.isNumber }
             guard let length = Int(digits), length > 0 else { continue }
