@@ -208,12 +208,18 @@ let package = Package(
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Fleet", "CIM", "ORM"], swiftSettings: strict),
         .testTarget(
             name: "IngestTests",
-            dependencies: ["Ingest", "Inventory", "Fleet", "CIM", "MOF", "ORM", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations", "ModelStore", "Installation"],
+            dependencies: [
+                "Ingest", "Inventory", "Fleet", "CIM", "MOF", "ORM", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations",
+                "ModelStore", "Installation",
+            ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "ExportTests",
-            dependencies: ["Export", "Ingest", "Inventory", "Fleet", "CIM", "ORM", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations", "ModelStore", "Installation"],
+            dependencies: [
+                "Export", "Ingest", "Inventory", "Fleet", "CIM", "ORM", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations",
+                "ModelStore", "Installation",
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -234,6 +240,7 @@ let package = Package(
             ],
             exclude: ["Fixtures"], swiftSettings: strict
         ),
-        .testTarget(name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "cimdb-agent", "StoreTesting", "SQLCore", "Store"], swiftSettings: strict),
+        .testTarget(
+            name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "cimdb-agent", "StoreTesting", "SQLCore", "Store"], swiftSettings: strict),
     ]
 )

@@ -47,7 +47,8 @@ public struct LocalRun: Sendable {
         for monitor in assignments.discovery {
             let result = await runs.discovery(monitor, scripts: scripts)
             report.discovery.append(result)
-            out += "discovery monitor \(monitor.monitor) on node \(node): \(result.settings.count) settings, \(result.startedAt) – \(result.finishedAt)\n"
+            out +=
+                "discovery monitor \(monitor.monitor) on node \(node): \(result.settings.count) settings, \(result.startedAt) – \(result.finishedAt)\n"
             for run in result.settings {
                 guard let settings = monitor.settings.first(where: { $0.id == run.id }) else { continue }
                 out += describe(run, settings: settings, problems: &report.problems)
@@ -61,8 +62,10 @@ public struct LocalRun: Sendable {
                 out += describe(result, keys: keys, problems: &report.problems)
             }
         }
-        out += report.problems == 0 ? "\nno problems: the server would accept these results\n"
-                                    : "\n\(report.problems) problem(s): failed scripts and lines the server would reject are marked above\n"
+        out +=
+            report.problems == 0
+            ? "\nno problems: the server would accept these results\n"
+            : "\n\(report.problems) problem(s): failed scripts and lines the server would reject are marked above\n"
         report.text = out
         return report
     }

@@ -51,8 +51,10 @@ struct MonitorRuns: Sendable {
                         parentFound = try await state.cachedInstanceCount(settings: parent)
                     } catch {
                         failed.insert(settings.id)
-                        runs.append(.init(id: settings.id, status: .failed, discovery: [],
-                                          failure: "not run: the instance cache of parent settings \(parent) cannot be read: \(error)"))
+                        runs.append(
+                            .init(
+                                id: settings.id, status: .failed, discovery: [],
+                                failure: "not run: the instance cache of parent settings \(parent) cannot be read: \(error)"))
                         continue
                     }
                 }
@@ -70,14 +72,19 @@ struct MonitorRuns: Sendable {
             environment["CIMDB_PROPERTY"] = ""
             guard let discoveryPath = await scripts.path(for: settings.discoveryScript) else {
                 failed.insert(settings.id)
-                runs.append(.init(id: settings.id, status: .failed, discovery: [], failure: "the discovery script \(settings.discoveryScript) is not available"))
+                runs.append(
+                    .init(
+                        id: settings.id, status: .failed, discovery: [], failure: "the discovery script \(settings.discoveryScript) is not available")
+                )
                 continue
             }
             let discovery = await runner.run(discoveryPath, environment: environment, timeout: timeout)
             guard discovery.succeeded else {
                 failed.insert(settings.id)
-                runs.append(.init(id: settings.id, status: .failed, discovery: [], exitCode: discovery.exitCode, stderr: discovery.standardError,
-                                  failure: "discovery script: " + (discovery.failure(timeout: timeout, cap: runner.maximumOutputBytes) ?? "")))
+                runs.append(
+                    .init(
+                        id: settings.id, status: .failed, discovery: [], exitCode: discovery.exitCode, stderr: discovery.standardError,
+                        failure: "discovery script: " + (discovery.failure(timeout: timeout, cap: runner.maximumOutputBytes) ?? "")))
                 continue
             }
             found[settings.id] = discovery.output.split(separator: 0x0A, omittingEmptySubsequences: true).count
@@ -86,23 +93,31 @@ struct MonitorRuns: Sendable {
             if let hash = settings.associationScript {
                 guard let path = await scripts.path(for: hash) else {
                     failed.insert(settings.id)
-                    runs.append(.init(id: settings.id, status: .failed, discovery: discovery.output, failure: "the association script \(hash) is not available"))
+                    runs.append(
+                        .init(
+                            id: settings.id, status: .failed, discovery: discovery.output, failure: "the association script \(hash) is not available")
+                    )
                     continue
                 }
                 let run = await runner.run(path, environment: environment, timeout: timeout)
                 guard run.succeeded else {
                     failed.insert(settings.id)
-                    runs.append(.init(id: settings.id, status: .failed, discovery: discovery.output, exitCode: run.exitCode, stderr: run.standardError,
-                                      failure: "association script: " + (run.failure(timeout: timeout, cap: runner.maximumOutputBytes) ?? "")))
+                    runs.append(
+                        .init(
+                            id: settings.id, status: .failed, discovery: discovery.output, exitCode: run.exitCode, stderr: run.standardError,
+                            failure: "association script: " + (run.failure(timeout: timeout, cap: runner.maximumOutputBytes) ?? "")))
                     continue
                 }
                 associations = run.output
             }
-            runs.append(.init(id: settings.id, status: .ok, discovery: discovery.output, associations: associations, exitCode: 0,
-                              stderr: discovery.standardError.isEmpty ? nil : discovery.standardError))
+            runs.append(
+                .init(
+                    id: settings.id, status: .ok, discovery: discovery.output, associations: associations, exitCode: 0,
+                    stderr: discovery.standardError.isEmpty ? nil : discovery.standardError))
         }
-        return DiscoveryResult(node: node, monitor: monitor.monitor, sequence: 0, startedAt: Envelope.timestamp(started),
-                               finishedAt: Envelope.timestamp(Date()), settings: runs)
+        return DiscoveryResult(
+            node: node, monitor: monitor.monitor, sequence: 0, startedAt: Envelope.timestamp(started),
+            finishedAt: Envelope.timestamp(Date()), settings: runs)
     }
 
     /// Fills the instance cache with a discovery's lines. A failure is logged and the run goes
@@ -123,16 +138,18 @@ struct MonitorRuns: Sendable {
         environment["CIMDB_SETTINGS"] = monitor.settings
         environment["CIMDB_PROPERTY"] = monitor.property
         guard let path = await scripts.path(for: monitor.script) else {
-            return UpdateResult(node: node, settings: monitor.settings, property: monitor.property, sequence: 0,
-                                startedAt: Envelope.timestamp(started), finishedAt: Envelope.timestamp(Date()), status: .failed, output: [],
-                                failure: "the update script \(monitor.script) is not available")
+            return UpdateResult(
+                node: node, settings: monitor.settings, property: monitor.property, sequence: 0,
+                startedAt: Envelope.timestamp(started), finishedAt: Envelope.timestamp(Date()), status: .failed, output: [],
+                failure: "the update script \(monitor.script) is not available")
         }
         let run = await runner.run(path, environment: environment, timeout: timeout)
-        return UpdateResult(node: node, settings: monitor.settings, property: monitor.property, sequence: 0,
-                            startedAt: Envelope.timestamp(started), finishedAt: Envelope.timestamp(Date()),
-                            status: run.succeeded ? .ok : .failed, output: run.succeeded ? run.output : [], exitCode: run.exitCode,
-                            stderr: run.standardError.isEmpty ? nil : run.standardError,
-                            failure: run.failure(timeout: timeout, cap: runner.maximumOutputBytes))
+        return UpdateResult(
+            node: node, settings: monitor.settings, property: monitor.property, sequence: 0,
+            startedAt: Envelope.timestamp(started), finishedAt: Envelope.timestamp(Date()),
+            status: run.succeeded ? .ok : .failed, output: run.succeeded ? run.output : [], exitCode: run.exitCode,
+            stderr: run.standardError.isEmpty ? nil : run.standardError,
+            failure: run.failure(timeout: timeout, cap: runner.maximumOutputBytes))
     }
 }
 
@@ -176,7 +193,8 @@ actor ScriptCache {
         try await queue.run { () throws(AgentError) in
             let temporary = path + ".new"
             guard FileManager.default.createFile(atPath: temporary, contents: Data(content), attributes: [.posixPermissions: 0o755]),
-                  rename(temporary, path) == 0 else {
+                rename(temporary, path) == 0
+            else {
                 throw .state("cannot write the script \(path)")
             }
         }

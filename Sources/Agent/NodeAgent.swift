@@ -19,8 +19,10 @@ public struct AgentConfiguration: Sendable {
     public var maximumOutputBytes: Int
     public var version: String
 
-    public init(servers: [URL], stateDirectory: String, node: String, token: String? = nil, spread: Duration = .seconds(30),
-                heartbeat: Duration = .seconds(30), maximumOutputBytes: Int = 16 << 20, version: String = "cimdb-agent") {
+    public init(
+        servers: [URL], stateDirectory: String, node: String, token: String? = nil, spread: Duration = .seconds(30),
+        heartbeat: Duration = .seconds(30), maximumOutputBytes: Int = 16 << 20, version: String = "cimdb-agent"
+    ) {
         self.servers = servers
         self.stateDirectory = stateDirectory
         self.node = node
@@ -61,7 +63,8 @@ public actor NodeAgent {
     }
 
     private var runs: MonitorRuns {
-        MonitorRuns(node: configuration.node, state: state, runner: ScriptRunner(maximumOutputBytes: configuration.maximumOutputBytes), logger: logger)
+        MonitorRuns(
+            node: configuration.node, state: state, runner: ScriptRunner(maximumOutputBytes: configuration.maximumOutputBytes), logger: logger)
     }
 
     private var scripts: ScriptCache {
@@ -158,7 +161,9 @@ public actor NodeAgent {
     private func adopt(_ fresh: Assignments) {
         let added = fresh.updates.count - assignments.updates.count
         if fresh != assignments {
-            logger.info("assignments: \(fresh.discovery.count) discovery monitor(s), \(fresh.updates.count) update monitor(s)\(added > 0 ? " (+\(added))" : "")")
+            logger.info(
+                "assignments: \(fresh.discovery.count) discovery monitor(s), \(fresh.updates.count) update monitor(s)\(added > 0 ? " (+\(added))" : "")"
+            )
         }
         assignments = fresh
         assignmentsVersion = fresh.version
@@ -220,12 +225,15 @@ public actor NodeAgent {
                         continue
                     }
                     try await state.setAside(entries[0], reason: "\(body.count) bytes, over \(response.server.absoluteString)'s limit")
-                    logger.error("a \(entries[0].kind.rawValue) result of \(body.count) bytes is over the server's limit: set aside in \(state.directory)/state.db (table undeliverable)")
+                    logger.error(
+                        "a \(entries[0].kind.rawValue) result of \(body.count) bytes is over the server's limit: set aside in \(state.directory)/state.db (table undeliverable)"
+                    )
                     continue
                 }
                 // A body that does not decode is no settlement: the results stay, as with an error status.
                 guard response.isSuccess, let settled = try? JSONDecoder().decode(ResultBatchResponse.self, from: response.body),
-                      settled.outcomes.count == entries.count else {
+                    settled.outcomes.count == entries.count
+                else {
                     logger.warning("results not taken by \(response.server.absoluteString): \(response.message)")
                     return false
                 }
@@ -293,7 +301,8 @@ public actor NodeAgent {
     private func heartbeat(_ beat: [UInt8], to server: URL, identity: NodeIdentity) async {
         var problem: String?
         do {
-            let response = try await transport.send("POST", "/v1/heartbeat", body: beat, contentType: "application/json", identity: identity, to: server)
+            let response = try await transport.send(
+                "POST", "/v1/heartbeat", body: beat, contentType: "application/json", identity: identity, to: server)
             if !response.isSuccess {
                 problem = response.message
             } else if let answer = try? JSONDecoder().decode(HeartbeatResponse.self, from: response.body) {  // else: logged below

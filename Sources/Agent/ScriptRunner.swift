@@ -2,8 +2,8 @@ import Foundation
 import Subprocess
 
 #if canImport(Glibc)
-import Glibc
-import SystemPackage
+    import Glibc
+    import SystemPackage
 #endif
 
 /// How one script run ended.
@@ -94,12 +94,14 @@ struct ScriptRunner: Sendable {
                 }
             }
             let (output, errors, forced) = result.closureResult
-            let ending: ScriptRun.Ending = forced ?? {
-                switch result.terminationStatus {
-                case .exited(let code): .exited(code)
-                case .signaled(let signal): .signaled(signal)
-                }
-            }()
+            let ending: ScriptRun.Ending =
+                forced
+                ?? {
+                    switch result.terminationStatus {
+                    case .exited(let code): .exited(code)
+                    case .signaled(let signal): .signaled(signal)
+                    }
+                }()
             return ScriptRun(ending: ending, output: output, standardError: errors, duration: .now - start)
         } catch {
             return ScriptRun(ending: .couldNotStart("\(error)"), output: [], standardError: [], duration: .now - start)

@@ -26,7 +26,8 @@ final class StateFile: @unchecked Sendable {
         database = try SQLiteDatabase(path: directory + "/state.db")
         // WAL with synchronous=FULL: a journaled result survives a crash of the agent and of
         // the machine once `journal` returns.
-        try database.execute("""
+        try database.execute(
+            """
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = FULL;
             CREATE TABLE IF NOT EXISTS journal (
@@ -68,9 +69,12 @@ final class StateFile: @unchecked Sendable {
 
     func saveIdentity(_ identity: NodeIdentity) throws(AgentError) {
         let temporary = identityPath + ".new"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(identity.fileContents.utf8),
-                                             attributes: [.posixPermissions: 0o600]),
-              rename(temporary, identityPath) == 0 else {
+        guard
+            FileManager.default.createFile(
+                atPath: temporary, contents: Data(identity.fileContents.utf8),
+                attributes: [.posixPermissions: 0o600]),
+            rename(temporary, identityPath) == 0
+        else {
             throw .state("cannot write the node credential to \(identityPath)")
         }
     }
@@ -92,8 +96,9 @@ final class StateFile: @unchecked Sendable {
         try database.transaction { () throws(AgentError) -> Int64 in
             let last = try database.query("SELECT value FROM sequence WHERE name = ?", [.text(sequenceName)]).first?.first?.integer ?? 0
             let sequence = max(last + 1, RequestSignature.currentMilliseconds())
-            try database.query("INSERT INTO sequence (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                               [.text(sequenceName), .integer(sequence)])
+            try database.query(
+                "INSERT INTO sequence (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                [.text(sequenceName), .integer(sequence)])
             try database.query("INSERT INTO journal (kind, envelope) VALUES (?, ?)", [.text(kind.rawValue), .blob(make(sequence))])
             return sequence
         }
@@ -117,8 +122,9 @@ final class StateFile: @unchecked Sendable {
     /// thrown away.
     func setAside(_ entry: JournalEntry, reason: String) throws(AgentError) {
         try database.transaction { () throws(AgentError) in
-            try database.query("INSERT INTO undeliverable (id, kind, envelope, reason) VALUES (?, ?, ?, ?)",
-                               [.integer(entry.id), .text(entry.kind.rawValue), .blob(entry.envelope), .text(reason)])
+            try database.query(
+                "INSERT INTO undeliverable (id, kind, envelope, reason) VALUES (?, ?, ?, ?)",
+                [.integer(entry.id), .text(entry.kind.rawValue), .blob(entry.envelope), .text(reason)])
             try database.query("DELETE FROM journal WHERE id = ?", [.integer(entry.id)])
         }
     }
@@ -145,7 +151,8 @@ final class StateFile: @unchecked Sendable {
             text += line
             text.append(0x0A)
         }
-        try database.query("""
+        try database.query(
+            """
             INSERT INTO instance_cache (settings, key_property_order, lines) VALUES (?, ?, ?)
             ON CONFLICT (settings) DO UPDATE SET key_property_order = excluded.key_property_order, lines = excluded.lines,
                 discovered_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
@@ -181,8 +188,9 @@ final class StateFile: @unchecked Sendable {
         } catch {
             throw .state("cannot encode the assignments: \(error)")
         }
-        try database.query("INSERT INTO assignments (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
-                           [.blob([UInt8](json))])
+        try database.query(
+            "INSERT INTO assignments (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+            [.blob([UInt8](json))])
     }
 
     /// The last assignments a server gave; nil when none was ever stored.
@@ -200,7 +208,8 @@ final class StateFile: @unchecked Sendable {
     func writeAtomically(_ bytes: [UInt8], to path: String, permissions: Int = 0o644) throws(AgentError) {
         let temporary = path + ".new"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: permissions]),
-              rename(temporary, path) == 0 else {
+            rename(temporary, path) == 0
+        else {
             throw .state("cannot write \(path)")
         }
     }

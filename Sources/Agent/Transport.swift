@@ -38,8 +38,10 @@ final class Transport: Sendable {
     /// Sends a request (signed when `identity` is given) to the current server, failing over to
     /// the others. Throws `noServerAnswered` when none answered; a server's refusal (4xx) is an
     /// answer, and so is the last server's 5xx.
-    func send(_ method: String, _ path: String, body: [UInt8] = [], contentType: String? = nil,
-              identity: NodeIdentity?) async throws(AgentError) -> ServerResponse {
+    func send(
+        _ method: String, _ path: String, body: [UInt8] = [], contentType: String? = nil,
+        identity: NodeIdentity?
+    ) async throws(AgentError) -> ServerResponse {
         var failures: [String] = []
         let first = current.withLock { $0 }
         for offset in 0..<servers.count {
@@ -63,8 +65,10 @@ final class Transport: Sendable {
     }
 
     /// Sends a request to one server.
-    func send(_ method: String, _ path: String, body: [UInt8], contentType: String?, identity: NodeIdentity?,
-              to server: URL) async throws(HTTPClientError) -> ServerResponse {
+    func send(
+        _ method: String, _ path: String, body: [UInt8], contentType: String?, identity: NodeIdentity?,
+        to server: URL
+    ) async throws(HTTPClientError) -> ServerResponse {
         var headers = HTTPHeaders()
         if let contentType { headers.add("Content-Type", contentType) }
         if let identity {
@@ -73,7 +77,8 @@ final class Transport: Sendable {
             }
         }
         let response = try await client.send(HTTPRequest(method: method, target: path, headers: headers, body: body), to: server.absoluteString)
-        return ServerResponse(server: server, status: response.status, body: Data(response.body),
-                              retryAfter: response.headers["Retry-After"].flatMap { Int($0) })
+        return ServerResponse(
+            server: server, status: response.status, body: Data(response.body),
+            retryAfter: response.headers["Retry-After"].flatMap { Int($0) })
     }
 }

@@ -104,8 +104,9 @@ public struct AgentCommand: AsyncParsableCommand {
             let agent = try await NodeAgent(configuration: configuration, logger: logger)
             if once {
                 let summary = try await agent.runOnce()
-                Swift.print("ran \(summary.discoveryMonitors) discovery monitor(s) and \(summary.updateMonitors) update monitor(s); "
-                    + (summary.delivered ? "all results delivered" : "results kept in the journal (no server took them)"))
+                Swift.print(
+                    "ran \(summary.discoveryMonitors) discovery monitor(s) and \(summary.updateMonitors) update monitor(s); "
+                        + (summary.delivered ? "all results delivered" : "results kept in the journal (no server took them)"))
                 if !summary.delivered { throw ExitCode(1) }
                 return
             }
@@ -126,8 +127,10 @@ public struct AgentCommand: AsyncParsableCommand {
         }
         let directory = state ?? NSTemporaryDirectory() + "cimdb-agent-print-\(getpid())"
         defer { if state == nil { try? FileManager.default.removeItem(atPath: directory) } }
-        let report = try await LocalRun(configuration: configuration, node: nodeName, stateDirectory: directory,
-                                        maximumOutputBytes: maxOutputBytes).run(updates: updates)
+        let report = try await LocalRun(
+            configuration: configuration, node: nodeName, stateDirectory: directory,
+            maximumOutputBytes: maxOutputBytes
+        ).run(updates: updates)
         Swift.print(report.text, terminator: "")
         if report.problems > 0 { throw ExitCode(1) }
     }

@@ -79,13 +79,15 @@ public struct Assignments: Sendable, Hashable, Codable {
     /// settings object's update monitors deployed — what `cimdb agent --print` runs without a server.
     public init(local configuration: InventoryConfiguration) {
         discovery = configuration.monitors.map { monitor in
-            Discovery(monitor: monitor.name, periodMilliseconds: monitor.periodMilliseconds,
-                      timeoutMilliseconds: monitor.timeoutMilliseconds, settings: MonitorSnapshot(monitor, in: configuration).settings)
+            Discovery(
+                monitor: monitor.name, periodMilliseconds: monitor.periodMilliseconds,
+                timeoutMilliseconds: monitor.timeoutMilliseconds, settings: MonitorSnapshot(monitor, in: configuration).settings)
         }
         updates = configuration.settings.flatMap { s in
             s.properties.map { p in
-                Update(settings: s.id, property: p.name, script: p.updateScript.hash,
-                       periodMilliseconds: p.periodMilliseconds, timeoutMilliseconds: p.timeoutMilliseconds)
+                Update(
+                    settings: s.id, property: p.name, script: p.updateScript.hash,
+                    periodMilliseconds: p.periodMilliseconds, timeoutMilliseconds: p.timeoutMilliseconds)
             }
         }
     }

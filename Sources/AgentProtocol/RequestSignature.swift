@@ -71,8 +71,10 @@ public enum RequestSignature {
         }
 
         /// Checks the signature with the node's public key and the timestamp against `now`.
-        public func verify(method: String, path: String, body: some Sequence<UInt8>, publicKey rawKey: Data,
-                           now: Int64 = currentMilliseconds()) -> SignatureError? {
+        public func verify(
+            method: String, path: String, body: some Sequence<UInt8>, publicKey rawKey: Data,
+            now: Int64 = currentMilliseconds()
+        ) -> SignatureError? {
             if abs(now - timestamp) > allowedSkewMilliseconds { return .stale(skewMilliseconds: now - timestamp) }
             guard let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: rawKey) else { return .badSignature }
             let message = canonical(method: method, path: path, node: node, timestamp: timestamp, nonce: nonce, body: body)
@@ -134,7 +136,8 @@ public struct NodeIdentity: Sendable {
     public init?(fileContents: String) {
         let lines = fileContents.split(separator: "\n").map(String.init)
         guard lines.count >= 2, let raw = Data(base64Encoded: lines[1]),
-              let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else { return nil }
+            let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+        else { return nil }
         self.init(node: lines[0], privateKey: key)
     }
 

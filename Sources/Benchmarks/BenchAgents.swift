@@ -10,7 +10,7 @@ import Store
 import Synchronization
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// What the agent benchmarks share: a scratch database, migrated and configured, and a
@@ -46,8 +46,9 @@ struct ProcessSample {
 
     static func read(_ pid: Int32) -> ProcessSample? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
+            let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
         let rssKB = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         // Fields after the command: state is field 3; utime, stime, cutime, cstime are 14–17.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
@@ -60,7 +61,8 @@ struct ProcessSample {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for entry in entries {
             guard let pid = Int32(entry), pid != getpid(),
-                  let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+                let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { continue }
             if String(decoding: cmdline.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).contains(marker) { return pid }
         }
         return nil
@@ -110,10 +112,12 @@ struct BenchAgentFootprint: AsyncParsableCommand {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 try await installation.startServer(port: port, log: directory + "/server.log", in: &group)
                 group.addTask {
-                    let status = try await ChildProcess.run(agent, prefix + [
-                        "--server", "http://127.0.0.1:\(port)", "--node", "bench-node", "--state", state, "--token", token,
-                        "--spread", "0", "--log-level", "warning",
-                    ], log: directory + "/agent.log")
+                    let status = try await ChildProcess.run(
+                        agent,
+                        prefix + [
+                            "--server", "http://127.0.0.1:\(port)", "--node", "bench-node", "--state", state, "--token", token,
+                            "--spread", "0", "--log-level", "warning",
+                        ], log: directory + "/agent.log")
                     throw CommandFailure("the agent \(status); see \(directory)/agent.log")
                 }
                 group.addTask {
@@ -145,9 +149,11 @@ struct BenchAgentFootprint: AsyncParsableCommand {
             last = sample
             if ContinuousClock.now >= nextReport {
                 let elapsed = (ContinuousClock.now - start).seconds
-                Output.error(String(format: "  %.0f s: RSS %.1f MB, CPU %.3f %% (with scripts %.3f %%)", elapsed, Double(sample.rss) / 1e6,
-                                    Double(sample.ticks - first.ticks) / ticksPerSecond / elapsed * 100,
-                                    Double(sample.ticksWithChildren - first.ticksWithChildren) / ticksPerSecond / elapsed * 100))
+                Output.error(
+                    String(
+                        format: "  %.0f s: RSS %.1f MB, CPU %.3f %% (with scripts %.3f %%)", elapsed, Double(sample.rss) / 1e6,
+                        Double(sample.ticks - first.ticks) / ticksPerSecond / elapsed * 100,
+                        Double(sample.ticksWithChildren - first.ticksWithChildren) / ticksPerSecond / elapsed * 100))
                 nextReport = nextReport + .seconds(60)
             }
         }
@@ -158,9 +164,13 @@ struct BenchAgentFootprint: AsyncParsableCommand {
         let cpu = Double(last.ticks - first.ticks) / ticksPerSecond / seconds * 100
         let cpuWithScripts = Double(last.ticksWithChildren - first.ticksWithChildren) / ticksPerSecond / seconds * 100
         print(String(format: "  %d samples over %.0f s", rss.count, seconds))
-        print(String(format: "  idle RSS (median) %.1f MB, peak %.1f MB (goal ≤ 15 MB: %@; thesis client ≈ 6.3 MB)",
-                     idle, peak, idle <= 15 ? "met" : "NOT met"))
-        print(String(format: "  mean CPU %.3f %% of one core, %.3f %% with the scripts it ran (goal ≤ 0.5 %%: %@; thesis client 0.54 %%)",
-                     cpu, cpuWithScripts, cpuWithScripts <= 0.5 ? "met" : (cpu <= 0.5 ? "met by the agent, not with its scripts" : "NOT met")))
+        print(
+            String(
+                format: "  idle RSS (median) %.1f MB, peak %.1f MB (goal ≤ 15 MB: %@; thesis client ≈ 6.3 MB)",
+                idle, peak, idle <= 15 ? "met" : "NOT met"))
+        print(
+            String(
+                format: "  mean CPU %.3f %% of one core, %.3f %% with the scripts it ran (goal ≤ 0.5 %%: %@; thesis client 0.54 %%)",
+                cpu, cpuWithScripts, cpuWithScripts <= 0.5 ? "met" : (cpu <= 0.5 ? "met by the agent, not with its scripts" : "NOT met")))
     }
 }

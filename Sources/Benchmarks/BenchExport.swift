@@ -47,9 +47,11 @@ struct BenchExport: AsyncParsableCommand {
             print("cimdb bench export: \(nodes) nodes (seed \(seed)); PostgreSQL \(scratch.admin.serverVersion / 10000)")
             Output.error("  loading the fleet …")
             for first in stride(from: 0, to: nodes, by: 100) {
-                let range = first ..< min(first + 100, nodes)
-                _ = try DiscoveryProcessor(catalog: catalog).apply(range.map { Delivery(fleet.discoveryResult(fleet.node($0), sequence: 1)) }, on: connection)
-                _ = try UpdateProcessor(catalog: catalog).apply(range.flatMap { fleet.updateResults(fleet.node($0), sequence: 1) }.map { Delivery($0) }, on: connection)
+                let range = first..<min(first + 100, nodes)
+                _ = try DiscoveryProcessor(catalog: catalog).apply(
+                    range.map { Delivery(fleet.discoveryResult(fleet.node($0), sequence: 1)) }, on: connection)
+                _ = try UpdateProcessor(catalog: catalog).apply(
+                    range.flatMap { fleet.updateResults(fleet.node($0), sequence: 1) }.map { Delivery($0) }, on: connection)
             }
             try connection.execute("VACUUM ANALYZE")
             // The stored report aggregates, as a running `cimdb server` keeps them.
@@ -86,10 +88,14 @@ struct BenchExport: AsyncParsableCommand {
             let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
 
             print(String(format: "  %d instances and associations; CIM-XML %.0f MB", instances, Double(size) / 1e6))
-            print(String(format: "  cimdb export          %6.2f s  %8.0f instances/s  peak RSS %.0f MB   (goal ≥ 100,000/s, < 100 MB)",
-                         export.seconds, Double(instances) / export.seconds, rss))
-            print(String(format: "  raw COPY of the rows  %6.2f s  %8.0f instances/s  (%.0f MB of COPY text)   → export at %.2f of raw COPY's rate",
-                         reference.seconds, Double(instances) / reference.seconds, Double(bytes) / 1e6, reference.seconds / export.seconds))
+            print(
+                String(
+                    format: "  cimdb export          %6.2f s  %8.0f instances/s  peak RSS %.0f MB   (goal ≥ 100,000/s, < 100 MB)",
+                    export.seconds, Double(instances) / export.seconds, rss))
+            print(
+                String(
+                    format: "  raw COPY of the rows  %6.2f s  %8.0f instances/s  (%.0f MB of COPY text)   → export at %.2f of raw COPY's rate",
+                    reference.seconds, Double(instances) / reference.seconds, Double(bytes) / 1e6, reference.seconds / export.seconds))
 
             // Summaries are read whole; listings as they are used: one node's rows, or the
             // newest hundred changes.
@@ -112,12 +118,14 @@ struct BenchExport: AsyncParsableCommand {
             for (label, sql) in queries {
                 var best = Duration.seconds(1_000)
                 var rows = 0
-                for _ in 0 ..< 3 {
+                for _ in 0..<3 {
                     let start = ContinuousClock.now
                     rows = try connection.execute(sql).count
                     best = min(best, ContinuousClock.now - start)
                 }
-                print("  " + label.padding(toLength: 72, withPad: " ", startingAt: 0) + String(format: " %7.1f ms  %7d rows", best.seconds * 1000, rows))
+                print(
+                    "  " + label.padding(toLength: 72, withPad: " ", startingAt: 0) + String(format: " %7.1f ms  %7d rows", best.seconds * 1000, rows)
+                )
                 if best > slowest.1 { slowest = (label, best) }
             }
             print("  slowest: \(slowest.0): " + String(format: "%.1f ms (goal < 200 ms)", slowest.1.seconds * 1000))

@@ -52,7 +52,10 @@ struct BenchIngest: AsyncParsableCommand {
     @Flag(help: "Keep the scratch databases (to look at plans and data afterwards).")
     var keep = false
 
-    @Flag(help: ArgumentHelp("After each phase, print the statements that took the server's time (needs pg_stat_statements in shared_preload_libraries).", valueName: "profile"))
+    @Flag(
+        help: ArgumentHelp(
+            "After each phase, print the statements that took the server's time (needs pg_stat_statements in shared_preload_libraries).",
+            valueName: "profile"))
     var profile = false
 
     func validate() throws {
@@ -67,12 +70,14 @@ struct BenchIngest: AsyncParsableCommand {
             let configuration = try Fleet.benchmarkConfiguration()
             let oursInfo = try scratch.createInstalled("ours", configuration: configuration)
             let referenceInfo = try scratch.createInstalled("reference", configuration: configuration)
-            let connections = try (0 ..< workers).map { _ in WorkerConnection(try Connection(oursInfo)) }
+            let connections = try (0..<workers).map { _ in WorkerConnection(try Connection(oursInfo)) }
             defer { for w in connections { w.connection.close() } }
             let main = connections[0].connection
             let catalog = try ModelCatalog.load(from: main)
             let fleet = Fleet(size: nodes, seed: seed, configuration: configuration)
-            print("cimdb bench ingest: \(nodes) nodes (seed \(seed)), \(workers) workers, \(batch) nodes per transaction; PostgreSQL \(admin.serverVersion / 10000)")
+            print(
+                "cimdb bench ingest: \(nodes) nodes (seed \(seed)), \(workers) workers, \(batch) nodes per transaction; PostgreSQL \(admin.serverVersion / 10000)"
+            )
 
             let run = Run(fleet: fleet, catalog: catalog, workers: connections, batch: batch, chunk: chunk)
             var report = Report()
@@ -127,7 +132,8 @@ private struct Run {
     /// Every node's discovery result, as envelopes, applied in batches.
     func discovery(sequence: Int64, round: Int) throws -> Tally {
         let processor = DiscoveryProcessor(catalog: catalog)
-        return try phase(round: round, encode: { [fleet] node in [Envelope.encode(fleet.discoveryResult(node, sequence: sequence))] }) { connection, envelopes in
+        return try phase(round: round, encode: { [fleet] node in [Envelope.encode(fleet.discoveryResult(node, sequence: sequence))] }) {
+            connection, envelopes in
             let batch = try envelopes.map { bytes in Delivery(try Envelope.decodeDiscovery(bytes), raw: bytes) }
             var t = Tally()
             for outcome in try processor.apply(batch, on: connection) {
@@ -143,11 +149,14 @@ private struct Run {
     /// Every node's update results (one per updated property), as envelopes, applied in batches.
     func updates(sequence: Int64, round: Int) throws -> Tally {
         let processor = UpdateProcessor(catalog: catalog)
-        return try phase(round: round, encode: { [fleet] node in fleet.updateResults(node, sequence: sequence).map { Envelope.encode($0) } }) { connection, envelopes in
+        return try phase(round: round, encode: { [fleet] node in fleet.updateResults(node, sequence: sequence).map { Envelope.encode($0) } }) {
+            connection, envelopes in
             let batch = try envelopes.map { bytes in Delivery(try Envelope.decodeUpdate(bytes), raw: bytes) }
             var t = Tally()
             for (delivery, outcome) in zip(batch, try processor.apply(batch, on: connection)) {
-                guard case .applied(let summary) = outcome, !summary.failed else { throw CommandFailure("a fleet result was not applied: \(outcome)") }
+                guard case .applied(let summary) = outcome, !summary.failed else {
+                    throw CommandFailure("a fleet result was not applied: \(outcome)")
+                }
                 t.results += 1
                 // Every value received counts, also those of an output identical to the last.
                 t.values += delivery.result.output.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
@@ -159,12 +168,14 @@ private struct Run {
 
     /// A phase: the fleet's envelopes generated `chunk` nodes at a time (untimed), each chunk's
     /// batches applied by the workers (timed: wall clock and the workers' CPU).
-    func phase(round: Int, encode: @escaping @Sendable (FleetNode) -> [[UInt8]],
-               apply: @escaping @Sendable (Connection, [[UInt8]]) throws -> Tally) throws -> Tally {
+    func phase(
+        round: Int, encode: @escaping @Sendable (FleetNode) -> [[UInt8]],
+        apply: @escaping @Sendable (Connection, [[UInt8]]) throws -> Tally
+    ) throws -> Tally {
         let tally = LockedTally()
         var time: Duration = .zero, cpu: Duration = .zero
         for first in stride(from: 0, to: fleet.size, by: chunk) {
-            let envelopes = generate(first ..< min(first + chunk, fleet.size), round: round, encode)
+            let envelopes = generate(first..<min(first + chunk, fleet.size), round: round, encode)
             let (wall, used) = try runInParallel(envelopes, on: workers) { connection, batch in tally.add(try apply(connection, batch)) }
             time += wall
             cpu += used
@@ -187,7 +198,7 @@ private struct Run {
             perNode.withLock { $0[offset] = envelopes }
         }
         let all = perNode.withLock { $0 }
-        return stride(from: 0, to: all.count, by: batch).map { all[$0 ..< min($0 + batch, all.count)].flatMap { $0 } }
+        return stride(from: 0, to: all.count, by: batch).map { all[$0..<min($0 + batch, all.count)].flatMap { $0 } }
     }
 }
 
@@ -246,14 +257,16 @@ private struct Snapshot {
             let data = try connection.copyOut("COPY (SELECT \(list) FROM ONLY \(cls.sqlTable)) TO STDOUT")
             snapshot.tables.append((temp, data, rows(data)))
             let prefixed = { (alias: String) in SQL.verbatim(columns.map { alias + "." + $0.quoted }.joined(separator: ", ")) }
-            snapshot.updates.append((
-                temp,
-                "CREATE TEMP TABLE \(temp) AS SELECT \(list) FROM \(cls.sqlTable) WITH NO DATA",
-                """
-                UPDATE ONLY \(cls.sqlTable) AS t SET (\(SQL.list(columns))) = ROW(\(prefixed("v")))
-                FROM \(temp) AS v WHERE t.\(id) = v.\(id)
-                  AND ROW(\(prefixed("t"))) IS DISTINCT FROM ROW(\(prefixed("v")))
-                """))
+            snapshot.updates.append(
+                (
+                    temp,
+                    "CREATE TEMP TABLE \(temp) AS SELECT \(list) FROM \(cls.sqlTable) WITH NO DATA",
+                    """
+                    UPDATE ONLY \(cls.sqlTable) AS t SET (\(SQL.list(columns))) = ROW(\(prefixed("v")))
+                    FROM \(temp) AS v WHERE t.\(id) = v.\(id)
+                      AND ROW(\(prefixed("t"))) IS DISTINCT FROM ROW(\(prefixed("v")))
+                    """
+                ))
         }
         return snapshot
     }
@@ -293,21 +306,29 @@ private struct Report {
         let rollout = firstDiscovery.time + firstValues.time
         let perNode = rollout.seconds / Double(nodes)
         func line(_ name: String, _ t: Run.Tally, _ what: String, _ count: Int, _ goal: String) {
-            Swift.print(String(format: "  %@ %7.2f s %9.0f %@/s   client CPU %5.2f s   %@",
-                               name.padding(toLength: 22, withPad: " ", startingAt: 0), t.time.seconds, rate(count, t.time), what,
-                               t.clientCPU.seconds, goal))
+            Swift.print(
+                String(
+                    format: "  %@ %7.2f s %9.0f %@/s   client CPU %5.2f s   %@",
+                    name.padding(toLength: 22, withPad: " ", startingAt: 0), t.time.seconds, rate(count, t.time), what,
+                    t.clientCPU.seconds, goal))
         }
         func reference(_ name: String, _ d: Duration, _ t: Run.Tally, _ what: String, _ count: Int, _ goal: String) {
-            Swift.print(String(format: "    %@ %7.2f s %9.0f %@/s   → cimdb at %.2f of raw COPY's rate   %@",
-                               name.padding(toLength: 20, withPad: " ", startingAt: 0), d.seconds, rate(count, d), what, d.seconds / t.time.seconds, goal))
+            Swift.print(
+                String(
+                    format: "    %@ %7.2f s %9.0f %@/s   → cimdb at %.2f of raw COPY's rate   %@",
+                    name.padding(toLength: 20, withPad: " ", startingAt: 0), d.seconds, rate(count, d), what, d.seconds / t.time.seconds, goal))
         }
         Swift.print("  fleet: \(instances) instances and associations; per update round \(firstValues.results) results, \(firstValues.values) values")
         line("first discovery", firstDiscovery, "results", firstDiscovery.results, "(goal ≥ 200 results/s)")
-        Swift.print(String(format: "    %@ %9.0f instances/s", "".padding(toLength: 30, withPad: " ", startingAt: 0), rate(instances, firstDiscovery.time)))
+        Swift.print(
+            String(format: "    %@ %9.0f instances/s", "".padding(toLength: 30, withPad: " ", startingAt: 0), rate(instances, firstDiscovery.time)))
         reference("raw COPY", referenceDiscovery, firstDiscovery, "results", firstDiscovery.results, "")
         line("first values", firstValues, "values", firstValues.values, "")
         reference("raw COPY + UPDATE", referenceFirstValues, firstValues, "values", firstValues.values, "")
-        Swift.print(String(format: "  rollout                %7.2f s   %.2f ms per node → %.0f s for 10,000 nodes (goal ≤ 60 s)", rollout.seconds, perNode * 1000, perNode * 10_000))
+        Swift.print(
+            String(
+                format: "  rollout                %7.2f s   %.2f ms per node → %.0f s for 10,000 nodes (goal ≤ 60 s)", rollout.seconds,
+                perNode * 1000, perNode * 10_000))
         line("steady discovery", steadyDiscovery, "results", steadyDiscovery.results, "(nothing changed; goal ≥ 1,000 results/s)")
         line("steady updates", steadyValues, "values", steadyValues.values, "(\(steadyValues.changed) changed; goal ≥ 100,000 values/s)")
         reference("raw COPY + UPDATE", referenceSteadyValues, steadyValues, "values", steadyValues.values, "(goal ≥ 0.33)")
@@ -337,7 +358,8 @@ private struct StatementProfile {
     }
 
     func print(_ phase: String) throws {
-        let rows = try admin.execute("""
+        let rows = try admin.execute(
+            """
             SELECT round(total_exec_time)::bigint AS ms, calls, rows, round((100 * total_exec_time / nullif(sum(total_exec_time) OVER (), 0))::numeric, 1) AS share,
                    left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query
             FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = \(database))
@@ -345,8 +367,10 @@ private struct StatementProfile {
             """)
         Swift.print("  server time in \(phase), by statement:")
         for row in rows {
-            Swift.print(String(format: "    %7d ms %5.1f %%  %6d calls %8d rows  %@", row.int64("ms") ?? 0, row.double("share") ?? 0,
-                               row.int("calls") ?? 0, row.int("rows") ?? 0, row.string("query") ?? ""))
+            Swift.print(
+                String(
+                    format: "    %7d ms %5.1f %%  %6d calls %8d rows  %@", row.int64("ms") ?? 0, row.double("share") ?? 0,
+                    row.int("calls") ?? 0, row.int("rows") ?? 0, row.string("query") ?? ""))
         }
     }
 }

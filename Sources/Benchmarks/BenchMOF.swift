@@ -4,10 +4,10 @@ import MOF
 import Subprocess
 
 #if canImport(Glibc)
-import Glibc
-import CIM
-import CommandSupport
-import SystemPackage
+    import Glibc
+    import CIM
+    import CommandSupport
+    import SystemPackage
 #endif
 
 /// `cimdb bench mof`: compile and resolve the DMTF CIM Schema; compare with pywbem's MOF
@@ -39,7 +39,6 @@ struct BenchMOF: AsyncParsableCommand {
     @Flag(help: "Skip pywbem.")
     var noPywbem = false
 
-
     func run() async throws {
         let (top, cleanup) = try await locateSchema()
         defer { cleanup() }
@@ -47,7 +46,8 @@ struct BenchMOF: AsyncParsableCommand {
         // Whole process first, so that RUSAGE_CHILDREN's peak RSS is ours.
         let selfPath = CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe"
         let processStart = ContinuousClock.now
-        let check = try await Subprocess.run(.path(.init(selfPath)), arguments: ["mof", "check", top], output: .string(limit: 1 << 16), error: .string(limit: 1 << 20))
+        let check = try await Subprocess.run(
+            .path(.init(selfPath)), arguments: ["mof", "check", top], output: .string(limit: 1 << 16), error: .string(limit: 1 << 20))
         let processTime = ContinuousClock.now - processStart
         guard check.terminationStatus.isSuccess else {
             throw ValidationError("cimdb mof check failed on \(top):\n\(check.standardError)")
@@ -73,8 +73,12 @@ struct BenchMOF: AsyncParsableCommand {
         let selfRSS = Self.selfMaxRSS()
 
         print("MOF compile + resolve of \(top)")
-        print("  \(compilation.files.count) files, \(String(format: "%.1f", Double(compilation.bytesRead) / 1e6)) MB; \(stats.classes) classes, \(stats.properties) resolved properties, \(stats.methods) methods")
-        print("  cimdb, in process      median \(Self.format(median)) (min \(Self.format(times[0])), \(runs) runs; parse \(Self.format(compilation.parseTime.seconds)), resolve \(Self.format(compilation.resolveTime.seconds)))   peak RSS \(Self.megabytes(selfRSS))")
+        print(
+            "  \(compilation.files.count) files, \(String(format: "%.1f", Double(compilation.bytesRead) / 1e6)) MB; \(stats.classes) classes, \(stats.properties) resolved properties, \(stats.methods) methods"
+        )
+        print(
+            "  cimdb, in process      median \(Self.format(median)) (min \(Self.format(times[0])), \(runs) runs; parse \(Self.format(compilation.parseTime.seconds)), resolve \(Self.format(compilation.resolveTime.seconds)))   peak RSS \(Self.megabytes(selfRSS))"
+        )
         print("  cimdb mof check        wall   \(Self.format(processTime.seconds)) (whole process)   peak RSS \(Self.megabytes(processRSS))")
 
         var resolveRatio: Double?
@@ -86,8 +90,12 @@ struct BenchMOF: AsyncParsableCommand {
                 }
                 let ratio = result.seconds / times[0]
                 if mode == "resolve" { resolveRatio = ratio }
-                let label = mode == "resolve" ? "pywbem \(result.version), compile + resolve (FakedWBEMConnection)" : "pywbem \(result.version), compile only (MOFCompiler)  "
-                print("  \(label)  \(Self.format(result.seconds)) in process   peak RSS \(Self.megabytes(result.maxRSS))   → cimdb is \(String(format: "%.0f", ratio))× faster")
+                let label =
+                    mode == "resolve"
+                    ? "pywbem \(result.version), compile + resolve (FakedWBEMConnection)" : "pywbem \(result.version), compile only (MOFCompiler)  "
+                print(
+                    "  \(label)  \(Self.format(result.seconds)) in process   peak RSS \(Self.megabytes(result.maxRSS))   → cimdb is \(String(format: "%.0f", ratio))× faster"
+                )
             }
         }
         var goals = ["< 0.30 s": median < 0.3, "< 100 MB": selfRSS < 100 * 1024]
@@ -123,17 +131,19 @@ struct BenchMOF: AsyncParsableCommand {
         """
 
     func runPywbem(_ top: String, mode: String) async throws -> PywbemResult? {
-        let interpreter = python ?? (FileManager.default.isExecutableFile(atPath: "/opt/cimxml-venv/bin/python") ? "/opt/cimxml-venv/bin/python" : "python3")
+        let interpreter =
+            python ?? (FileManager.default.isExecutableFile(atPath: "/opt/cimxml-venv/bin/python") ? "/opt/cimxml-venv/bin/python" : "python3")
         let start = ContinuousClock.now
         let executable: Executable = interpreter.contains("/") ? .path(.init(interpreter)) : .name(interpreter)
-        let result = try await Subprocess.run(executable, arguments: ["-c", Self.pywbemScript, top, mode],
-                                              output: .string(limit: 1 << 16), error: .string(limit: 1 << 20))
+        let result = try await Subprocess.run(
+            executable, arguments: ["-c", Self.pywbemScript, top, mode],
+            output: .string(limit: 1 << 16), error: .string(limit: 1 << 20))
         let wall = (ContinuousClock.now - start).seconds
         let out = result.standardOutput
         guard result.terminationStatus.isSuccess,
-              let line = out.split(separator: "\n").last,
-              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let seconds = json["seconds"] as? Double
+            let line = out.split(separator: "\n").last,
+            let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            let seconds = json["seconds"] as? Double
         else {
             Output.error("pywbem run failed: \((result.standardError).suffix(400))")
             return nil

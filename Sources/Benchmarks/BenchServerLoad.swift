@@ -9,7 +9,7 @@ import Store
 import Synchronization
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// `cimdb bench server`: many simulated agents against one real server.
@@ -39,7 +39,9 @@ struct BenchServerLoad: AsyncParsableCommand {
     @Flag(help: "Keep the scratch database.") var keep = false
 
     func validate() throws {
-        guard agents >= 1, period > 0, heartbeat > 0, periods >= 1 else { throw ValidationError("--agents, --period, --heartbeat, --periods must be positive") }
+        guard agents >= 1, period > 0, heartbeat > 0, periods >= 1 else {
+            throw ValidationError("--agents, --period, --heartbeat, --periods must be positive")
+        }
     }
 
     func run() async throws {
@@ -56,9 +58,12 @@ struct BenchServerLoad: AsyncParsableCommand {
                 defer { connection.close() }
                 return try (0..<agents).map { try Enrollment.createToken(for: fleet.node($0).name, validFor: .seconds(3600), on: connection) }
             }()
-            print("cimdb bench server: \(agents) agents, update period \(Int(period)) s, heartbeat \(Int(heartbeat)) s, \(periods) periods; one server on loopback")
-            let load = Load(server: URL(string: "http://127.0.0.1:\(port)")!, fleet: fleet, tokens: tokens,
-                            period: period, heartbeat: heartbeat, periods: periods)
+            print(
+                "cimdb bench server: \(agents) agents, update period \(Int(period)) s, heartbeat \(Int(heartbeat)) s, \(periods) periods; one server on loopback"
+            )
+            let load = Load(
+                server: URL(string: "http://127.0.0.1:\(port)")!, fleet: fleet, tokens: tokens,
+                period: period, heartbeat: heartbeat, periods: periods)
             let port = port
             try await withThrowingTaskGroup(of: Void.self) { group in
                 try await installation.startServer(port: port, log: directory + "/server.log", in: &group)
@@ -117,13 +122,15 @@ final class Load: Sendable {
         let rolloutStart = ContinuousClock.now
         _ = try await concurrently(fleet.size, width: 64) { index -> Void in
             let node = self.fleet.node(index)
-            try await self.sendResults(ResultBatch([.init(kind: .discovery, envelope: Envelope.encode(self.fleet.discoveryResult(node, sequence: 1)))]),
-                                       identity: identities[index], kind: "discovery", scheduled: nil, period: -1)
+            try await self.sendResults(
+                ResultBatch([.init(kind: .discovery, envelope: Envelope.encode(self.fleet.discoveryResult(node, sequence: 1)))]),
+                identity: identities[index], kind: "discovery", scheduled: nil, period: -1)
             let updates = self.fleet.updateResults(node, sequence: 1).map { ResultBatch.Item(kind: .update, envelope: Envelope.encode($0)) }
             try await self.sendResults(ResultBatch(updates), identity: identities[index], kind: "first values", scheduled: nil, period: -1)
         }
         let rollout = (ContinuousClock.now - rolloutStart).seconds
-        print(String(format: "  rollout: %d discoveries and first values in %.1f s (%.0f nodes/s)", fleet.size, rollout, Double(fleet.size) / rollout))
+        print(
+            String(format: "  rollout: %d discoveries and first values in %.1f s (%.0f nodes/s)", fleet.size, rollout, Double(fleet.size) / rollout))
         records.withLock { $0.removeAll() }
 
         // Steady state: each agent on its own schedule.
@@ -161,14 +168,18 @@ final class Load: Sendable {
                 let body = try JSONEncoder().encode(Heartbeat(journaled: 0, agentVersion: "bench"))
                 let sent = ContinuousClock.now
                 let (status, _) = try await send("POST", "/v1/heartbeat", body: [UInt8](body), identity: identity)
-                record(Record(kind: "heartbeat", latency: (ContinuousClock.now - sent).seconds, lag: nil,
-                              period: Int((nextBeat - start).seconds / period), ok: status == 200))
+                record(
+                    Record(
+                        kind: "heartbeat", latency: (ContinuousClock.now - sent).seconds, lag: nil,
+                        period: Int((nextBeat - start).seconds / period), ok: status == 200))
                 nextBeat = nextBeat + .milliseconds(Int64(heartbeat * 1000))
             }
         }
     }
 
-    private func sendResults(_ batch: ResultBatch, identity: NodeIdentity, kind: String, scheduled: ContinuousClock.Instant?, period: Int) async throws {
+    private func sendResults(
+        _ batch: ResultBatch, identity: NodeIdentity, kind: String, scheduled: ContinuousClock.Instant?, period: Int
+    ) async throws {
         let body = batch.encoded()
         let sent = ContinuousClock.now
         var status = 0
@@ -200,20 +211,27 @@ final class Load: Sendable {
     private func report(seconds: Double) {
         let all = records.withLock { $0 }
         let failed = all.filter { !$0.ok }.count
-        print(String(format: "  steady state: %d requests in %.0f s = %.1f requests/s; %d failed", all.count, seconds, Double(all.count) / seconds, failed))
+        print(
+            String(
+                format: "  steady state: %d requests in %.0f s = %.1f requests/s; %d failed", all.count, seconds, Double(all.count) / seconds, failed)
+        )
         for kind in ["updates", "heartbeat"] {
             let latencies = all.filter { $0.kind == kind }.map(\.latency).sorted()
             guard !latencies.isEmpty else { continue }
-            print(String(format: "  %@: %d requests, latency p50 %.1f ms, p99 %.1f ms, max %.1f ms", kind, latencies.count,
-                         percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000, (latencies.last ?? 0) * 1000))
+            print(
+                String(
+                    format: "  %@: %d requests, latency p50 %.1f ms, p99 %.1f ms, max %.1f ms", kind, latencies.count,
+                    percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000, (latencies.last ?? 0) * 1000))
         }
         let results = all.filter { $0.kind == "updates" }
         let overall = results.map(\.latency).sorted()
         for index in 0..<periods {
             let lags = results.filter { $0.period == index }.compactMap(\.lag).sorted()
             guard !lags.isEmpty else { continue }
-            print(String(format: "  period %d: ingest lag p50 %.1f ms, p99 %.1f ms (%d update batches)", index + 1,
-                         percentile(lags, 0.5) * 1000, percentile(lags, 0.99) * 1000, lags.count))
+            print(
+                String(
+                    format: "  period %d: ingest lag p50 %.1f ms, p99 %.1f ms (%d update batches)", index + 1,
+                    percentile(lags, 0.5) * 1000, percentile(lags, 0.99) * 1000, lags.count))
         }
         let p99 = percentile(overall, 0.99)
         let first = results.filter { $0.period == 0 }.compactMap(\.lag).sorted()
@@ -221,8 +239,10 @@ final class Load: Sendable {
         let growth = first.isEmpty || last.isEmpty ? 0 : percentile(last, 0.5) - percentile(first, 0.5)
         // Lag growth: the last period's median lag more than 50 ms above the first's.
         let met = p99 < 0.5 && growth < 0.05
-        print(String(format: "  goal p99 < 500 ms with no lag growth: p99 %.1f ms, median lag first → last period %+.1f ms: %@",
-                     p99 * 1000, growth * 1000, met ? "met" : "NOT met"))
+        print(
+            String(
+                format: "  goal p99 < 500 ms with no lag growth: p99 %.1f ms, median lag first → last period %+.1f ms: %@",
+                p99 * 1000, growth * 1000, met ? "met" : "NOT met"))
     }
 
     private func percentile(_ sorted: [Double], _ q: Double) -> Double {

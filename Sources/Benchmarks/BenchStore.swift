@@ -62,7 +62,9 @@ struct BenchStore: AsyncParsableCommand {
                 let applyStart = ContinuousClock.now
                 try connection.transaction { try $0.executeScript(.verbatim(ddl)) }
                 let applied = ContinuousClock.now - applyStart
-                print("  full DMTF schema: \(compilation.model.classes.count) classes, \(ddl.utf8.count / 1_000_000) MB of DDL generated in \(Self.format(generated)), applied in \(Self.format(applied))")
+                print(
+                    "  full DMTF schema: \(compilation.model.classes.count) classes, \(ddl.utf8.count / 1_000_000) MB of DDL generated in \(Self.format(generated)), applied in \(Self.format(applied))"
+                )
             }
 
             let reference = try database("reference", model: true)
@@ -71,8 +73,10 @@ struct BenchStore: AsyncParsableCommand {
             defer { ours.close() }
             let catalog = try ModelCatalog.load(from: ours)
             guard let port = catalog.class(named: "CIM_EthernetPort") else { throw CommandFailure("the default model has no CIM_EthernetPort") }
-            let names = ["SystemCreationClassName", "SystemName", "CreationClassName", "DeviceID", "Caption", "Speed", "PortType",
-                         "NetworkAddresses", "FullDuplex", "ActiveMaximumTransmissionUnit", "LinkTechnology"]
+            let names = [
+                "SystemCreationClassName", "SystemName", "CreationClassName", "DeviceID", "Caption", "Speed", "PortType",
+                "NetworkAddresses", "FullDuplex", "ActiveMaximumTransmissionUnit", "LinkTechnology",
+            ]
             let columns = names.compactMap { port.property(named: $0) }
             let loader = BulkLoader(cls: port, columns: columns)
 
@@ -85,9 +89,11 @@ struct BenchStore: AsyncParsableCommand {
             let psqlStart = ContinuousClock.now
             let psql = try await Subprocess.run(
                 .path("/usr/bin/psql"),
-                arguments: [cluster.connectionString(database: "cimdb_bench_\(getpid())_reference"), "-v", "ON_ERROR_STOP=1", "-1", "-q",
-                            "-c", "\\copy cimdb.instance (id, class_name, path) FROM '\(directory.path)/instance.copy'",
-                            "-c", "\\copy cim.cim_ethernetport (\(columnList)) FROM '\(directory.path)/port.copy'"],
+                arguments: [
+                    cluster.connectionString(database: "cimdb_bench_\(getpid())_reference"), "-v", "ON_ERROR_STOP=1", "-1", "-q",
+                    "-c", "\\copy cimdb.instance (id, class_name, path) FROM '\(directory.path)/instance.copy'",
+                    "-c", "\\copy cim.cim_ethernetport (\(columnList)) FROM '\(directory.path)/port.copy'",
+                ],
                 output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
             let psqlTime = ContinuousClock.now - psqlStart
             guard psql.terminationStatus.isSuccess else { throw CommandFailure("psql \\copy failed: \(psql.standardError)") }
@@ -112,7 +118,9 @@ struct BenchStore: AsyncParsableCommand {
             let ratio = psqlTime.seconds / oursTime.seconds
             print("  \(rows) CIM_EthernetPort instances (registry + table rows, \(columns.count) properties):")
             print("    psql \\copy        \(Self.format(psqlTime))  \(Self.rate(rows, psqlTime)) instances/s")
-            print("    cimdb bulk path   \(Self.format(oursTime))  \(Self.rate(rows, oursTime)) instances/s  → ratio \(String(format: "%.2f", ratio)) of psql (goal ≥ 0.5)")
+            print(
+                "    cimdb bulk path   \(Self.format(oursTime))  \(Self.rate(rows, oursTime)) instances/s  → ratio \(String(format: "%.2f", ratio)) of psql (goal ≥ 0.5)"
+            )
 
             try ours.execute("ANALYZE")
             var times: [Duration] = []
@@ -123,7 +131,9 @@ struct BenchStore: AsyncParsableCommand {
                 times.append(ContinuousClock.now - start)
             }
             times.sort()
-            print("  SELECT count(*) FROM CIM_LogicalDevice over \(total) rows (polymorphic, \(catalog.classes.filter { catalog.isClass($0.name, kindOf: "CIM_LogicalDevice") }.count) tables): median \(Self.format(times[2]))")
+            print(
+                "  SELECT count(*) FROM CIM_LogicalDevice over \(total) rows (polymorphic, \(catalog.classes.filter { catalog.isClass($0.name, kindOf: "CIM_LogicalDevice") }.count) tables): median \(Self.format(times[2]))"
+            )
         }
     }
 
@@ -133,16 +143,18 @@ struct BenchStore: AsyncParsableCommand {
     static func port(_ i: Int) -> [Value] {
         let node = "node\(String(i / 8))"
         let mac = String(0x0200_0000_0000 + i, radix: 16)
-        return [.string("CIM_ComputerSystem"), .string(node), .string("CIM_EthernetPort"), .string("eth\(i % 8)"),
-                .string("Port eth\(i % 8) of \(node)"), .unsigned(i % 3 == 0 ? 10_000_000_000 : 1_000_000_000), .unsigned(55),
-                .array([.string(mac)]), .boolean(true), .unsigned(1500), .unsigned(2)]
+        return [
+            .string("CIM_ComputerSystem"), .string(node), .string("CIM_EthernetPort"), .string("eth\(i % 8)"),
+            .string("Port eth\(i % 8) of \(node)"), .unsigned(i % 3 == 0 ? 10_000_000_000 : 1_000_000_000), .unsigned(55),
+            .array([.string(mac)]), .boolean(true), .unsigned(1500), .unsigned(2),
+        ]
     }
 
     /// The reference's COPY files: the same instances, ids 1…rows.
     func writeReferenceFiles(loader: BulkLoader, directory: URL) throws {
         let keyColumns = loader.columns.enumerated().filter { $0.element.isKey }.sorted { namePrecedes($0.element.name, $1.element.name) }
         guard let instances = OutputStream(toFileAtPath: directory.appendingPathComponent("instance.copy").path, append: false),
-              let ports = OutputStream(toFileAtPath: directory.appendingPathComponent("port.copy").path, append: false)
+            let ports = OutputStream(toFileAtPath: directory.appendingPathComponent("port.copy").path, append: false)
         else { throw CommandFailure("cannot write to \(directory.path)") }
         instances.open()
         ports.open()
@@ -169,7 +181,8 @@ struct BenchStore: AsyncParsableCommand {
 
     static func escape(_ field: String?) -> String {
         guard let field else { return "\\N" }
-        return field.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t").replacingOccurrences(of: "\n", with: "\\n")
+        return field.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t").replacingOccurrences(
+            of: "\n", with: "\\n")
     }
 
     static func format(_ d: Duration) -> String { String(format: "%.2f s", d.seconds) }

@@ -5,7 +5,7 @@ import Synchronization
 // timespec: a release build takes its definition from the C module Dispatch is built on
 // (CDispatch), and MemberImportVisibility refuses it without this import.
 #if canImport(CDispatch)
-import CDispatch
+    import CDispatch
 #endif
 
 /// A connection handed to one worker thread of a benchmark. libpq connections are not

@@ -14,9 +14,11 @@ enum SchemaFixture {
         guard FileManager.default.fileExists(atPath: fixture) else {
             throw ValidationError("No --schema given and \(fixture) is not here: run from the repository root or pass --schema FILE.")
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cimdb-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cimdb-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let tar = try await Subprocess.run(.name("tar"), arguments: ["xJf", fixture, "-C", directory], output: .discarded, error: .string(limit: 1 << 16))
+        let tar = try await Subprocess.run(
+            .name("tar"), arguments: ["xJf", fixture, "-C", directory], output: .discarded, error: .string(limit: 1 << 16))
         guard tar.terminationStatus.isSuccess else { throw ValidationError("cannot extract \(fixture): \(tar.standardError)") }
         return (directory + "/2.51.0/cim_schema_2.51.0.mof", { try? FileManager.default.removeItem(atPath: directory) })
     }

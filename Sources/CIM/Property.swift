@@ -35,10 +35,11 @@ public struct Property: Sendable, Hashable {
         classOrigin: String, propagated: Bool = false, defaultValue: Value = .null,
         qualifiers: QualifierList = QualifierList(), location: SourceLocation? = nil
     ) {
-        storage = Storage(Fields(
-            name: name, type: type, isArray: isArray, arraySize: arraySize, referenceClass: referenceClass,
-            classOrigin: classOrigin, propagated: propagated, defaultValue: defaultValue, qualifiers: qualifiers,
-            location: location))
+        storage = Storage(
+            Fields(
+                name: name, type: type, isArray: isArray, arraySize: arraySize, referenceClass: referenceClass,
+                classOrigin: classOrigin, propagated: propagated, defaultValue: defaultValue, qualifiers: qualifiers,
+                location: location))
     }
 
     public var name: String {

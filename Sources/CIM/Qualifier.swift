@@ -65,12 +65,13 @@ public struct QualifierList: Sendable, Hashable, RandomAccessCollection {
     public var inheritable: QualifierList {
         // Already inherited lists (the common case deep in a hierarchy) are returned as they are.
         if isInheritedForm { return self }
-        return QualifierList(elements.compactMap { q in
-            guard q.flavor.toSubclass else { return nil }
-            var copy = q
-            copy.propagated = true
-            return copy
-        })
+        return QualifierList(
+            elements.compactMap { q in
+                guard q.flavor.toSubclass else { return nil }
+                var copy = q
+                copy.propagated = true
+                return copy
+            })
     }
 }
 

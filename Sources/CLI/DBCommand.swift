@@ -5,8 +5,8 @@ import Migrations
 import Store
 
 #if canImport(Glibc)
-import Glibc
-import Installation
+    import Glibc
+    import Installation
 #endif
 
 /// `cimdb db …`: the embedded PostgreSQL cluster.
@@ -64,7 +64,8 @@ struct DBCommand: AsyncParsableCommand {
     }
 
     struct Start: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Initialize (the first time) and start the embedded cluster; harmless when it runs.")
+        static let configuration = CommandConfiguration(
+            abstract: "Initialize (the first time) and start the embedded cluster; harmless when it runs.")
 
         @Option(help: "Also listen on this loopback TCP port (127.0.0.1).")
         var port: Int?
@@ -95,7 +96,8 @@ struct DBCommand: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the embedded cluster: data directory, socket, account, whether it runs. Exits 3 when it is not running.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show the embedded cluster: data directory, socket, account, whether it runs. Exits 3 when it is not running.")
 
         func run() async throws {
             try await reportingErrors {
@@ -142,7 +144,8 @@ struct DBCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let conninfo = try await database.conninfo()
-                let psql = ["/usr/bin/psql", (try? PostgresBinaries.locate()).map { $0 + "/psql" } ?? ""]
+                let psql =
+                    ["/usr/bin/psql", (try? PostgresBinaries.locate()).map { $0 + "/psql" } ?? ""]
                     .first { FileManager.default.isExecutableFile(atPath: $0) } ?? "psql"
                 let arguments = [psql] + (conninfo.isEmpty ? [] : [conninfo]) + psqlArguments.filter { $0 != "--" }
                 fflush(nil)

@@ -8,8 +8,11 @@ import Store
 /// `--database-url`, else `$DATABASE_URL`, else the standard `PG*` environment variables
 /// (libpq's defaults), else the embedded cluster in `$CIMDB_HOME`, started when needed.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("database-url"),
-            help: ArgumentHelp("A libpq connection string or URI. Default: $DATABASE_URL, else the PG* environment variables, else the embedded cluster in $CIMDB_HOME (started when needed).", valueName: "url"))
+    @Option(
+        name: .customLong("database-url"),
+        help: ArgumentHelp(
+            "A libpq connection string or URI. Default: $DATABASE_URL, else the PG* environment variables, else the embedded cluster in $CIMDB_HOME (started when needed).",
+            valueName: "url"))
     var databaseURL: String?
 
     static let libpqVariables = ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE", "PGSERVICEFILE"]

@@ -48,7 +48,8 @@ struct ExportCommand: AsyncParsableCommand {
     /// execve, so a process forked from a big parent would report the parent's size.
     static func peakResidentKilobytes() -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return nil }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 
@@ -57,8 +58,9 @@ struct ExportCommand: AsyncParsableCommand {
             let connection = try await database.connect()
             defer { connection.close() }
             let catalog = try ModelCatalog.load(from: connection)
-            var options = CIMXMLExporter.Options(className: `class`, node: node, associations: associations,
-                                                 host: host ?? ProcessInfo.processInfo.hostName)
+            var options = CIMXMLExporter.Options(
+                className: `class`, node: node, associations: associations,
+                host: host ?? ProcessInfo.processInfo.hostName)
             // The model as migrate stored it: which properties hold embedded instances, and
             // the class declarations for --classes.
             let model: Model?
@@ -69,7 +71,9 @@ struct ExportCommand: AsyncParsableCommand {
             }
             options.model = model
             if classes {
-                guard model != nil else { throw CommandFailure("the database holds no model source for --classes: run `cimdb migrate` (it stores it)") }
+                guard model != nil else {
+                    throw CommandFailure("the database holds no model source for --classes: run `cimdb migrate` (it stores it)")
+                }
                 options.classDeclarations = true
             }
             let summary: CIMXMLExporter.Summary
@@ -80,7 +84,9 @@ struct ExportCommand: AsyncParsableCommand {
             } catch let error as ExportError {
                 throw CommandFailure(error.description)
             }
-            var line = (classes ? "exported \(summary.classes) class declarations and " : "exported ") + "\(summary.instances) instances (\(summary.associations) associations)" + (output == "-" ? "" : " to \(output)")
+            var line =
+                (classes ? "exported \(summary.classes) class declarations and " : "exported ")
+                + "\(summary.instances) instances (\(summary.associations) associations)" + (output == "-" ? "" : " to \(output)")
             if let peak = Self.peakResidentKilobytes() { line += String(format: "; peak RSS %.0f MB", Double(peak) / 1024) }
             if summary.plainEmbeddedValues > 0 {
                 line += "; \(summary.plainEmbeddedValues) values of embedded-instance properties were not CIM-XML and went out as plain strings"
@@ -105,7 +111,8 @@ private final class Progress {
         guard enabled, ContinuousClock.now - shown >= .milliseconds(500) else { return }
         shown = ContinuousClock.now
         let seconds = (shown - start) / .seconds(1)
-        FileHandle.standardError.write(Data(String(format: "\r  %d instances written (%.0f/s) …", instances, Double(instances) / max(seconds, 0.001)).utf8))
+        FileHandle.standardError.write(
+            Data(String(format: "\r  %d instances written (%.0f/s) …", instances, Double(instances) / max(seconds, 0.001)).utf8))
         wrote = true
     }
 

@@ -42,8 +42,10 @@ struct IngestCommand: AsyncParsableCommand {
     }
 
     /// An envelope that does not decode is rejected like a bad result: kept, with the reason.
-    static func rejectEnvelope(_ raw: [UInt8], kind: UndecodableEnvelope.ResultKind, error: EnvelopeError, file: String,
-                               database: DatabaseOptions) async throws -> Never {
+    static func rejectEnvelope(
+        _ raw: [UInt8], kind: UndecodableEnvelope.ResultKind, error: EnvelopeError, file: String,
+        database: DatabaseOptions
+    ) async throws -> Never {
         let connection = try await database.connect()
         defer { connection.close() }
         let (id, message) = try UndecodableEnvelope.reject(raw, kind: kind, error: error, from: file, on: connection)
@@ -72,7 +74,8 @@ struct IngestCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Settings whose script failed (its instances stay).", valueName: "id")) var failed: [String] = []
         @Option(help: "The result's sequence number (results at or below the last applied one are duplicates).") var sequence: Int64 = 0
         @Option(help: ArgumentHelp("A whole discovery-result envelope instead of the options above.", valueName: "file")) var envelope: String?
-        @Option(help: ArgumentHelp("Reject outputs larger than this.", valueName: "bytes")) var maxOutputBytes = DiscoveryProcessor.defaultMaximumOutputBytes
+        @Option(help: ArgumentHelp("Reject outputs larger than this.", valueName: "bytes")) var maxOutputBytes = DiscoveryProcessor
+            .defaultMaximumOutputBytes
 
         func validate() throws {
             if envelope == nil, node == nil || monitor == nil { throw ValidationError("Give --node and --monitor (or --envelope FILE).") }
@@ -94,14 +97,19 @@ struct IngestCommand: AsyncParsableCommand {
                     var runs: [DiscoveryResult.SettingsRun] = []
                     let linked = Dictionary(try IngestCommand.pairs(associations, "associations"), uniquingKeysWith: { a, _ in a })
                     for (id, file) in try IngestCommand.pairs(discoveries, "settings") {
-                        runs.append(DiscoveryResult.SettingsRun(id: id, status: .ok, discovery: try IngestCommand.read(file),
-                                                                associations: try linked[id].map(IngestCommand.read)))
+                        runs.append(
+                            DiscoveryResult.SettingsRun(
+                                id: id, status: .ok, discovery: try IngestCommand.read(file),
+                                associations: try linked[id].map(IngestCommand.read)))
                     }
                     for (id, _) in linked where !runs.contains(where: { $0.id == id }) {
-                        runs.append(DiscoveryResult.SettingsRun(id: id, status: .ok, discovery: [], associations: try IngestCommand.read(linked[id]!)))
+                        runs.append(
+                            DiscoveryResult.SettingsRun(id: id, status: .ok, discovery: [], associations: try IngestCommand.read(linked[id]!)))
                     }
                     for id in skipped { runs.append(DiscoveryResult.SettingsRun(id: id, status: .skipped, discovery: [])) }
-                    for id in failed { runs.append(DiscoveryResult.SettingsRun(id: id, status: .failed, discovery: [], failure: "reported failed by cimdb ingest")) }
+                    for id in failed {
+                        runs.append(DiscoveryResult.SettingsRun(id: id, status: .failed, discovery: [], failure: "reported failed by cimdb ingest"))
+                    }
                     let now = IngestCommand.timestamp()
                     result = DiscoveryResult(node: node!, monitor: monitor!, sequence: sequence, startedAt: now, finishedAt: now, settings: runs)
                 }
@@ -115,7 +123,8 @@ struct IngestCommand: AsyncParsableCommand {
                     print("node \(result.node), monitor \(result.monitor): sequence \(sequence) was already applied (last \(last)); nothing changed")
                 case .rejected(let id, let errors):
                     for e in errors { Output.error(e.description) }
-                    throw CommandFailure("rejected (\(errors.count) error\(errors.count == 1 ? "" : "s")); nothing applied; kept as cimdb.rejected_result \(id)")
+                    throw CommandFailure(
+                        "rejected (\(errors.count) error\(errors.count == 1 ? "" : "s")); nothing applied; kept as cimdb.rejected_result \(id)")
                 }
             }
         }
@@ -131,7 +140,8 @@ struct IngestCommand: AsyncParsableCommand {
         @Option(help: "The inventory property.") var property: String?
         @Option(help: "The result's sequence number.") var sequence: Int64 = 0
         @Flag(help: "FILE is a whole update-result envelope.") var envelope = false
-        @Option(help: ArgumentHelp("Reject outputs larger than this.", valueName: "bytes")) var maxOutputBytes = DiscoveryProcessor.defaultMaximumOutputBytes
+        @Option(help: ArgumentHelp("Reject outputs larger than this.", valueName: "bytes")) var maxOutputBytes = DiscoveryProcessor
+            .defaultMaximumOutputBytes
 
         @Argument(help: ArgumentHelp("The update script's output ('-' for standard input).", valueName: "file"))
         var file: String
@@ -155,20 +165,26 @@ struct IngestCommand: AsyncParsableCommand {
                     }
                 } else {
                     let now = IngestCommand.timestamp()
-                    result = UpdateResult(node: node!, settings: settings!, property: property!, sequence: sequence, startedAt: now,
-                                          finishedAt: now, status: .ok, output: bytes)
+                    result = UpdateResult(
+                        node: node!, settings: settings!, property: property!, sequence: sequence, startedAt: now,
+                        finishedAt: now, status: .ok, output: bytes)
                 }
                 let connection = try await database.connect()
                 defer { connection.close() }
                 let catalog = try ModelCatalog.load(from: connection)
-                switch try UpdateProcessor(catalog: catalog, maximumOutputBytes: maxOutputBytes).apply(result, raw: envelope ? bytes : nil, on: connection) {
+                switch try UpdateProcessor(catalog: catalog, maximumOutputBytes: maxOutputBytes).apply(
+                    result, raw: envelope ? bytes : nil, on: connection)
+                {
                 case .applied(let summary):
                     print(summary.description)
                 case .duplicate(let sequence, let last):
-                    print("node \(result.node), \(result.settings).\(result.property): sequence \(sequence) was already applied (last \(last)); nothing changed")
+                    print(
+                        "node \(result.node), \(result.settings).\(result.property): sequence \(sequence) was already applied (last \(last)); nothing changed"
+                    )
                 case .rejected(let id, let errors):
                     for e in errors { Output.error(e.description) }
-                    throw CommandFailure("rejected (\(errors.count) error\(errors.count == 1 ? "" : "s")); nothing applied; kept as cimdb.rejected_result \(id)")
+                    throw CommandFailure(
+                        "rejected (\(errors.count) error\(errors.count == 1 ? "" : "s")); nothing applied; kept as cimdb.rejected_result \(id)")
                 }
             }
         }

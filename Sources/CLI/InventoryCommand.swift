@@ -68,7 +68,9 @@ struct InventoryCommand: AsyncParsableCommand {
                 let diff = try ConfigurationStore.apply(desired, on: connection)
                 print(diff.description)
                 if !diff.isEmpty {
-                    print("applied: \(desired.settings.count) settings, \(desired.settings.reduce(0) { $0 + $1.properties.count }) properties, \(desired.monitors.count) monitors")
+                    print(
+                        "applied: \(desired.settings.count) settings, \(desired.settings.reduce(0) { $0 + $1.properties.count }) properties, \(desired.monitors.count) monitors"
+                    )
                 }
             }
         }
@@ -84,7 +86,8 @@ struct InventoryCommand: AsyncParsableCommand {
                 return (configuration, reader.locations, file)
             } catch let errors as ConfigurationErrors {
                 for e in errors.errors { Output.error(e.description) }
-                throw CommandFailure("\(errors.errors.count) problem\(errors.errors.count == 1 ? "" : "s") in \(file ?? DefaultConfiguration.file); nothing changed")
+                throw CommandFailure(
+                    "\(errors.errors.count) problem\(errors.errors.count == 1 ? "" : "s") in \(file ?? DefaultConfiguration.file); nothing changed")
             }
         }
     }
@@ -105,11 +108,15 @@ struct InventoryCommand: AsyncParsableCommand {
                 }
                 print("settings:")
                 for s in configuration.settings {
-                    print("  \(s.id.padding(toLength: 20, withPad: " ", startingAt: 0)) \(s.className.padding(toLength: 24, withPad: " ", startingAt: 0)) \(s.properties.count) propert\(s.properties.count == 1 ? "y" : "ies")" + (s.parent.map { ", parent \($0)" } ?? ""))
+                    print(
+                        "  \(s.id.padding(toLength: 20, withPad: " ", startingAt: 0)) \(s.className.padding(toLength: 24, withPad: " ", startingAt: 0)) \(s.properties.count) propert\(s.properties.count == 1 ? "y" : "ies")"
+                            + (s.parent.map { ", parent \($0)" } ?? ""))
                 }
                 print("monitors:")
                 for m in configuration.monitors {
-                    print("  \(m.name.padding(toLength: 20, withPad: " ", startingAt: 0)) every \(ConfigurationDiff.duration(m.periodMilliseconds)), \(m.settings.count) settings, on \(m.targets.joined(separator: ", "))")
+                    print(
+                        "  \(m.name.padding(toLength: 20, withPad: " ", startingAt: 0)) every \(ConfigurationDiff.duration(m.periodMilliseconds)), \(m.settings.count) settings, on \(m.targets.joined(separator: ", "))"
+                    )
                 }
             }
         }
@@ -137,16 +144,24 @@ struct InventoryCommand: AsyncParsableCommand {
                     if let a = s.associationScript { print("  associationScript: sha256 \(a.hash) (\(a.content.count) bytes)") }
                     print("  severity: created \(s.createdSeverity.rawValue), deleted \(s.deletedSeverity.rawValue)")
                     for p in s.properties {
-                        print("  property \(p.name): every \(ConfigurationDiff.duration(p.periodMilliseconds)), timeout \(ConfigurationDiff.duration(p.timeoutMilliseconds)), severity \(p.changedSeverity.rawValue), script sha256 \(p.updateScript.hash.prefix(12))")
+                        print(
+                            "  property \(p.name): every \(ConfigurationDiff.duration(p.periodMilliseconds)), timeout \(ConfigurationDiff.duration(p.timeoutMilliseconds)), severity \(p.changedSeverity.rawValue), script sha256 \(p.updateScript.hash.prefix(12))"
+                        )
                     }
-                    let nodes = try connection.execute("SELECT count(DISTINCT node) AS n FROM cimdb.update_deployment WHERE settings = \(s.id)").first?.int("n") ?? 0
+                    let nodes =
+                        try connection.execute("SELECT count(DISTINCT node) AS n FROM cimdb.update_deployment WHERE settings = \(s.id)").first?.int(
+                            "n") ?? 0
                     print("  update monitors deployed on \(nodes) node\(nodes == 1 ? "" : "s")")
                 } else if let m = configuration.monitor(name) {
                     print("monitor \(m.name)")
-                    print("  period: \(ConfigurationDiff.duration(m.periodMilliseconds)), timeout: \(ConfigurationDiff.duration(m.timeoutMilliseconds))")
+                    print(
+                        "  period: \(ConfigurationDiff.duration(m.periodMilliseconds)), timeout: \(ConfigurationDiff.duration(m.timeoutMilliseconds))"
+                    )
                     print("  settings: \(m.settings.joined(separator: ", "))")
                     print("  targets: \(m.targets.joined(separator: ", "))")
-                    if let deployed = try connection.execute("SELECT deployed_at FROM cimdb.discovery_monitor WHERE name = \(m.name)").first?["deployed_at"] {
+                    if let deployed = try connection.execute("SELECT deployed_at FROM cimdb.discovery_monitor WHERE name = \(m.name)").first?[
+                        "deployed_at"]
+                    {
                         print("  deployed: \(deployed)")
                     }
                 } else {
@@ -184,7 +199,11 @@ struct InventoryCommand: AsyncParsableCommand {
                 } else {
                     guard configuration.settings(name) != nil else { throw CommandFailure("no settings named \(name)") }
                     let users = configuration.monitors.filter { $0.settings.contains(name) }.map(\.name)
-                    if !users.isEmpty { throw CommandFailure("settings \(name) is run by monitor\(users.count == 1 ? "" : "s") \(users.joined(separator: ", ")): remove it there first") }
+                    if !users.isEmpty {
+                        throw CommandFailure(
+                            "settings \(name) is run by monitor\(users.count == 1 ? "" : "s") \(users.joined(separator: ", ")): remove it there first"
+                        )
+                    }
                     let children = configuration.settings.filter { $0.parent == name }.map(\.id)
                     if !children.isEmpty { throw CommandFailure("settings \(name) is the parent of \(children.joined(separator: ", "))") }
                     configuration.settings.removeAll { $0.id == name }

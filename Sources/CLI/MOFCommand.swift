@@ -23,8 +23,9 @@ struct MOFCommand: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("The MOF files to compile, in order.", valueName: "file"))
         var files: [String]
 
-        @Option(name: [.customShort("I"), .customLong("include-path")],
-                help: ArgumentHelp("Also search this directory for #pragma include files (repeatable).", valueName: "dir"))
+        @Option(
+            name: [.customShort("I"), .customLong("include-path")],
+            help: ArgumentHelp("Also search this directory for #pragma include files (repeatable).", valueName: "dir"))
         var includePaths: [String] = []
 
         @Flag(name: .customLong("no-warnings"), help: "Do not print warnings.")
@@ -80,16 +81,20 @@ struct MOFCommand: AsyncParsableCommand {
 
         @OptionGroup var input: Input
 
-        @Option(name: .customLong("dump-json"),
-                help: ArgumentHelp("Write the resolved model as JSON to this file ('-' for standard output).", valueName: "file"))
+        @Option(
+            name: .customLong("dump-json"),
+            help: ArgumentHelp("Write the resolved model as JSON to this file ('-' for standard output).", valueName: "file"))
         var dumpJSON: String?
 
-        @Option(name: .customLong("sql"),
-                help: ArgumentHelp("Write the PostgreSQL DDL (tables in schema cim, comments, catalog rows) to this file ('-' for standard output).", valueName: "file"))
+        @Option(
+            name: .customLong("sql"),
+            help: ArgumentHelp(
+                "Write the PostgreSQL DDL (tables in schema cim, comments, catalog rows) to this file ('-' for standard output).", valueName: "file"))
         var sql: String?
 
-        @Option(name: .customLong("swift"),
-                help: ArgumentHelp("Write Swift model types (one file per class, and ModelTypes.swift) into this directory.", valueName: "dir"))
+        @Option(
+            name: .customLong("swift"),
+            help: ArgumentHelp("Write Swift model types (one file per class, and ModelTypes.swift) into this directory.", valueName: "dir"))
         var swift: String?
 
         func run() async throws {

@@ -36,11 +36,14 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Option(name: .customLong("model"), parsing: .upToNextOption,
-            help: ArgumentHelp("MOF files of the model to migrate to (after cimdb's own migrations).", valueName: "file"))
+    @Option(
+        name: .customLong("model"), parsing: .upToNextOption,
+        help: ArgumentHelp("MOF files of the model to migrate to (after cimdb's own migrations).", valueName: "file"))
     var modelFiles: [String] = []
 
-    @Option(name: [.customShort("I"), .customLong("include-path")], help: ArgumentHelp("Search this directory for #pragma include files.", valueName: "dir"))
+    @Option(
+        name: [.customShort("I"), .customLong("include-path")],
+        help: ArgumentHelp("Search this directory for #pragma include files.", valueName: "dir"))
     var includePaths: [String] = []
 
     @Flag(help: "Allow model changes that drop classes, properties or their values.")
@@ -94,7 +97,9 @@ struct MigrateCommand: AsyncParsableCommand {
         }
         for change in plan.changes { print(change.description) }
         if plan.isDestructive, !allowDestructive {
-            throw CommandFailure("\(plan.destructiveChanges.count) change(s) would lose data (marked !); nothing changed. Re-run with --allow-destructive to apply them.")
+            throw CommandFailure(
+                "\(plan.destructiveChanges.count) change(s) would lose data (marked !); nothing changed. Re-run with --allow-destructive to apply them."
+            )
         }
         if dryRun {
             print("-- SQL (not applied, --dry-run):")

@@ -57,17 +57,21 @@ struct NodeCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let connection = try await database.connect()
                 defer { connection.close() }
-                let rows = try connection.execute("""
+                let rows = try connection.execute(
+                    """
                     SELECT n.name, c.node IS NOT NULL AS enrolled, to_char(n.last_seen_at, 'YYYY-MM-DD HH24:MI:SS') AS last_seen,
                            n.last_server, n.journaled, to_char(n.last_discovery_at, 'YYYY-MM-DD HH24:MI:SS') AS last_discovery
                     FROM cimdb.node n LEFT JOIN cimdb.node_credential c ON c.node = n.name ORDER BY n.name
                     """)
                 let table = rows.map { row -> [String?] in
-                    [row["name"], row.bool("enrolled") == true ? "yes" : "no", row["last_seen"], row["last_server"],
-                     row["journaled"], row["last_discovery"]]
+                    [
+                        row["name"], row.bool("enrolled") == true ? "yes" : "no", row["last_seen"], row["last_server"],
+                        row["journaled"], row["last_discovery"],
+                    ]
                 }
-                print(QueryCommand.table(columns: ["node", "enrolled", "last seen", "server", "journaled", "last discovery"], rows: table),
-                      terminator: "")
+                print(
+                    QueryCommand.table(columns: ["node", "enrolled", "last seen", "server", "journaled", "last discovery"], rows: table),
+                    terminator: "")
             }
         }
     }

@@ -51,7 +51,8 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The largest request body taken, in bytes (an agent sends larger journals in parts).", valueName: "bytes"))
     var maxBodyBytes = 64 << 20
 
-    @Option(help: ArgumentHelp("Turns on GET /export (CIM-XML for external systems) for requests with Authorization: Bearer TOKEN.", valueName: "token"))
+    @Option(
+        help: ArgumentHelp("Turns on GET /export (CIM-XML for external systems) for requests with Authorization: Bearer TOKEN.", valueName: "token"))
     var exportToken: String?
 
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
@@ -68,9 +69,10 @@ struct ServerCommand: AsyncParsableCommand {
         try await reportingErrors {
             let conninfo = try await database.conninfo()
             let logger = LogSetup.make("cimdb.server", level: logLevel)
-            let configuration = ServerConfiguration(conninfo: conninfo, host: host, port: port, name: name, connections: connections,
-                                                    batchSize: batch, queueLimit: queueLimit, maximumBodyBytes: maxBodyBytes,
-                                                    exportToken: exportToken)
+            let configuration = ServerConfiguration(
+                conninfo: conninfo, host: host, port: port, name: name, connections: connections,
+                batchSize: batch, queueLimit: queueLimit, maximumBodyBytes: maxBodyBytes,
+                exportToken: exportToken)
             let host = self.host
             try await AgentServer(configuration: configuration, logger: logger).run { port in
                 FileHandle.standardOutput.write(Data("cimdb server \(configuration.name) listening on http://\(host):\(port)\n".utf8))

@@ -53,16 +53,18 @@ struct SubscriptionCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let connection = try await database.connect()
                 defer { connection.close() }
-                let rows = try connection.execute("""
+                let rows = try connection.execute(
+                    """
                     SELECT id, url, coalesce(class_name, '*') AS class, coalesce(node, '*') AS node, delivered_through,
                            events_delivered, attempts, coalesce(last_error, '') AS last_error
                     FROM cimdb.subscription ORDER BY id
                     """)
                 if rows.isEmpty { print("no subscriptions"); return }
                 for row in rows {
-                    print("\(row["id"] ?? "") \(row["url"] ?? "") class \(row["class"] ?? "") node \(row["node"] ?? ""): delivered through event "
-                        + "\(row["delivered_through"] ?? "0") (\(row["events_delivered"] ?? "0") events)"
-                        + ((row.int64("attempts") ?? 0) > 0 ? "; \(row["attempts"] ?? "") failed attempts: \(row["last_error"] ?? "")" : ""))
+                    print(
+                        "\(row["id"] ?? "") \(row["url"] ?? "") class \(row["class"] ?? "") node \(row["node"] ?? ""): delivered through event "
+                            + "\(row["delivered_through"] ?? "0") (\(row["events_delivered"] ?? "0") events)"
+                            + ((row.int64("attempts") ?? 0) > 0 ? "; \(row["attempts"] ?? "") failed attempts: \(row["last_error"] ?? "")" : ""))
                 }
             }
         }

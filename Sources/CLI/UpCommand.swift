@@ -11,7 +11,7 @@ import SQLCore
 import Store
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// `cimdb up`: everything on this machine, in one command.
@@ -103,8 +103,9 @@ struct UpCommand: AsyncParsableCommand {
                     try await withThrowingTaskGroup(of: String.self) { group in
                         step("server")
                         group.addTask {
-                            let status = try await ChildProcess.run(executable, ["server", "--port", String(port), "--database-url", conninfo],
-                                                                     log: logs + "/server.log")
+                            let status = try await ChildProcess.run(
+                                executable, ["server", "--port", String(port), "--database-url", conninfo],
+                                log: logs + "/server.log")
                             return "the server \(status) (see \(logs)/server.log)"
                         }
                         try await ServerHealth.wait(port: port, log: logs + "/server.log")
@@ -122,7 +123,11 @@ struct UpCommand: AsyncParsableCommand {
                             try await UpCommand.waitForInventory(node: node, since: since, timeout: timeout, on: waiting)
                             let summary = try await waiting.run { try UpCommand.summary(node: node, on: $0, conninfo: conninfo) }
                             await waiting.close()
-                            FileHandle.standardOutput.write(Data((summary + "\ncimdb is running: server http://127.0.0.1:\(port), agent for node \(node). Ctrl-C or `cimdb down` stops it.\n").utf8))
+                            FileHandle.standardOutput.write(
+                                Data(
+                                    (summary
+                                        + "\ncimdb is running: server http://127.0.0.1:\(port), agent for node \(node). Ctrl-C or `cimdb down` stops it.\n")
+                                        .utf8))
                             try await Task.sleep(for: .seconds(365 * 24 * 3600))
                             return ""
                         }
@@ -154,7 +159,8 @@ struct UpCommand: AsyncParsableCommand {
 
     static func runningPID() -> Int32? {
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), isRunning(pid) else { return nil }
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), isRunning(pid)
+        else { return nil }
         return pid
     }
 
@@ -162,7 +168,8 @@ struct UpCommand: AsyncParsableCommand {
     static func isRunning(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0 else { return false }
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return true }
+            let close = stat.lastIndex(of: ")")
+        else { return true }
         return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
@@ -172,15 +179,20 @@ struct UpCommand: AsyncParsableCommand {
         let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
         var shown = ""
         while true {
-            let row = try await session.run { connection in try connection.execute("""
-                SELECT (SELECT last_discovery_at >= \(since)::timestamptz FROM cimdb.node WHERE name = \(node)) AS discovered,
-                       (SELECT count(*) FROM cimdb.update_deployment WHERE node = \(node)) AS deployed,
-                       (SELECT count(*) FROM cimdb.update_run WHERE node = \(node) AND applied_at >= \(since)::timestamptz) AS updated,
-                       (SELECT count(*) FROM cimdb.instance_source WHERE node = \(node)) AS instances
-                """).first }
+            let row = try await session.run { connection in
+                try connection.execute(
+                    """
+                    SELECT (SELECT last_discovery_at >= \(since)::timestamptz FROM cimdb.node WHERE name = \(node)) AS discovered,
+                           (SELECT count(*) FROM cimdb.update_deployment WHERE node = \(node)) AS deployed,
+                           (SELECT count(*) FROM cimdb.update_run WHERE node = \(node) AND applied_at >= \(since)::timestamptz) AS updated,
+                           (SELECT count(*) FROM cimdb.instance_source WHERE node = \(node)) AS instances
+                    """
+                ).first
+            }
             let discovered = row?.bool("discovered") ?? false
             let deployed = row?.int64("deployed") ?? 0, updated = row?.int64("updated") ?? 0, instances = row?.int64("instances") ?? 0
-            let progress = discovered ? "discovered \(instances) instances; update monitors \(updated)/\(deployed)" : "waiting for the first discovery"
+            let progress =
+                discovered ? "discovered \(instances) instances; update monitors \(updated)/\(deployed)" : "waiting for the first discovery"
             if progress != shown {
                 FileHandle.standardError.write(Data("  \(progress)\n".utf8))
                 shown = progress
@@ -195,10 +207,12 @@ struct UpCommand: AsyncParsableCommand {
 
     static func summary(node: String, on connection: Connection, conninfo: String) throws -> String {
         var out = "\nInventory of \(node):\n"
-        for row in try connection.execute("""
+        for row in try connection.execute(
+            """
             SELECT i.class_name, count(*) AS n FROM cimdb.instance_source s JOIN cimdb.instance i ON i.id = s.instance_id
             WHERE s.node = \(node) GROUP BY i.class_name ORDER BY i.class_name
-            """) {
+            """)
+        {
             out += "  \((row["class_name"] ?? "").padding(toLength: 28, withPad: " ", startingAt: 0)) \(row["n"] ?? "0")\n"
         }
         if let s = try connection.execute("SELECT * FROM report.node_summary WHERE node = \(node)").first {

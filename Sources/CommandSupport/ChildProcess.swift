@@ -2,8 +2,8 @@ import Foundation
 import Subprocess
 
 #if canImport(Glibc)
-import Glibc
-import SystemPackage
+    import Glibc
+    import SystemPackage
 #endif
 
 /// A long-running child of `cimdb up` (a server, an agent): started with swift-subprocess in a
@@ -22,7 +22,9 @@ public enum ChildProcess {
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(5))]
         var updates: [Environment.Key: String?] = [:]
         for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
-        guard FileManager.default.createFile(atPath: log, contents: nil), let file = FileHandle(forWritingAtPath: log) else { throw CommandFailure("cannot write the log \(log)") }
+        guard FileManager.default.createFile(atPath: log, contents: nil), let file = FileHandle(forWritingAtPath: log) else {
+            throw CommandFailure("cannot write the log \(log)")
+        }
         defer { try? file.close() }
         let sink = LogSink(file)
         let result = try await Subprocess.run(

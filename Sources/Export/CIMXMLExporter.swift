@@ -113,7 +113,9 @@ public struct CIMXMLExporter: Sendable {
         }
     }
 
-    private func export(_ selected: [ClassMapping], to writer: XMLWriter, on connection: Connection, progress: ((Int) -> Void)? = nil) throws -> Summary {
+    private func export(
+        _ selected: [ClassMapping], to writer: XMLWriter, on connection: Connection, progress: ((Int) -> Void)? = nil
+    ) throws -> Summary {
         var summary = Summary()
         try writer.start("CIM")
         try writer.attribute("CIMVERSION", "2.0")
@@ -158,7 +160,7 @@ public struct CIMXMLExporter: Sendable {
         var out = MarkupBuffer(capacity: Self.chunkSize + 64 * 1024)
         var count = 0
         try c.streamRows(sql, batchSize: Self.fetchSize) { rows, keepReading in
-            for row in 0 ..< rows.count {
+            for row in 0..<rows.count {
                 try markup.appendObject(rows, row, to: &out)
                 count += 1
                 if out.bytes.count >= Self.chunkSize {
@@ -218,7 +220,7 @@ public struct CIMXMLExporter: Sendable {
             // The id last: the class's columns come first, where ClassMarkup expects them.
             let sql: SQL = "SELECT \(ClassMarkup.columns(of: cls)), t.\(idColumn) FROM ONLY \(cls.sqlTable) t WHERE t.\(idColumn) = ANY(\(classIDs))"
             try connection.withRawRows(sql) { rows in
-                for row in 0 ..< rows.count {
+                for row in 0..<rows.count {
                     guard let id = rows.bytes(row, rows.columnCount - 1).flatMap(ClassMarkup.integer) else { continue }
                     var element = MarkupBuffer()
                     try markup.appendInstance(rows, row, to: &element)

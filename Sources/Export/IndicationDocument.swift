@@ -32,7 +32,10 @@ public struct ChangeEvent: Sendable {
 public enum IndicationDocument {
     public static func make(events: [ChangeEvent], messageID: String, host: String, namespace: [String] = ["root", "cimv2"]) throws -> [UInt8] {
         var bytes: [UInt8] = []
-        let writer = try XMLWriter(sink: XMLSink { bytes.append(contentsOf: $0); return true })
+        let writer = try XMLWriter(
+            sink: XMLSink {
+                bytes.append(contentsOf: $0); return true
+            })
         try writer.start("CIM")
         try writer.attribute("CIMVERSION", "2.0")
         try writer.attribute("DTDVERSION", "2.4")

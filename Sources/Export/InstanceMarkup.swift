@@ -43,7 +43,7 @@ struct MarkupBuffer {
         while index < count {
             let byte = text[index]
             guard Self.special[Int(byte)] else { index += 1; continue }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[start ..< index]))
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[start..<index]))
             switch byte {
             case UInt8(ascii: "<"): append("&lt;")
             case UInt8(ascii: ">"): append("&gt;")
@@ -65,7 +65,7 @@ struct MarkupBuffer {
             index += 1
             start = index
         }
-        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[start ..< count]))
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[start..<count]))
     }
 
     mutating func appendText(_ text: String) {
@@ -74,10 +74,10 @@ struct MarkupBuffer {
     }
 
     /// Bytes `appendText` looks at: the escaped ones, control characters, and 0xEF.
-    static let special: [Bool] = (0 ..< 256).map { byte in
+    static let special: [Bool] = (0..<256).map { byte in
         switch byte {
         case 0x09, 0x0A: false
-        case 0 ..< 0x20: true
+        case 0..<0x20: true
         case 0x22, 0x26, 0x3C, 0x3E, 0xEF: true
         default: false
         }
@@ -141,7 +141,7 @@ struct ClassMarkup {
         var arena: [UInt8] = []
         func add(_ markup: [UInt8]) -> Range<Int> {
             arena += markup
-            return arena.count - markup.count ..< arena.count
+            return arena.count - markup.count..<arena.count
         }
         func add(_ markup: String) -> Range<Int> { add(Array(markup.utf8)) }
         var slots: [Slot] = []
@@ -168,19 +168,23 @@ struct ClassMarkup {
                 plainOpen = "<PROPERTY NAME=\"\(p.name)\" \(plainAttributes)><VALUE>"
                 close = "</VALUE></PROPERTY>"
             }
-            let keyOpen = p.isReference
+            let keyOpen =
+                p.isReference
                 ? "<KEYBINDING NAME=\"\(p.name)\">"
                 : "<KEYBINDING NAME=\"\(p.name)\"><KEYVALUE VALUETYPE=\"\(Self.valueType(p.type))\" TYPE=\"\(p.type == .object ? "string" : p.type.rawValue)\">"
             let keyClose = p.isReference ? "</KEYBINDING>" : "</KEYVALUE></KEYBINDING>"
-            slots.append(Slot(property: index, type: p.type, isArray: p.isArray, isReference: p.isReference,
-                              column: column, idColumn: p.isReference ? column + 1 : -1,
-                              empty: add(empty), open: add(open), isEmbedded: kind != nil, plainOpen: add(plainOpen),
-                              close: add(close), keyOpen: add(keyOpen), keyClose: add(keyClose)))
+            slots.append(
+                Slot(
+                    property: index, type: p.type, isArray: p.isArray, isReference: p.isReference,
+                    column: column, idColumn: p.isReference ? column + 1 : -1,
+                    empty: add(empty), open: add(open), isEmbedded: kind != nil, plainOpen: add(plainOpen),
+                    close: add(close), keyOpen: add(keyOpen), keyClose: add(keyClose)))
             column += p.isReference ? 2 : 1
         }
         keys = cls.keys.compactMap { key in cls.properties.firstIndex { $0.column == key.column } }
-        objectStart = add(Array("\n      <VALUE.OBJECTWITHPATH><INSTANCEPATH>".utf8) + namespacePath
-            + Array("<INSTANCENAME CLASSNAME=\"\(cls.name)\">".utf8))
+        objectStart = add(
+            Array("\n      <VALUE.OBJECTWITHPATH><INSTANCEPATH>".utf8) + namespacePath
+                + Array("<INSTANCENAME CLASSNAME=\"\(cls.name)\">".utf8))
         instanceStart = add("</INSTANCENAME></INSTANCEPATH><INSTANCE CLASSNAME=\"\(cls.name)\">")
         instanceOnlyStart = add("<INSTANCE CLASSNAME=\"\(cls.name)\">")
         self.arena = arena
@@ -229,7 +233,9 @@ struct ClassMarkup {
         out.append("</INSTANCE>")
     }
 
-    private mutating func appendProperties(_ rows: RawRows, _ row: Int, _ arena: UnsafeRawBufferPointer, to out: inout MarkupBuffer) throws(ExportError) {
+    private mutating func appendProperties(
+        _ rows: RawRows, _ row: Int, _ arena: UnsafeRawBufferPointer, to out: inout MarkupBuffer
+    ) throws(ExportError) {
         for index in slots.indices {
             let slot = slots[index]
             guard let text = rows.bytes(row, slot.column) else {

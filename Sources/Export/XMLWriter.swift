@@ -31,11 +31,14 @@ final class XMLWriter {
     /// false, an element without the XML declaration (a fragment to embed), not indented.
     init(sink: XMLSink, document: Bool = true) throws(ExportError) {
         let context = Unmanaged.passUnretained(sink).toOpaque()
-        guard let buffer = xmlOutputBufferCreateIO({ context, bytes, length in
-            guard let context, let bytes, length >= 0 else { return -1 }
-            let sink = Unmanaged<XMLSink>.fromOpaque(context).takeUnretainedValue()
-            return sink.write(UnsafeRawBufferPointer(start: bytes, count: Int(length))) ? length : -1
-        }, { _ in 0 }, context, nil), let writer = xmlNewTextWriter(buffer) else { throw ExportError.output("cannot create the XML writer") }
+        guard
+            let buffer = xmlOutputBufferCreateIO(
+                { context, bytes, length in
+                    guard let context, let bytes, length >= 0 else { return -1 }
+                    let sink = Unmanaged<XMLSink>.fromOpaque(context).takeUnretainedValue()
+                    return sink.write(UnsafeRawBufferPointer(start: bytes, count: Int(length))) ? length : -1
+                }, { _ in 0 }, context, nil), let writer = xmlNewTextWriter(buffer)
+        else { throw ExportError.output("cannot create the XML writer") }
         self.writer = writer
         self.sink = sink
         isDocument = document
@@ -101,7 +104,8 @@ final class XMLWriter {
     func clean(_ value: String) -> String {
         // Bytes first: every forbidden character is a control byte or starts with 0xEF.
         guard value.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D) || $0 == 0xEF }),
-              value.unicodeScalars.contains(where: Self.isForbidden) else { return value }
+            value.unicodeScalars.contains(where: Self.isForbidden)
+        else { return value }
         var scalars = String.UnicodeScalarView()
         for scalar in value.unicodeScalars {
             if Self.isForbidden(scalar) { dropped += 1 } else { scalars.append(scalar) }
@@ -112,7 +116,7 @@ final class XMLWriter {
     static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x09, 0x0A, 0x0D: false
-        case 0 ..< 0x20, 0xFFFE, 0xFFFF: true
+        case 0..<0x20, 0xFFFE, 0xFFFF: true
         default: false
         }
     }
@@ -175,20 +179,25 @@ final class FileOutput: Sendable {
     deinit { if descriptor != STDOUT_FILENO { close(descriptor) } }
 
     var sink: XMLSink {
-        XMLSink(write: { [self] bytes in
-            let full: [UInt8]? = state.withLock { state in
-                state.buffer.append(contentsOf: bytes)
-                guard state.buffer.count >= Self.blockSize else { return nil }
-                defer { state.buffer = []; state.buffer.reserveCapacity(Self.blockSize + 64 * 1024) }
-                return state.buffer
-            }
-            if let full { submit(full) }
-            return state.withLock { $0.failure == nil }
-        }, finish: { [self] in
-            submit(state.withLock { state in defer { state.buffer = [] }; return state.buffer })
-            writer.sync {}
-            return state.withLock { $0.failure }
-        })
+        XMLSink(
+            write: { [self] bytes in
+                let full: [UInt8]? = state.withLock { state in
+                    state.buffer.append(contentsOf: bytes)
+                    guard state.buffer.count >= Self.blockSize else { return nil }
+                    defer { state.buffer = []; state.buffer.reserveCapacity(Self.blockSize + 64 * 1024) }
+                    return state.buffer
+                }
+                if let full { submit(full) }
+                return state.withLock { $0.failure == nil }
+            },
+            finish: { [self] in
+                submit(
+                    state.withLock { state in
+                        defer { state.buffer = [] }; return state.buffer
+                    })
+                writer.sync {}
+                return state.withLock { $0.failure }
+            })
     }
 
     /// Queues a block for the writer thread (waiting while four are queued).

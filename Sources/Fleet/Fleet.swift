@@ -27,8 +27,10 @@ public struct Fleet: Sendable {
         var configuration = try DefaultConfiguration.load()
         if let i = configuration.settings.firstIndex(where: { $0.id == "FileSystem" }) {
             let size = configuration.settings[i].properties.first { $0.name == "FileSystemSize" }!
-            configuration.settings[i].properties.append(PropertyDefinition(
-                name: "AvailableSpace", updateScript: size.updateScript, periodMilliseconds: 120_000, timeoutMilliseconds: 30_000, changedSeverity: .none))
+            configuration.settings[i].properties.append(
+                PropertyDefinition(
+                    name: "AvailableSpace", updateScript: size.updateScript, periodMilliseconds: 120_000, timeoutMilliseconds: 30_000,
+                    changedSeverity: .none))
         }
         return configuration
     }
@@ -75,8 +77,9 @@ public struct Fleet: Sendable {
                     let value = object.values[property.name] ?? .empty
                     output += ScriptOutput.encodeLine(settings.keyPropertyOrder.map { .value(Self.key($0, of: object)) } + [value])
                 }
-                return UpdateResult(node: node.name, settings: settings.id, property: property.name, sequence: sequence,
-                                    startedAt: stamp, finishedAt: stamp, status: .ok, output: output, exitCode: 0)
+                return UpdateResult(
+                    node: node.name, settings: settings.id, property: property.name, sequence: sequence,
+                    startedAt: stamp, finishedAt: stamp, status: .ok, output: output, exitCode: 0)
             }
         }
     }

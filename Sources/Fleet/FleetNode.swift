@@ -32,7 +32,9 @@ public struct FleetNode: Sendable, Hashable {
     public var associations: [String: [String]] = [:]
 
     /// The settings ids the generator fills, in the default monitor's order.
-    public static let settingsIDs = ["ComputerSystem", "Processor", "PhysicalMemory", "Mainboard", "FileSystem", "EthernetPort", "IPProtocolEndpoint"]
+    public static let settingsIDs = [
+        "ComputerSystem", "Processor", "PhysicalMemory", "Mainboard", "FileSystem", "EthernetPort", "IPProtocolEndpoint",
+    ]
 
     public static func name(_ index: Int) -> String {
         let digits = String(index)
@@ -45,9 +47,10 @@ public struct FleetNode: Sendable, Hashable {
         self.name = Self.name(index)
         var rng = SplitMix64(seed: seed, stream: UInt64(index), 0)
         let host = name
-        let system = Object(className: "CIM_ComputerSystem",
-                            keys: ["CreationClassName": "CIM_ComputerSystem", "Name": host],
-                            values: FleetValues.initial(for: "ComputerSystem", using: &rng))
+        let system = Object(
+            className: "CIM_ComputerSystem",
+            keys: ["CreationClassName": "CIM_ComputerSystem", "Name": host],
+            values: FleetValues.initial(for: "ComputerSystem", using: &rng))
         objects["ComputerSystem"] = [system]
         let systemPath = system.path
         func deviceKeys(_ cls: String, _ id: String) -> [String: String] {
@@ -55,31 +58,42 @@ public struct FleetNode: Sendable, Hashable {
         }
 
         let processorValues = FleetValues.initial(for: "Processor", using: &rng)  // one model per node
-        objects["Processor"] = (0 ..< Int.random(in: 2 ... 64, using: &rng)).map { i in
+        objects["Processor"] = (0..<Int.random(in: 2...64, using: &rng)).map { i in
             var values = processorValues
             values["CurrentClockSpeed"] = FleetValues.clockSpeed(using: &rng)
             return Object(className: "CIM_Processor", keys: deviceKeys("CIM_Processor", "CPU\(i)"), values: values)
         }
         let moduleValues = FleetValues.initial(for: "PhysicalMemory", using: &rng)
-        objects["PhysicalMemory"] = (0 ..< Int.random(in: 2 ... 16, using: &rng)).map { i in
-            Object(className: "CIM_PhysicalMemory", keys: ["CreationClassName": "CIM_PhysicalMemory", "Tag": "\(host)/DIMM\(i)"], values: moduleValues)
+        objects["PhysicalMemory"] = (0..<Int.random(in: 2...16, using: &rng)).map { i in
+            Object(
+                className: "CIM_PhysicalMemory", keys: ["CreationClassName": "CIM_PhysicalMemory", "Tag": "\(host)/DIMM\(i)"], values: moduleValues)
         }
-        objects["Mainboard"] = [Object(className: "CIM_Card", keys: ["CreationClassName": "CIM_Card", "Tag": "\(host)/mainboard"],
-                                       values: FleetValues.initial(for: "Mainboard", using: &rng))]
-        let mounts = FleetValues.mountPoints(Int.random(in: 2 ... 20, using: &rng))
+        objects["Mainboard"] = [
+            Object(
+                className: "CIM_Card", keys: ["CreationClassName": "CIM_Card", "Tag": "\(host)/mainboard"],
+                values: FleetValues.initial(for: "Mainboard", using: &rng))
+        ]
+        let mounts = FleetValues.mountPoints(Int.random(in: 2...20, using: &rng))
         objects["FileSystem"] = mounts.map { mount in
-            Object(className: "CIM_FileSystem",
-                   keys: ["CreationClassName": "CIM_FileSystem", "CSCreationClassName": "CIM_ComputerSystem", "CSName": host, "Name": mount],
-                   values: FleetValues.initial(for: "FileSystem", using: &rng))
+            Object(
+                className: "CIM_FileSystem",
+                keys: ["CreationClassName": "CIM_FileSystem", "CSCreationClassName": "CIM_ComputerSystem", "CSName": host, "Name": mount],
+                values: FleetValues.initial(for: "FileSystem", using: &rng))
         }
-        let portCount = Int.random(in: 2 ... 8, using: &rng)
-        objects["EthernetPort"] = (0 ..< portCount).map { i in
-            Object(className: "CIM_EthernetPort", keys: deviceKeys("CIM_EthernetPort", "eth\(i)"), values: FleetValues.initial(for: "EthernetPort", using: &rng))
+        let portCount = Int.random(in: 2...8, using: &rng)
+        objects["EthernetPort"] = (0..<portCount).map { i in
+            Object(
+                className: "CIM_EthernetPort", keys: deviceKeys("CIM_EthernetPort", "eth\(i)"),
+                values: FleetValues.initial(for: "EthernetPort", using: &rng))
         }
-        objects["IPProtocolEndpoint"] = (0 ..< portCount).map { i in
-            Object(className: "CIM_IPProtocolEndpoint",
-                   keys: ["CreationClassName": "CIM_IPProtocolEndpoint", "Name": "eth\(i)/ip", "SystemCreationClassName": "CIM_ComputerSystem", "SystemName": host],
-                   values: FleetValues.initial(for: "IPProtocolEndpoint", using: &rng))
+        objects["IPProtocolEndpoint"] = (0..<portCount).map { i in
+            Object(
+                className: "CIM_IPProtocolEndpoint",
+                keys: [
+                    "CreationClassName": "CIM_IPProtocolEndpoint", "Name": "eth\(i)/ip", "SystemCreationClassName": "CIM_ComputerSystem",
+                    "SystemName": host,
+                ],
+                values: FleetValues.initial(for: "IPProtocolEndpoint", using: &rng))
         }
 
         func association(_ cls: String, _ first: (String, InstancePath), _ second: (String, InstancePath)) -> String {
@@ -120,7 +134,7 @@ public struct FleetNode: Sendable, Hashable {
         for settings in Self.settingsIDs {
             guard var list = node.objects[settings] else { continue }
             for i in list.indices {
-                for property in list[i].values.keys.sorted() where Double.random(in: 0 ..< 1, using: &rng) < fraction {
+                for property in list[i].values.keys.sorted() where Double.random(in: 0..<1, using: &rng) < fraction {
                     let old = list[i].values[property]!
                     list[i].values[property] = FleetValues.different(from: old, settings: settings, property: property, using: &rng)
                 }

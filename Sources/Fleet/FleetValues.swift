@@ -23,12 +23,12 @@ enum FleetValues {
     }
 
     static func clockSpeed(using rng: inout SplitMix64) -> OutputField {
-        .value(String(Int.random(in: 12 ... 38, using: &rng) * 100))
+        .value(String(Int.random(in: 12...38, using: &rng) * 100))
     }
 
     static func mountPoints(_ count: Int) -> [String] {
         let fixed = ["/", "/boot", "/home", "/var", "/tmp", "/opt", "/var/log", "/srv"]
-        return (0 ..< count).map { $0 < fixed.count ? fixed[$0] : "/scratch/\($0 - fixed.count)" }
+        return (0..<count).map { $0 < fixed.count ? fixed[$0] : "/scratch/\($0 - fixed.count)" }
     }
 
     static let processorModels = [
@@ -43,35 +43,38 @@ enum FleetValues {
     static func value(_ settings: String, _ property: String, using rng: inout SplitMix64) -> OutputField {
         func number(_ range: ClosedRange<UInt64>) -> OutputField { .value(String(UInt64.random(in: range, using: &rng))) }
         func pick(_ choices: [String]) -> OutputField { .value(choices.randomElement(using: &rng)!) }
-        func hex(_ digits: Int) -> String { (0 ..< digits).map { _ in String(Int.random(in: 0 ..< 16, using: &rng), radix: 16, uppercase: true) }.joined() }
+        func hex(_ digits: Int) -> String {
+            (0..<digits).map { _ in String(Int.random(in: 0..<16, using: &rng), radix: 16, uppercase: true) }.joined()
+        }
         switch (settings, property) {
         case ("ComputerSystem", "Caption"): return .value("Debian GNU/Linux 12 (bookworm) \(kernels.randomElement(using: &rng)!)")
         case ("Processor", "CurrentClockSpeed"): return clockSpeed(using: &rng)
         case ("Processor", "Family"): return .value(processorModels.randomElement(using: &rng)!.1)
         case ("Processor", "Description"): return .value(processorModels.randomElement(using: &rng)!.0)
-        case ("Processor", "Stepping"): return .value(String(Int.random(in: 1 ... 9, using: &rng)))
+        case ("Processor", "Stepping"): return .value(String(Int.random(in: 1...9, using: &rng)))
         case ("Processor", "AddressWidth"): return pick(["64", "48"])
-        case ("PhysicalMemory", "Capacity"): return .value(String(UInt64(1) << UInt64.random(in: 33 ... 36, using: &rng)))
+        case ("PhysicalMemory", "Capacity"): return .value(String(UInt64(1) << UInt64.random(in: 33...36, using: &rng)))
         case ("PhysicalMemory", "MemoryType"): return pick(["24", "25", "26"])
         case ("PhysicalMemory", "FormFactor"): return pick(["8", "13"])  // DIMM, SODIMM
         case ("Mainboard", "HostingBoard"): return pick(["true", "false"])
         case ("Mainboard", "Model"): return .value(boards.randomElement(using: &rng)!.0)
         case ("Mainboard", "Manufacturer"): return .value(boards.randomElement(using: &rng)!.1)
         case ("FileSystem", "FileSystemType"): return pick(["ext4", "xfs", "btrfs", "nfs4", "tmpfs"])
-        case ("FileSystem", "FileSystemSize"): return number(1 << 30 ... 1 << 42)
-        case ("FileSystem", "AvailableSpace"): return number(0 ... 1 << 40)
+        case ("FileSystem", "FileSystemSize"): return number(1 << 30...1 << 42)
+        case ("FileSystem", "AvailableSpace"): return number(0...1 << 40)
         case ("EthernetPort", "NetworkAddresses"):
             // Mostly one MAC; bonded ports list a second one (an array of two entries).
-            let macs = (0 ..< (Int.random(in: 0 ..< 8, using: &rng) == 0 ? 2 : 1)).map { _ in OutputField.value(hex(12)) }
+            let macs = (0..<(Int.random(in: 0..<8, using: &rng) == 0 ? 2 : 1)).map { _ in OutputField.value(hex(12)) }
             return ScriptOutput.encodeArray(macs)
         case ("EthernetPort", "PortType"): return pick(["53", "55", "56"])  // 1000BaseT, 10GBaseT, 10GBase-CX4
         case ("EthernetPort", "FullDuplex"): return pick(["true", "false"])
         case ("EthernetPort", "Speed"): return pick(["1000000000", "10000000000", "25000000000"])
         case ("IPProtocolEndpoint", "IPv4Address"):
-            return .value("10.\(Int.random(in: 0 ... 255, using: &rng)).\(Int.random(in: 0 ... 255, using: &rng)).\(Int.random(in: 1 ... 254, using: &rng))")
+            return .value(
+                "10.\(Int.random(in: 0 ... 255, using: &rng)).\(Int.random(in: 0 ... 255, using: &rng)).\(Int.random(in: 1 ... 254, using: &rng))")
         case ("IPProtocolEndpoint", "IPv6Address"):
             // Not every port has a global IPv6 address: GS, the empty string.
-            return Int.random(in: 0 ..< 4, using: &rng) == 0 ? .empty : .value("fd00::\(hex(4).lowercased()):\(hex(4).lowercased())")
+            return Int.random(in: 0..<4, using: &rng) == 0 ? .empty : .value("fd00::\(hex(4).lowercased()):\(hex(4).lowercased())")
         case ("IPProtocolEndpoint", "ProtocolIFType"): return pick(["4096", "4098"])
         case ("IPProtocolEndpoint", "SubnetMask"): return pick(["255.255.0.0", "255.255.255.0", "255.255.252.0"])
         default: preconditionFailure("the fleet generator has no values for \(settings).\(property)")
@@ -80,7 +83,7 @@ enum FleetValues {
 
     /// A new value for the property, different from `old`.
     static func different(from old: OutputField, settings: String, property: String, using rng: inout SplitMix64) -> OutputField {
-        for _ in 0 ..< 8 {
+        for _ in 0..<8 {
             let candidate = value(settings, property, using: &rng)
             if candidate != old { return candidate }
         }

@@ -54,8 +54,9 @@ struct Exchange: Sendable {
         var cursor: UnsafeMutablePointer<addrinfo>? = list
         while let info = cursor {
             cursor = info.pointee.ai_next
-            let socket = Glibc.socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-                                      info.pointee.ai_protocol)
+            let socket = Glibc.socket(
+                info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
+                info.pointee.ai_protocol)
             guard socket >= 0 else {
                 failure = .connect(address: endpoint.description, errno: errno)
                 continue
@@ -124,7 +125,9 @@ enum RequestHead {
         }
         var head = "\(request.method) \(request.target) HTTP/1.1\r\nHost: \(host)\r\n"
         for field in request.headers {
-            guard !field.name.isEmpty, field.name.utf8.allSatisfy(ResponseParser.isTokenByte) else { throw .invalidRequest("header name \(field.name)") }
+            guard !field.name.isEmpty, field.name.utf8.allSatisfy(ResponseParser.isTokenByte) else {
+                throw .invalidRequest("header name \(field.name)")
+            }
             guard field.value.utf8.allSatisfy({ $0 != 0x0D && $0 != 0x0A && $0 != 0 }) else { throw .invalidRequest("header \(field.name)'s value") }
             if ["host", "content-length", "connection", "transfer-encoding"].contains(where: { HTTPHeaders.same($0, field.name) }) { continue }
             head += "\(field.name): \(field.value)\r\n"

@@ -190,7 +190,8 @@ struct ResponseParser {
         let text = String(decoding: line, as: UTF8.self)
         let prefix = Array("HTTP/1.".utf8)
         guard line.count >= 12, Array(line[0..<7]) == prefix, isDigit(line[7]), line[8] == 0x20,
-              line[9...11].allSatisfy(isDigit), line.count == 12 || line[12] == 0x20 else {
+            line[9...11].allSatisfy(isDigit), line.count == 12 || line[12] == 0x20
+        else {
             throw .malformedResponse("not an HTTP/1.x status line: \(text.prefix(80))")
         }
         let status = line[9...11].reduce(0) { $0 * 10 + Int($1 - 0x30) }
@@ -201,7 +202,8 @@ struct ResponseParser {
     /// `name: value`, the value without surrounding spaces.
     static func field(_ line: [UInt8]) throws(HTTPClientError) -> HTTPHeaders.Field {
         guard let colon = line.firstIndex(of: 0x3A), colon > 0, line[0] != 0x20, line[0] != 0x09,
-              line[..<colon].allSatisfy(isTokenByte) else {
+            line[..<colon].allSatisfy(isTokenByte)
+        else {
             throw .malformedResponse("invalid header line: \(String(decoding: line.prefix(80), as: UTF8.self))")
         }
         let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingSpaces
@@ -224,8 +226,9 @@ struct ResponseParser {
         switch byte {
         case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): true
+            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
         default: false
         }
     }

@@ -17,34 +17,41 @@ public enum ConfigurationStore {
         }
         func script(_ hash: String?) -> Script? { hash.flatMap { scripts[$0] } }
         var properties: [String: [PropertyDefinition]] = [:]
-        for row in try connection.execute("""
+        for row in try connection.execute(
+            """
             SELECT settings, property_name, update_script, update_period_ms, update_timeout_ms, changed_severity
             FROM cimdb.inventory_property ORDER BY settings, property_name
-            """) {
+            """)
+        {
             guard let settings = row["settings"], let name = row["property_name"], let update = script(row["update_script"]) else { continue }
-            properties[settings, default: []].append(PropertyDefinition(
-                name: name, updateScript: update, periodMilliseconds: row.int64("update_period_ms") ?? 0,
-                timeoutMilliseconds: row.int64("update_timeout_ms") ?? 0,
-                changedSeverity: Severity(rawValue: row["changed_severity"] ?? "") ?? .info))
+            properties[settings, default: []].append(
+                PropertyDefinition(
+                    name: name, updateScript: update, periodMilliseconds: row.int64("update_period_ms") ?? 0,
+                    timeoutMilliseconds: row.int64("update_timeout_ms") ?? 0,
+                    changedSeverity: Severity(rawValue: row["changed_severity"] ?? "") ?? .info))
         }
         var configuration = InventoryConfiguration()
-        for row in try connection.execute("""
+        for row in try connection.execute(
+            """
             SELECT id, class_name, parent, key_property_order, discovery_script, association_script, created_severity, deleted_severity
             FROM cimdb.inventory_settings ORDER BY id
-            """) {
+            """)
+        {
             guard let id = row["id"], let cls = row["class_name"], let discovery = script(row["discovery_script"]) else { continue }
-            configuration.settings.append(SettingsDefinition(
-                id: id, className: cls, parent: row["parent"], keyPropertyOrder: (row.stringArray("key_property_order") ?? []).compactMap { $0 },
-                discoveryScript: discovery, associationScript: script(row["association_script"]),
-                createdSeverity: Severity(rawValue: row["created_severity"] ?? "") ?? .info,
-                deletedSeverity: Severity(rawValue: row["deleted_severity"] ?? "") ?? .warning,
-                properties: properties[id] ?? []))
+            configuration.settings.append(
+                SettingsDefinition(
+                    id: id, className: cls, parent: row["parent"], keyPropertyOrder: (row.stringArray("key_property_order") ?? []).compactMap { $0 },
+                    discoveryScript: discovery, associationScript: script(row["association_script"]),
+                    createdSeverity: Severity(rawValue: row["created_severity"] ?? "") ?? .info,
+                    deletedSeverity: Severity(rawValue: row["deleted_severity"] ?? "") ?? .warning,
+                    properties: properties[id] ?? []))
         }
         for row in try connection.execute("SELECT name, period_ms, timeout_ms, settings, targets FROM cimdb.discovery_monitor ORDER BY name") {
             guard let name = row["name"] else { continue }
-            configuration.monitors.append(MonitorDefinition(
-                name: name, periodMilliseconds: row.int64("period_ms") ?? 0, timeoutMilliseconds: row.int64("timeout_ms") ?? 0,
-                settings: (row.stringArray("settings") ?? []).compactMap { $0 }, targets: (row.stringArray("targets") ?? []).compactMap { $0 }))
+            configuration.monitors.append(
+                MonitorDefinition(
+                    name: name, periodMilliseconds: row.int64("period_ms") ?? 0, timeoutMilliseconds: row.int64("timeout_ms") ?? 0,
+                    settings: (row.stringArray("settings") ?? []).compactMap { $0 }, targets: (row.stringArray("targets") ?? []).compactMap { $0 }))
         }
         return configuration
     }
@@ -66,7 +73,8 @@ public enum ConfigurationStore {
             try connection.execute("DELETE FROM cimdb.discovery_monitor WHERE NOT (name = ANY(\(keep)))")
             try connection.execute("DELETE FROM cimdb.inventory_settings WHERE NOT (id = ANY(\(desired.settings.map(\.id))))")
             for s in desired.settings {
-                try connection.execute("""
+                try connection.execute(
+                    """
                     INSERT INTO cimdb.inventory_settings (id, class_name, parent, key_property_order, discovery_script, association_script, created_severity, deleted_severity)
                     VALUES (\(s.id), \(s.className), \(s.parent), \(s.keyPropertyOrder), \(s.discoveryScript.hash), \(s.associationScript?.hash), \(s.createdSeverity.rawValue), \(s.deletedSeverity.rawValue))
                     ON CONFLICT (id) DO UPDATE SET class_name = \(s.className), parent = \(s.parent), key_property_order = \(s.keyPropertyOrder), discovery_script = \(s.discoveryScript.hash),
@@ -76,9 +84,11 @@ public enum ConfigurationStore {
                            inventory_settings.created_severity, inventory_settings.deleted_severity)
                           IS DISTINCT FROM (\(s.className), \(s.parent), \(s.keyPropertyOrder), \(s.discoveryScript.hash), \(s.associationScript?.hash), \(s.createdSeverity.rawValue)::cimdb.severity, \(s.deletedSeverity.rawValue)::cimdb.severity)
                     """)
-                try connection.execute("DELETE FROM cimdb.inventory_property WHERE settings = \(s.id) AND NOT (property_name = ANY(\(s.properties.map(\.name))))")
+                try connection.execute(
+                    "DELETE FROM cimdb.inventory_property WHERE settings = \(s.id) AND NOT (property_name = ANY(\(s.properties.map(\.name))))")
                 for p in s.properties {
-                    try connection.execute("""
+                    try connection.execute(
+                        """
                         INSERT INTO cimdb.inventory_property (settings, property_name, update_script, update_period_ms, update_timeout_ms, changed_severity)
                         VALUES (\(s.id), \(p.name), \(p.updateScript.hash), \(p.periodMilliseconds), \(p.timeoutMilliseconds), \(p.changedSeverity.rawValue))
                         ON CONFLICT (settings, property_name) DO UPDATE SET update_script = \(p.updateScript.hash), update_period_ms = \(p.periodMilliseconds),
@@ -91,7 +101,8 @@ public enum ConfigurationStore {
             // A monitor is (re)deployed when it is new, changed, or runs settings that changed:
             // its snapshot then takes the settings as they are now.
             for m in desired.monitors where diff.redeployedMonitors.contains(m.name) {
-                try connection.execute("""
+                try connection.execute(
+                    """
                     INSERT INTO cimdb.discovery_monitor (name, period_ms, timeout_ms, settings, targets, snapshot)
                     VALUES (\(m.name), \(m.periodMilliseconds), \(m.timeoutMilliseconds), \(m.settings), \(m.targets), \(MonitorSnapshot(m, in: desired).json)::jsonb)
                     ON CONFLICT (name) DO UPDATE SET period_ms = \(m.periodMilliseconds), timeout_ms = \(m.timeoutMilliseconds), settings = \(m.settings), targets = \(m.targets), snapshot = \(MonitorSnapshot(m, in: desired).json)::jsonb, deployed_at = now()

@@ -52,7 +52,8 @@ public enum Reports {
 
     static func grant(_ role: String, on c: Connection) throws {
         let r = SQLIdentifier(role)
-        try c.executeScript("""
+        try c.executeScript(
+            """
             GRANT USAGE ON SCHEMA cim, cimdb, report TO \(r);
             GRANT SELECT ON ALL TABLES IN SCHEMA cim TO \(r);
             GRANT SELECT ON ALL TABLES IN SCHEMA report TO \(r);

@@ -38,7 +38,8 @@ extension Checker {
         return isArray ? .array([value]) : value
     }
 
-    private mutating func wrongType(_ what: @autoclosure () -> String, _ type: DataType, _ found: String, _ file: SourceFile, _ offset: Int) -> Value? {
+    private mutating func wrongType(_ what: @autoclosure () -> String, _ type: DataType, _ found: String, _ file: SourceFile, _ offset: Int) -> Value?
+    {
         error("value of the wrong type for \(what()): expected a value of type \(type.rawValue), found \(found)", file, offset)
         return nil
     }
@@ -99,7 +100,9 @@ extension Checker {
             return .char16(c)
         case (.datetime, .string(let s)):
             guard Self.isValidDatetime(s) else {
-                error("invalid datetime value \"\(s)\" for \(what()): expected yyyymmddhhmmss.mmmmmmsutc (a timestamp) or ddddddddhhmmss.mmmmmm:000 (an interval)", file, offset)
+                error(
+                    "invalid datetime value \"\(s)\" for \(what()): expected yyyymmddhhmmss.mmmmmmsutc (a timestamp) or ddddddddhhmmss.mmmmmm:000 (an interval)",
+                    file, offset)
                 return nil
             }
             return .datetime(s)

@@ -79,16 +79,22 @@ struct Checker: Sendable {
                 continue
             }
             if let index = list.index(named: q.name) {
-                error("qualifier '\(q.name)' appears twice on \(element()) (first at column \(file.location(of: offsets[index]).column))", file, q.offset)
+                error(
+                    "qualifier '\(q.name)' appears twice on \(element()) (first at column \(file.location(of: offsets[index]).column))", file,
+                    q.offset)
                 continue
             }
             if !declaration.scope.permits(scope) {
-                error("qualifier '\(declaration.name)' cannot be used on \(element()): its scope is \(declaration.scope.keywordNames.joined(separator: ", ")), not \(Self.scopeNoun(scope))", file, q.offset)
+                error(
+                    "qualifier '\(declaration.name)' cannot be used on \(element()): its scope is \(declaration.scope.keywordNames.joined(separator: ", ")), not \(Self.scopeNoun(scope))",
+                    file, q.offset)
             }
             let value: Value
             if let literal = q.value {
-                value = convert(literal, to: declaration.type, isArray: declaration.isArray, arraySize: declaration.arraySize,
-                                referenceClass: nil, what: "qualifier \(declaration.name)", file: file) ?? declaration.defaultValue
+                value =
+                    convert(
+                        literal, to: declaration.type, isArray: declaration.isArray, arraySize: declaration.arraySize,
+                        referenceClass: nil, what: "qualifier \(declaration.name)", file: file) ?? declaration.defaultValue
             } else {
                 value = declaration.type == .boolean && !declaration.isArray ? .boolean(true) : declaration.defaultValue
             }

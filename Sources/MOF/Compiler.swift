@@ -154,7 +154,9 @@ struct IncludeLoader {
                 includeIndex += 1
                 guard let child = result else {
                     let searched = candidates(for: path, from: syntax.file.path)
-                    log.error("cannot find include file '\(path)' (looked for \(searched.map { "'\($0)'" }.joined(separator: ", ")))", in: syntax.file, at: offset)
+                    log.error(
+                        "cannot find include file '\(path)' (looked for \(searched.map { "'\($0)'" }.joined(separator: ", ")))", in: syntax.file,
+                        at: offset)
                     continue
                 }
                 if stack.contains(child.file.path) {

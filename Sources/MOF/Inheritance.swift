@@ -27,8 +27,9 @@ struct Inheritance: Sendable {
             name: syntax.name, superclass: superclass?.name ?? syntax.superclass,
             qualifiers: local.qualifiers, namespace: entry.namespace, location: file.location(of: syntax.offset))
         if let superclass {
-            resolved.qualifiers = merge(local: local.qualifiers, syntax: syntax.qualifiers, inherited: superclass.qualifiers.inheritable,
-                                        from: superclass.name, element: "class \(syntax.name)", file: file)
+            resolved.qualifiers = merge(
+                local: local.qualifiers, syntax: syntax.qualifiers, inherited: superclass.qualifiers.inheritable,
+                from: superclass.name, element: "class \(syntax.name)", file: file)
             if local.qualifiers.isTrue("Association"), !superclass.isAssociation {
                 error("association \(syntax.name) cannot derive from \(superclass.name), which is not an association", file, syntax.superclassOffset)
             }
@@ -55,7 +56,9 @@ struct Inheritance: Sendable {
                 if !q.flavor.overridable {
                     if local[index].value != q.value {
                         let offset = syntax.first { sameName($0.name, q.name) }?.offset ?? 0
-                        error("qualifier '\(q.name)' of \(element()) cannot be overridden: it is DisableOverride in \(origin) (value \(q.value), here \(local[index].value))", file, offset)
+                        error(
+                            "qualifier '\(q.name)' of \(element()) cannot be overridden: it is DisableOverride in \(origin) (value \(q.value), here \(local[index].value))",
+                            file, offset)
                     }
                     // The restated value keeps the inherited, non-overridable flavor.
                     var restated = local[index]
@@ -94,27 +97,38 @@ struct Inheritance: Sendable {
             if let superclass, let i = properties[..<inheritedCount].firstIndex(where: { sameName($0.name, p.name) }) {
                 let inherited = superclass.properties[i]
                 guard let override else {
-                    error("property '\(p.name)' of class \(syntax.name) is already declared in \(inherited.classOrigin); mark it Override(\"\(inherited.name)\") to override it", file, p.offset)
+                    error(
+                        "property '\(p.name)' of class \(syntax.name) is already declared in \(inherited.classOrigin); mark it Override(\"\(inherited.name)\") to override it",
+                        file, p.offset)
                     continue
                 }
                 checkOverrideTarget(override, name: p.name, file: file)
                 if inherited.type != property.type {
-                    error("override of \(syntax.name).\(p.name) changes its type from \(Self.typeName(inherited)) to \(Self.typeName(property))", file, p.type.offset)
+                    error(
+                        "override of \(syntax.name).\(p.name) changes its type from \(Self.typeName(inherited)) to \(Self.typeName(property))", file,
+                        p.type.offset)
                 } else if inherited.isArray != property.isArray {
-                    error("override of \(syntax.name).\(p.name) changes it from \(inherited.isArray ? "an array" : "a scalar") to \(property.isArray ? "an array" : "a scalar")", file, p.offset)
+                    error(
+                        "override of \(syntax.name).\(p.name) changes it from \(inherited.isArray ? "an array" : "a scalar") to \(property.isArray ? "an array" : "a scalar")",
+                        file, p.offset)
                 } else if let old = inherited.referenceClass, let new = property.referenceClass, !sameName(old, new), !derives(new, from: old) {
-                    error("override of reference \(syntax.name).\(p.name) changes its class from \(old) to \(new), which is not a subclass of \(old)", file, p.type.offset)
+                    error(
+                        "override of reference \(syntax.name).\(p.name) changes its class from \(old) to \(new), which is not a subclass of \(old)",
+                        file, p.type.offset)
                 }
                 property.classOrigin = inherited.classOrigin
-                property.qualifiers = merge(local: declared.qualifiers, syntax: p.qualifiers, inherited: inherited.qualifiers.inheritable,
-                                            from: superclass.name, element: "property \(syntax.name).\(p.name)", file: file)
+                property.qualifiers = merge(
+                    local: declared.qualifiers, syntax: p.qualifiers, inherited: inherited.qualifiers.inheritable,
+                    from: superclass.name, element: "property \(syntax.name).\(p.name)", file: file)
                 // An override redeclares the property: without `= value` it has no default (as in
                 // pywbem and WMI; DSP0004 does not inherit the overridden default).
                 properties[i] = property
             } else {
                 if let override {
                     let target = Self.overrideTarget(override) ?? p.name
-                    error("\(syntax.name).\(p.name) has Override(\"\(target)\") but no superclass of \(syntax.name) declares a property '\(target)'", file, override.offset)
+                    error(
+                        "\(syntax.name).\(p.name) has Override(\"\(target)\") but no superclass of \(syntax.name) declares a property '\(target)'",
+                        file, override.offset)
                 }
                 properties.append(property)
             }
@@ -123,17 +137,18 @@ struct Inheritance: Sendable {
     }
 
     private mutating func inheritMethods(_ local: LocalClass, syntax: ClassSyntax, file: SourceFile, superclass: ClassDeclaration?) -> [Method] {
-        var methods: [Method] = superclass?.methods.map { m in
-            var inherited = m
-            inherited.propagated = true
-            inherited.qualifiers = m.qualifiers.inheritable
-            inherited.parameters = m.parameters.map { parameter in
-                var p = parameter
-                p.qualifiers = parameter.qualifiers.inheritable
-                return p
-            }
-            return inherited
-        } ?? []
+        var methods: [Method] =
+            superclass?.methods.map { m in
+                var inherited = m
+                inherited.propagated = true
+                inherited.qualifiers = m.qualifiers.inheritable
+                inherited.parameters = m.parameters.map { parameter in
+                    var p = parameter
+                    p.qualifiers = parameter.qualifiers.inheritable
+                    return p
+                }
+                return inherited
+            } ?? []
         let inheritedCount = methods.count
         for (declared, m) in local.methods {
             var method = declared
@@ -141,31 +156,40 @@ struct Inheritance: Sendable {
             if let superclass, let i = methods[..<inheritedCount].firstIndex(where: { sameName($0.name, m.name) }) {
                 let inherited = superclass.methods[i]
                 guard let override else {
-                    error("method '\(m.name)' of class \(syntax.name) is already declared in \(inherited.classOrigin); mark it Override(\"\(inherited.name)\") to override it", file, m.offset)
+                    error(
+                        "method '\(m.name)' of class \(syntax.name) is already declared in \(inherited.classOrigin); mark it Override(\"\(inherited.name)\") to override it",
+                        file, m.offset)
                     continue
                 }
                 checkOverrideTarget(override, name: m.name, file: file)
                 if inherited.returnType != method.returnType {
-                    error("override of method \(syntax.name).\(m.name) changes its return type from \(inherited.returnType.rawValue) to \(method.returnType.rawValue)", file, m.returnType.offset)
+                    error(
+                        "override of method \(syntax.name).\(m.name) changes its return type from \(inherited.returnType.rawValue) to \(method.returnType.rawValue)",
+                        file, m.returnType.offset)
                 }
                 for (pi, parameter) in method.parameters.enumerated() {
                     guard let old = inherited.parameters.first(where: { sameName($0.name, parameter.name) }) else { continue }
                     let parameterSyntax = m.parameters.first { sameName($0.name, parameter.name) }
                     if old.type != parameter.type || old.isArray != parameter.isArray {
-                        error("override of method \(syntax.name).\(m.name) changes the type of parameter \(parameter.name)", file, parameterSyntax?.offset ?? m.offset)
+                        error(
+                            "override of method \(syntax.name).\(m.name) changes the type of parameter \(parameter.name)", file,
+                            parameterSyntax?.offset ?? m.offset)
                     }
                     method.parameters[pi].qualifiers = merge(
                         local: parameter.qualifiers, syntax: parameterSyntax?.qualifiers ?? [], inherited: old.qualifiers.inheritable,
                         from: superclass.name, element: "parameter \(parameter.name) of \(syntax.name).\(m.name)", file: file)
                 }
                 method.classOrigin = inherited.classOrigin
-                method.qualifiers = merge(local: declared.qualifiers, syntax: m.qualifiers, inherited: inherited.qualifiers.inheritable,
-                                          from: superclass.name, element: "method \(syntax.name).\(m.name)", file: file)
+                method.qualifiers = merge(
+                    local: declared.qualifiers, syntax: m.qualifiers, inherited: inherited.qualifiers.inheritable,
+                    from: superclass.name, element: "method \(syntax.name).\(m.name)", file: file)
                 methods[i] = method
             } else {
                 if let override {
                     let target = Self.overrideTarget(override) ?? m.name
-                    error("\(syntax.name).\(m.name) has Override(\"\(target)\") but no superclass of \(syntax.name) declares a method '\(target)'", file, override.offset)
+                    error(
+                        "\(syntax.name).\(m.name) has Override(\"\(target)\") but no superclass of \(syntax.name) declares a method '\(target)'",
+                        file, override.offset)
                 }
                 methods.append(method)
             }

@@ -22,7 +22,9 @@ extension Checker {
         for p in syntax.properties {
             let key = NameKey(p.name)
             if let first = propertyOffsets[key] {
-                error("duplicate property '\(p.name)' in class \(syntax.name) (first declared at line \(file.location(of: first).line))", file, p.offset)
+                error(
+                    "duplicate property '\(p.name)' in class \(syntax.name) (first declared at line \(file.location(of: first).line))", file, p.offset
+                )
                 continue
             }
             propertyOffsets[key] = p.offset
@@ -39,9 +41,11 @@ extension Checker {
             }
             var defaultValue = Value.null
             if let literal = p.defaultValue {
-                defaultValue = convert(literal, to: p.type.type, isArray: p.isArray, arraySize: p.arraySize,
-                                       referenceClass: p.type.referenceClass, what: "the default value of \(syntax.name).\(p.name)",
-                                       file: file) ?? .null
+                defaultValue =
+                    convert(
+                        literal, to: p.type.type, isArray: p.isArray, arraySize: p.arraySize,
+                        referenceClass: p.type.referenceClass, what: "the default value of \(syntax.name).\(p.name)",
+                        file: file) ?? .null
             }
             let property = Property(
                 name: p.name, type: p.type.type, isArray: p.isArray, arraySize: p.arraySize,
@@ -54,7 +58,8 @@ extension Checker {
         for m in syntax.methods {
             let key = NameKey(m.name)
             if let first = methodOffsets[key] {
-                error("duplicate method '\(m.name)' in class \(syntax.name) (first declared at line \(file.location(of: first).line))", file, m.offset)
+                error(
+                    "duplicate method '\(m.name)' in class \(syntax.name) (first declared at line \(file.location(of: first).line))", file, m.offset)
                 continue
             }
             methodOffsets[key] = m.offset
@@ -70,8 +75,10 @@ extension Checker {
                     error("unknown class '\(target)' referenced by parameter \(p.name) of \(syntax.name).\(m.name)", file, p.type.offset)
                 }
                 let pq = qualifiers(p.qualifiers, scope: .parameter, element: "parameter \(p.name) of \(syntax.name).\(m.name)", file: file)
-                parameters.append(Parameter(name: p.name, type: p.type.type, isArray: p.isArray, arraySize: p.arraySize,
-                                            referenceClass: p.type.referenceClass, qualifiers: pq))
+                parameters.append(
+                    Parameter(
+                        name: p.name, type: p.type.type, isArray: p.isArray, arraySize: p.arraySize,
+                        referenceClass: p.type.referenceClass, qualifiers: pq))
             }
             if let target = m.returnType.referenceClass, !classNames.contains(NameKey(target)) {
                 error("unknown class '\(target)' returned by \(syntax.name).\(m.name)", file, m.returnType.offset)

@@ -75,7 +75,9 @@ extension Parser {
     mutating func parseFlavor() throws(Abort) -> FlavorSyntax {
         let token = advance()
         guard let keyword = FlavorKeyword(keyword: file.text(token)) else {
-            throw fail("unknown flavor '\(file.text(token))' (expected EnableOverride, DisableOverride, ToSubclass, Restricted or Translatable)", at: token.start)
+            throw fail(
+                "unknown flavor '\(file.text(token))' (expected EnableOverride, DisableOverride, ToSubclass, Restricted or Translatable)",
+                at: token.start)
         }
         return FlavorSyntax(keyword: keyword, offset: token.start)
     }
@@ -104,7 +106,9 @@ extension Parser {
             let token = peek(0)
             guard token.kind == .identifier else { throw expected("a scope", context: "in Scope(...)") }
             guard let scope = Scope(keyword: file.text(token)) else {
-                throw fail("unknown scope '\(file.text(token))' (expected class, association, indication, qualifier, property, reference, method, parameter or any)", at: token.start)
+                throw fail(
+                    "unknown scope '\(file.text(token))' (expected class, association, indication, qualifier, property, reference, method, parameter or any)",
+                    at: token.start)
             }
             advance()
             scopes.append((scope, token.start))
@@ -225,9 +229,10 @@ extension Parser {
             defaultValue = try parseInitializer(context: "as the default value of \(name)")
         }
         try expect(.semicolon, "after property \(name)")
-        syntax.properties.append(PropertySyntax(
-            qualifiers: qualifiers, name: name, offset: offset, type: type, isArray: isArray, arraySize: arraySize,
-            defaultValue: defaultValue))
+        syntax.properties.append(
+            PropertySyntax(
+                qualifiers: qualifiers, name: name, offset: offset, type: type, isArray: isArray, arraySize: arraySize,
+                defaultValue: defaultValue))
     }
 
     mutating func parseParameter(method: String) throws(Abort) -> ParameterSyntax {

@@ -140,8 +140,9 @@ struct Parser {
                     advance()
                     return
                 }
-                if moved, token.kind == .pragma || token.kind == .leftBracket || isWord(token, "class")
-                    || isWord(token, "instance") || isWord(token, "qualifier")
+                if moved,
+                    token.kind == .pragma || token.kind == .leftBracket || isWord(token, "class")
+                        || isWord(token, "instance") || isWord(token, "qualifier")
                 {
                     return
                 }

@@ -26,16 +26,19 @@ extension Resolver {
                 continue
             }
             seen[NameKey(v.name)] = v.offset
-            _ = checker.qualifiers(v.qualifiers, scope: property.isReference ? .reference : .property,
-                                   element: "\(declaration.name).\(property.name)", file: file)
-            if let value = checker.convert(v.value, to: property.type, isArray: property.isArray, arraySize: property.arraySize,
-                                           referenceClass: property.referenceClass, what: "\(declaration.name).\(property.name)", file: file)
+            _ = checker.qualifiers(
+                v.qualifiers, scope: property.isReference ? .reference : .property,
+                element: "\(declaration.name).\(property.name)", file: file)
+            if let value = checker.convert(
+                v.value, to: property.type, isArray: property.isArray, arraySize: property.arraySize,
+                referenceClass: property.referenceClass, what: "\(declaration.name).\(property.name)", file: file)
             {
                 values.append((property.name, value))
             }
         }
-        let instance = Instance(className: declaration.name, alias: syntax.alias, properties: values,
-                                qualifiers: local, location: file.location(of: syntax.offset))
+        let instance = Instance(
+            className: declaration.name, alias: syntax.alias, properties: values,
+            qualifiers: local, location: file.location(of: syntax.offset))
         if let alias = syntax.alias {
             if checker.aliases[alias] != nil {
                 checker.error("alias $\(alias) is already defined", file, syntax.aliasOffset)

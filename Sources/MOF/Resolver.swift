@@ -36,7 +36,9 @@ struct Resolver {
             case .classDeclaration(let syntax):
                 let key = NameKey(syntax.name)
                 if let first = indexOf[key].map({ entries[$0] }) {
-                    error("class '\(syntax.name)' is already declared at \(first.file.location(of: first.syntax.offset))", declaration.file, syntax.offset)
+                    error(
+                        "class '\(syntax.name)' is already declared at \(first.file.location(of: first.syntax.offset))", declaration.file,
+                        syntax.offset)
                 } else {
                     indexOf[key] = entries.count
                     entries.append(ClassEntry(syntax: syntax, file: declaration.file, namespace: declaration.namespace))
@@ -77,8 +79,9 @@ struct Resolver {
         let results = ParallelResults<LocalClass>(count: entries.count)
         DispatchQueue.concurrentPerform(iterations: entries.count) { i in
             var local = checker
-            var result = local.checkLocal(entries[i].syntax, file: entries[i].file,
-                                          isAssociation: kinds[i].association, isIndication: kinds[i].indication)
+            var result = local.checkLocal(
+                entries[i].syntax, file: entries[i].file,
+                isAssociation: kinds[i].association, isIndication: kinds[i].indication)
             result.diagnostics = local.log.diagnostics
             results.set(i, result)
         }
@@ -123,8 +126,9 @@ struct Resolver {
     }
 
     private mutating func planInheritance() -> InheritancePlan {
-        var plan = InheritancePlan(parent: superIndex, depth: Array(repeating: -1, count: entries.count),
-                                   failed: Array(repeating: false, count: entries.count))
+        var plan = InheritancePlan(
+            parent: superIndex, depth: Array(repeating: -1, count: entries.count),
+            failed: Array(repeating: false, count: entries.count))
         var planned = Array(repeating: false, count: entries.count)
         for start in entries.indices where !planned[start] {
             var chain: [Int] = []
@@ -134,8 +138,9 @@ struct Resolver {
                 if !inChain.insert(i).inserted {
                     // The chain closed on itself: the last class's superclass completes the cycle.
                     let last = chain.removeLast(), syntax = entries[last].syntax
-                    error("class \(syntax.name) inherits from itself (through \(syntax.superclass ?? "?"))",
-                          entries[last].file, syntax.superclassOffset)
+                    error(
+                        "class \(syntax.name) inherits from itself (through \(syntax.superclass ?? "?"))",
+                        entries[last].file, syntax.superclassOffset)
                     plan.failed[last] = true
                     planned[last] = true
                     break
@@ -196,8 +201,10 @@ struct Resolver {
         let flavor = checker.flavorSpecification(syntax.flavors, file: file).applied(to: .default)
         var defaultValue = Value.null
         if let literal = syntax.defaultValue {
-            defaultValue = checker.convert(literal, to: syntax.type.type, isArray: syntax.isArray, arraySize: syntax.arraySize,
-                                           referenceClass: nil, what: "the default value of qualifier \(syntax.name)", file: file) ?? .null
+            defaultValue =
+                checker.convert(
+                    literal, to: syntax.type.type, isArray: syntax.isArray, arraySize: syntax.arraySize,
+                    referenceClass: nil, what: "the default value of qualifier \(syntax.name)", file: file) ?? .null
         }
         let declaration = QualifierDeclaration(
             name: syntax.name, type: syntax.type.type, isArray: syntax.isArray, arraySize: syntax.arraySize,
@@ -206,7 +213,9 @@ struct Resolver {
             var same = existing
             same.location = declaration.location
             if same != declaration {
-                error("qualifier '\(syntax.name)' is already declared differently at \(existing.location.map(\.description) ?? "?")", file, syntax.offset)
+                error(
+                    "qualifier '\(syntax.name)' is already declared differently at \(existing.location.map(\.description) ?? "?")", file,
+                    syntax.offset)
             }
             return
         }

@@ -73,7 +73,9 @@ public struct InstanceStore: Sendable {
         let cls = try mapping(className)
         var typed: [(PropertyMapping, Value)] = []
         for (name, value) in values {
-            guard let property = cls.property(named: name) else { throw InstanceError(.unknownProperty, "class \(cls.name) has no property '\(name)'") }
+            guard let property = cls.property(named: name) else {
+                throw InstanceError(.unknownProperty, "class \(cls.name) has no property '\(name)'")
+            }
             typed.append((property, value))
         }
         return try add(cls, values: typed, on: connection)
@@ -83,7 +85,7 @@ public struct InstanceStore: Sendable {
         if cls.isAbstract { throw InstanceError(.abstractClass, "class \(cls.name) is abstract: add an instance of one of its subclasses") }
         var values = values
         if let ccn = cls.keys.first(where: { sameName($0.name, "CreationClassName") }),
-           !values.contains(where: { sameName($0.0.name, ccn.name) })
+            !values.contains(where: { sameName($0.0.name, ccn.name) })
         {
             values.append((ccn, .string(cls.name)))
         }
@@ -103,7 +105,8 @@ public struct InstanceStore: Sendable {
             if property.isKey { keyBindings.append((property, stored)) }
         }
         for key in cls.keys where !keyBindings.contains(where: { sameName($0.0.name, key.name) }) {
-            throw InstanceError(.missingKey, "missing key property \(key.name) of class \(cls.name) (keys: \(cls.keys.map(\.name).joined(separator: ", ")))")
+            throw InstanceError(
+                .missingKey, "missing key property \(key.name) of class \(cls.name) (keys: \(cls.keys.map(\.name).joined(separator: ", ")))")
         }
         let path = Self.format(cls, keys: keyBindings)
         return try connection.transaction { connection in
@@ -143,7 +146,8 @@ public struct InstanceStore: Sendable {
         }
         let (targetClass, path) = try canonicalPath(target, on: connection)
         if let referenceClass = property.referenceClass, !catalog.isClass(targetClass.name, kindOf: referenceClass) {
-            throw InstanceError(.wrongReferenceClass, "\(className).\(property.name) refers to \(referenceClass) instances; \(path) is a \(targetClass.name)")
+            throw InstanceError(
+                .wrongReferenceClass, "\(className).\(property.name) refers to \(referenceClass) instances; \(path) is a \(targetClass.name)")
         }
         guard let id = try connection.execute("SELECT id FROM cimdb.instance WHERE path = \(path)").first?.int64("id") else {
             throw InstanceError(.notFound, "\(className).\(property.name): no instance \(path)")
@@ -158,10 +162,13 @@ public struct InstanceStore: Sendable {
         var keys: [(PropertyMapping, Value)] = []
         for binding in path.keys {
             guard let property = cls.property(named: binding.name), property.isKey else {
-                throw InstanceError(.invalidPath, "\(binding.name) is not a key of class \(cls.name) (keys: \(cls.keys.map(\.name).joined(separator: ", ")))")
+                throw InstanceError(
+                    .invalidPath, "\(binding.name) is not a key of class \(cls.name) (keys: \(cls.keys.map(\.name).joined(separator: ", ")))")
             }
             if property.isReference {
-                guard let nested = binding.value.stringValue else { throw InstanceError(.invalidPath, "\(cls.name).\(property.name) must be a quoted instance path") }
+                guard let nested = binding.value.stringValue else {
+                    throw InstanceError(.invalidPath, "\(cls.name).\(property.name) must be a quoted instance path")
+                }
                 let (_, nestedPath) = try resolveReference(nested, property: property, className: cls.name, on: connection)
                 keys.append((property, .reference(nestedPath)))
             } else {
@@ -188,7 +195,7 @@ public struct InstanceStore: Sendable {
     public func find(_ path: String, on connection: Connection) throws -> StoredInstance? {
         let (_, canonical) = try canonicalPath(try parse(path), on: connection)
         guard let registry = try connection.execute("SELECT id, class_name FROM cimdb.instance WHERE path = \(canonical)").first,
-              let id = registry.int64("id"), let className = registry["class_name"]
+            let id = registry.int64("id"), let className = registry["class_name"]
         else { return nil }
         let cls = try mapping(className)
         guard let row = try connection.execute("SELECT * FROM ONLY \(cls.sqlTable) WHERE \(SQLNames.instanceID) = \(id)").first else {
@@ -224,7 +231,8 @@ public struct InstanceStore: Sendable {
         let rows: QueryResult
         if let className {
             let cls = try mapping(className)
-            rows = try connection.execute("""
+            rows = try connection.execute(
+                """
                 SELECT i.id, i.class_name, i.path FROM cimdb.instance i JOIN \(cls.sqlTable) t ON t.\(SQLNames.instanceID) = i.id ORDER BY i.path
                 """)
         } else {

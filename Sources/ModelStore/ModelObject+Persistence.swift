@@ -12,9 +12,11 @@ extension ModelObject {
             (try? connection.execute("SELECT path FROM cimdb.instance WHERE id = \(id)"))?.first?["path"]
         }.description
         return try connection.transaction { connection in
-            guard let id = try connection.execute(
-                "INSERT INTO cimdb.instance (class_name, path) VALUES (\(Self.className), \(path)) RETURNING id"
-            ).first?.int64("id") else {
+            guard
+                let id = try connection.execute(
+                    "INSERT INTO cimdb.instance (class_name, path) VALUES (\(Self.className), \(path)) RETURNING id"
+                ).first?.int64("id")
+            else {
                 throw InstanceError(.registry, "the registry returned no id for \(path)")
             }
             let row = self.row

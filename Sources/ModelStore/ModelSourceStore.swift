@@ -27,7 +27,9 @@ public enum ModelSourceStore {
         try connection.transaction { connection in
             try connection.execute("DELETE FROM cimdb.model_source")
             for (path, content) in files.sorted(by: { $0.key < $1.key }) {
-                try connection.execute("INSERT INTO cimdb.model_source (path, content, root_order) VALUES (\(path), \(content), \(roots.firstIndex(of: path).map { SQLValue($0) } ?? SQLValue(nil as String?)))")
+                try connection.execute(
+                    "INSERT INTO cimdb.model_source (path, content, root_order) VALUES (\(path), \(content), \(roots.firstIndex(of: path).map { SQLValue($0) } ?? SQLValue(nil as String?)))"
+                )
             }
         }
     }
@@ -59,7 +61,8 @@ public enum ModelSourceStore {
         }
         let compilation = compiler.compile(files: source.roots)
         if compilation.hasErrors {
-            throw ModelSourceError(message: "the stored model source does not compile: " + compilation.errors.prefix(3).map(\.description).joined(separator: "; "))
+            throw ModelSourceError(
+                message: "the stored model source does not compile: " + compilation.errors.prefix(3).map(\.description).joined(separator: "; "))
         }
         return compilation.model
     }

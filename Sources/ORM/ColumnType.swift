@@ -62,9 +62,13 @@ public struct ColumnType: Sendable, Hashable {
     public func checks(column: String, maxLength: Int?) -> [(name: String, expression: String)] {
         var checks: [(name: String, expression: String)] = []
         if let (minimum, maximum) = checkedRange {
-            checks.append(("range", isArray
-                ? "\(minimum) <= ALL (\(column)) AND \(maximum) >= ALL (\(column))"
-                : "\(column) BETWEEN \(minimum) AND \(maximum)"))
+            checks.append(
+                (
+                    "range",
+                    isArray
+                        ? "\(minimum) <= ALL (\(column)) AND \(maximum) >= ALL (\(column))"
+                        : "\(column) BETWEEN \(minimum) AND \(maximum)"
+                ))
         }
         switch type {
         case .char16:

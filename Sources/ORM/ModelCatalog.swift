@@ -33,9 +33,10 @@ public struct PropertyMapping: Sendable, Hashable {
     }
 
     public init(_ p: Property) {
-        self.init(name: p.name, column: SQLNames.column(for: p.name), type: p.type, isArray: p.isArray, arraySize: p.arraySize,
-                  isKey: p.isKey, referenceClass: p.referenceClass, classOrigin: p.classOrigin, maxLength: p.maxLength,
-                  description: p.description)
+        self.init(
+            name: p.name, column: SQLNames.column(for: p.name), type: p.type, isArray: p.isArray, arraySize: p.arraySize,
+            isKey: p.isKey, referenceClass: p.referenceClass, classOrigin: p.classOrigin, maxLength: p.maxLength,
+            description: p.description)
     }
 
     public var isReference: Bool { type == .reference }
@@ -58,8 +59,10 @@ public struct ClassMapping: Sendable, Hashable {
     /// field, and classes have dozens.
     private var propertyIndex: [NameKey: Int]
 
-    public init(name: String, table: String, superclass: String?, depth: Int, isAbstract: Bool, isAssociation: Bool,
-                isIndication: Bool, description: String?, properties: [PropertyMapping]) {
+    public init(
+        name: String, table: String, superclass: String?, depth: Int, isAbstract: Bool, isAssociation: Bool,
+        isIndication: Bool, description: String?, properties: [PropertyMapping]
+    ) {
         self.name = name
         self.table = table
         self.superclass = superclass
@@ -105,12 +108,13 @@ public struct ModelCatalog: Sendable {
 
     /// The catalog a resolved model would install.
     public init(model: Model) {
-        self.init(classes: model.classes.map { cls in
-            ClassMapping(
-                name: cls.name, table: SQLNames.table(for: cls.name), superclass: cls.superclass,
-                depth: model.ancestors(of: cls.name).count, isAbstract: cls.isAbstract, isAssociation: cls.isAssociation,
-                isIndication: cls.isIndication, description: cls.description, properties: cls.properties.map(PropertyMapping.init))
-        })
+        self.init(
+            classes: model.classes.map { cls in
+                ClassMapping(
+                    name: cls.name, table: SQLNames.table(for: cls.name), superclass: cls.superclass,
+                    depth: model.ancestors(of: cls.name).count, isAbstract: cls.isAbstract, isAssociation: cls.isAssociation,
+                    isIndication: cls.isIndication, description: cls.description, properties: cls.properties.map(PropertyMapping.init))
+            })
     }
 
     public func `class`(named name: String) -> ClassMapping? {

@@ -16,7 +16,8 @@ public enum ValueCoding {
     /// Arrays are written `{a,b,"c,d"}` (or a single element without braces).
     public static func parse(_ text: String, for property: PropertyMapping, of className: String) throws(ValueError) -> Value {
         if property.isArray {
-            let elements = text.hasPrefix("{") && text.hasSuffix("}") ? try splitArray(String(text.dropFirst().dropLast()), property, className) : [text]
+            let elements =
+                text.hasPrefix("{") && text.hasSuffix("}") ? try splitArray(String(text.dropFirst().dropLast()), property, className) : [text]
             var values: [Value] = []
             for element in elements {
                 guard let element else {
@@ -94,7 +95,9 @@ public enum ValueCoding {
             }
         case .char16:
             let units = Array(text.utf16)
-            guard units.count == 1 else { throw ValueError("value of the wrong type for \(what): a char16 holds exactly one character, \"\(text)\" has \(units.count)") }
+            guard units.count == 1 else {
+                throw ValueError("value of the wrong type for \(what): a char16 holds exactly one character, \"\(text)\" has \(units.count)")
+            }
             return .char16(units[0])
         case .string, .object:
             if let maxLength = p.maxLength, text.count > maxLength {

@@ -12,8 +12,9 @@ public struct QueryResult: Sendable, RandomAccessCollection {
 
     /// A result of `columns` and `values` (row-major, `nil` for NULL), as a client library read it.
     public init(columns: [String], values: [String?], affectedRows: Int, commandTag: String) {
-        self.init(storage: columns.isEmpty ? .empty : ResultStorage(columns: columns, values: values), affectedRows: affectedRows,
-                  commandTag: commandTag)
+        self.init(
+            storage: columns.isEmpty ? .empty : ResultStorage(columns: columns, values: values), affectedRows: affectedRows,
+            commandTag: commandTag)
     }
 
     init(storage: ResultStorage, affectedRows: Int, commandTag: String) {

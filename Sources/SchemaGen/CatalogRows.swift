@@ -20,10 +20,12 @@ struct CatalogRows {
                 valueRows += valueMapRows(property, of: cls)
             }
         }
-        var out = "INSERT INTO cimdb.model_class (class_key, name, table_name, superclass, depth, is_abstract, is_association, is_indication, description) VALUES\n    "
+        var out =
+            "INSERT INTO cimdb.model_class (class_key, name, table_name, superclass, depth, is_abstract, is_association, is_indication, description) VALUES\n    "
         out += classRows.joined(separator: ",\n    ") + ";\n"
         if !propertyRows.isEmpty {
-            out += "INSERT INTO cimdb.model_property (class_key, property_key, name, column_name, position, cim_type, is_array, array_size, is_key, reference_class, class_origin, max_length, description) VALUES\n    "
+            out +=
+                "INSERT INTO cimdb.model_property (class_key, property_key, name, column_name, position, cim_type, is_array, array_size, is_key, reference_class, class_origin, max_length, description) VALUES\n    "
             out += propertyRows.joined(separator: ",\n    ") + ";\n"
         }
         if !valueRows.isEmpty {

@@ -68,10 +68,14 @@ public struct DDLGenerator: Sendable {
         lines.append("CONSTRAINT \(SQLNames.quoted(SQLNames.shortened(layout.table + "_pkey"))) PRIMARY KEY (\(SQLNames.instanceIDColumn))")
         lines.append("CONSTRAINT instance_id_fkey FOREIGN KEY (\(SQLNames.instanceIDColumn)) REFERENCES cimdb.instance (id) ON DELETE CASCADE")
         for column in layout.referenceColumns {
-            lines.append("CONSTRAINT \(SQLNames.quoted(SQLNames.shortened(column + "_fkey"))) FOREIGN KEY (\(SQLNames.quoted(column))) REFERENCES cimdb.instance (id) ON DELETE CASCADE")
+            lines.append(
+                "CONSTRAINT \(SQLNames.quoted(SQLNames.shortened(column + "_fkey"))) FOREIGN KEY (\(SQLNames.quoted(column))) REFERENCES cimdb.instance (id) ON DELETE CASCADE"
+            )
         }
         if !layout.isAbstract, !layout.keyColumns.isEmpty {
-            lines.append("CONSTRAINT \(SQLNames.quoted(SQLNames.shortened(layout.table + "_key"))) UNIQUE (\(layout.keyColumns.map(SQLNames.quoted).joined(separator: ", ")))")
+            lines.append(
+                "CONSTRAINT \(SQLNames.quoted(SQLNames.shortened(layout.table + "_key"))) UNIQUE (\(layout.keyColumns.map(SQLNames.quoted).joined(separator: ", ")))"
+            )
         }
         for check in layout.checks {
             lines.append("CONSTRAINT \(SQLNames.quoted(check.name)) CHECK (\(check.expression))")

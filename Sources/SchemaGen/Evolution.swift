@@ -58,7 +58,11 @@ public struct Evolution: Sendable {
                 continue
             }
             if !sameSuperclass(old.superclass, new.superclass) {
-                plan.changes.append(.init(summary: "class \(old.name): superclass \(old.superclass ?? "none") → \(new.superclass ?? "none"); the table is rebuilt and its instances dropped", isDestructive: true))
+                plan.changes.append(
+                    .init(
+                        summary:
+                            "class \(old.name): superclass \(old.superclass ?? "none") → \(new.superclass ?? "none"); the table is rebuilt and its instances dropped",
+                        isDestructive: true))
                 plan.statements += Self.dropClass(old)
                 rebuilt.insert(NameKey(old.name))
             }
@@ -67,7 +71,8 @@ public struct Evolution: Sendable {
         for cls in target.classes where !rebuilt.contains(NameKey(cls.name)) && installed.class(named: cls.name) != nil {
             if cls.superclass.map({ rebuilt.contains(NameKey($0)) }) == true {
                 rebuilt.insert(NameKey(cls.name))
-                plan.changes.append(.init(summary: "class \(cls.name) is rebuilt with its superclass; its instances are dropped", isDestructive: true))
+                plan.changes.append(
+                    .init(summary: "class \(cls.name) is rebuilt with its superclass; its instances are dropped", isDestructive: true))
                 if let old = installed.class(named: cls.name) { plan.statements += Self.dropClass(old) }
             }
         }
@@ -111,24 +116,40 @@ public struct Evolution: Sendable {
             guard let was = old.property(named: property.name) else {
                 guard introducedHere else { continue }  // the superclass's table adds the column
                 if property.isKey {
-                    plan.changes.append(.init(summary: "add key property \(cls.name).\(property.name): existing instances have no value for it", isDestructive: true))
+                    plan.changes.append(
+                        .init(summary: "add key property \(cls.name).\(property.name): existing instances have no value for it", isDestructive: true))
                 }
-                plan.changes.append(.init(summary: "add property \(cls.name).\(property.name) (\(property.type.rawValue)\(property.isArray ? "[]" : ""))", isDestructive: false))
+                plan.changes.append(
+                    .init(
+                        summary: "add property \(cls.name).\(property.name) (\(property.type.rawValue)\(property.isArray ? "[]" : ""))",
+                        isDestructive: false))
                 statements += Self.addColumn(property, table: table, layout: layout)
                 continue
             }
             guard introducedHere else { continue }
             if was.type != property.type || was.isArray != property.isArray {
-                plan.changes.append(.init(summary: "change the type of \(cls.name).\(property.name) from \(was.type.rawValue)\(was.isArray ? "[]" : "") to \(property.type.rawValue)\(property.isArray ? "[]" : ""); its values are dropped", isDestructive: true))
+                plan.changes.append(
+                    .init(
+                        summary:
+                            "change the type of \(cls.name).\(property.name) from \(was.type.rawValue)\(was.isArray ? "[]" : "") to \(property.type.rawValue)\(property.isArray ? "[]" : ""); its values are dropped",
+                        isDestructive: true))
                 statements.append("ALTER TABLE \(table) DROP COLUMN \(SQLNames.quoted(was.column)) CASCADE;")
                 statements += Self.addColumn(property, table: table, layout: layout)
             } else if was.isKey != property.isKey {
-                plan.changes.append(.init(summary: "\(cls.name).\(property.name) \(property.isKey ? "becomes" : "stops being") a key: instance identities change", isDestructive: true))
+                plan.changes.append(
+                    .init(
+                        summary: "\(cls.name).\(property.name) \(property.isKey ? "becomes" : "stops being") a key: instance identities change",
+                        isDestructive: true))
             } else if was.maxLength != property.maxLength {
-                plan.changes.append(.init(summary: "MaxLen of \(cls.name).\(property.name): \(was.maxLength.map(String.init) ?? "none") → \(property.maxLength.map(String.init) ?? "none")", isDestructive: false))
+                plan.changes.append(
+                    .init(
+                        summary:
+                            "MaxLen of \(cls.name).\(property.name): \(was.maxLength.map(String.init) ?? "none") → \(property.maxLength.map(String.init) ?? "none")",
+                        isDestructive: false))
                 let name = SQLNames.shortened(was.column + "_maxlen")
                 statements.append("ALTER TABLE \(table) DROP CONSTRAINT IF EXISTS \(SQLNames.quoted(name));")
-                for check in property.columnType.checks(column: SQLNames.quoted(was.column), maxLength: property.maxLength) where check.name == "maxlen" {
+                for check in property.columnType.checks(column: SQLNames.quoted(was.column), maxLength: property.maxLength)
+                where check.name == "maxlen" {
                     statements.append("ALTER TABLE \(table) ADD CONSTRAINT \(SQLNames.quoted(name)) CHECK (\(check.expression));")
                 }
             }
@@ -142,7 +163,9 @@ public struct Evolution: Sendable {
         if newMapping?.description != old.description || newMapping?.properties.map(\.description) != old.properties.map(\.description) {
             statements.append("COMMENT ON TABLE \(table) IS \(SQLNames.literal(layout.tableComment));")
             for property in cls.properties {
-                statements.append("COMMENT ON COLUMN \(table).\(SQLNames.quoted(SQLNames.column(for: property.name))) IS \(SQLNames.literal(TableLayout.comment(for: property)));")
+                statements.append(
+                    "COMMENT ON COLUMN \(table).\(SQLNames.quoted(SQLNames.column(for: property.name))) IS \(SQLNames.literal(TableLayout.comment(for: property)));"
+                )
             }
         }
         return statements
@@ -160,7 +183,9 @@ public struct Evolution: Sendable {
             statements.append("ALTER TABLE \(table) ADD CONSTRAINT \(SQLNames.quoted(check.name)) CHECK (\(check.expression));")
         }
         if property.isReference {
-            statements.append("ALTER TABLE \(table) ADD CONSTRAINT \(SQLNames.quoted(SQLNames.shortened(column + "_fkey"))) FOREIGN KEY (\(SQLNames.quoted(column))) REFERENCES cimdb.instance (id) ON DELETE CASCADE;")
+            statements.append(
+                "ALTER TABLE \(table) ADD CONSTRAINT \(SQLNames.quoted(SQLNames.shortened(column + "_fkey"))) FOREIGN KEY (\(SQLNames.quoted(column))) REFERENCES cimdb.instance (id) ON DELETE CASCADE;"
+            )
         }
         statements.append("COMMENT ON COLUMN \(table).\(SQLNames.quoted(column)) IS \(SQLNames.literal(TableLayout.comment(for: property)));")
         return statements

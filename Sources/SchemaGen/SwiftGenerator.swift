@@ -53,7 +53,8 @@ public struct SwiftGenerator: Sendable {
             members.append((property, name))
         }
         var out = banner + "public import CIM\npublic import ORM\npublic import SQLCore\n\n"
-        out += Self.docComment(cls.description, note: "\(cls.name)" + (cls.superclass.map { ", a \($0)" } ?? "") + (cls.isAbstract ? " (abstract)" : ""), indent: "")
+        out += Self.docComment(
+            cls.description, note: "\(cls.name)" + (cls.superclass.map { ", a \($0)" } ?? "") + (cls.isAbstract ? " (abstract)" : ""), indent: "")
         out += "public struct \(cls.name): ModelObject {\n"
         out += "    public static let className = \(Self.literal(cls.name))\n"
         out += "    public static let superclassName: String? = \(cls.superclass.map(Self.literal) ?? "nil")\n"
@@ -71,11 +72,12 @@ public struct SwiftGenerator: Sendable {
         // Memberwise initializer: keys first (required), then everything else defaulted.
         let keys = members.filter { $0.property.isKey }
         let others = members.filter { !$0.property.isKey }
-        let parameters = keys.map { key -> String in
-            let base = "\(Self.bareName(key.swiftName)): \(Self.swiftType(key.property))"
-            if sameName(key.property.name, "CreationClassName"), key.property.type == .string { return base + " = \(Self.literal(cls.name))" }
-            return base
-        } + others.map { "\(Self.bareName($0.swiftName)): \(Self.swiftType($0.property)) = nil" }
+        let parameters =
+            keys.map { key -> String in
+                let base = "\(Self.bareName(key.swiftName)): \(Self.swiftType(key.property))"
+                if sameName(key.property.name, "CreationClassName"), key.property.type == .string { return base + " = \(Self.literal(cls.name))" }
+                return base
+            } + others.map { "\(Self.bareName($0.swiftName)): \(Self.swiftType($0.property)) = nil" }
         out += "\n    public init(\n        " + parameters.joined(separator: ",\n        ") + "\n    ) {\n"
         for (_, name) in members { out += "        self.\(name) = \(name)\n" }
         out += "    }\n"
@@ -84,7 +86,8 @@ public struct SwiftGenerator: Sendable {
         out += "        let v = Self.properties.map { ValueCoding.value(in: row, column: $0.column, for: $0) }\n"
         for (i, (property, name)) in members.enumerated() {
             let decode = Self.decodeExpression(property, "v[\(i)]")
-            out += property.isKey
+            out +=
+                property.isKey
                 ? "        self.\(name) = try ModelValues.required(\(decode), \(Self.literal(property.name)))\n"
                 : "        self.\(name) = \(decode)\n"
         }

@@ -99,11 +99,14 @@ extension TableLayout {
                     for (suffix, function) in [(Self.timeSuffix, "cimdb.cim_timestamp"), (Self.intervalSuffix, "cimdb.cim_interval")] {
                         let generated = SQLNames.shortened(column + suffix)
                         if let other = used[generated] {
-                            throw SchemaError("class \(cls.name): the \(suffix) column of \(property.name) would be \(generated), already used by \(other)")
+                            throw SchemaError(
+                                "class \(cls.name): the \(suffix) column of \(property.name) would be \(generated), already used by \(other)")
                         }
                         used[generated] = "\(property.name) (generated)"
-                        columns.append(Column(name: generated, sqlType: suffix == Self.timeSuffix ? "timestamptz" : "interval",
-                                              notNull: false, generatedFrom: "\(function)(\(quoted))", inherited: false))
+                        columns.append(
+                            Column(
+                                name: generated, sqlType: suffix == Self.timeSuffix ? "timestamptz" : "interval",
+                                notNull: false, generatedFrom: "\(function)(\(quoted))", inherited: false))
                     }
                 }
             }
@@ -113,8 +116,10 @@ extension TableLayout {
             if let inheritedProperty, Self.comment(for: inheritedProperty) == comment { continue }
             columnComments.append((column, comment))
             if property.type == .datetime, !property.isArray, inheritedProperty == nil {
-                columnComments.append((SQLNames.shortened(column + Self.timeSuffix), "\(property.name) as a timestamp (NULL for intervals and wildcards)."))
-                columnComments.append((SQLNames.shortened(column + Self.intervalSuffix), "\(property.name) as an interval (NULL for timestamps and wildcards)."))
+                columnComments.append(
+                    (SQLNames.shortened(column + Self.timeSuffix), "\(property.name) as a timestamp (NULL for intervals and wildcards)."))
+                columnComments.append(
+                    (SQLNames.shortened(column + Self.intervalSuffix), "\(property.name) as an interval (NULL for timestamps and wildcards)."))
             }
         }
     }

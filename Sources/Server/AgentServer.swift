@@ -37,11 +37,13 @@ public struct AgentServer: Sendable {
         let metrics = ServerMetrics()
         let queue = IngestQueue(limit: configuration.queueLimit, metrics: metrics)
         let credentials = Credentials(pool: pool, serverName: configuration.name, logger: logger, metrics: metrics)
-        let routes = Routes(configuration: configuration, pool: pool, sink: queue, queueDepth: { await queue.depth }, credentials: credentials,
-                            metrics: metrics, logger: logger)
+        let routes = Routes(
+            configuration: configuration, pool: pool, sink: queue, queueDepth: { await queue.depth }, credentials: credentials,
+            metrics: metrics, logger: logger)
         let router = routes.router()
-        let worker = IngestWorker(queue: queue, processor: DatabaseProcessors(pool: pool, configuration: configuration, logger: logger),
-                                  batchSize: configuration.batchSize, logger: logger)
+        let worker = IngestWorker(
+            queue: queue, processor: DatabaseProcessors(pool: pool, configuration: configuration, logger: logger),
+            batchSize: configuration.batchSize, logger: logger)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "cimdb"),
@@ -49,8 +51,16 @@ public struct AgentServer: Sendable {
             logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await worker.run() }
-            group.addTask { await Chores.repeatedly(every: .seconds(60), "delete old request nonces", logger: logger) { try await Chores.forgetOldNonces(pool: pool) } }
-            group.addTask { await Chores.repeatedly(every: .seconds(2), "refresh the report aggregates", logger: logger) { try await Chores.refreshReportAggregates(pool: pool) } }
+            group.addTask {
+                await Chores.repeatedly(every: .seconds(60), "delete old request nonces", logger: logger) {
+                    try await Chores.forgetOldNonces(pool: pool)
+                }
+            }
+            group.addTask {
+                await Chores.repeatedly(every: .seconds(2), "refresh the report aggregates", logger: logger) {
+                    try await Chores.refreshReportAggregates(pool: pool)
+                }
+            }
             let delivery = SubscriptionDelivery(conninfo: configuration.conninfo, serverName: configuration.name, logger: logger)
             group.addTask { await delivery.run() }
             group.addTask { try await app.runService() }

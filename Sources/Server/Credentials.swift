@@ -24,11 +24,14 @@ final class Credentials: RequestAuthenticator {
     }
 
     /// The node a request is signed by, or why it is refused (the refusal is logged and recorded).
-    func authenticate(method: String, path: String, body: [UInt8], remote: String?, header: (String) -> String?) async throws -> Result<String, SignatureError> {
+    func authenticate(
+        method: String, path: String, body: [UInt8], remote: String?, header: (String) -> String?
+    ) async throws -> Result<String, SignatureError> {
         let claim: RequestSignature.Claim
         switch RequestSignature.Claim.read(header) {
         case .success(let c): claim = c
-        case .failure(let error): return try await refuse(error, node: header(RequestSignature.nodeHeader), method: method, path: path, remote: remote)
+        case .failure(let error):
+            return try await refuse(error, node: header(RequestSignature.nodeHeader), method: method, path: path, remote: remote)
         }
         guard let key = try await publicKey(of: claim.node) else {
             return try await refuse(.unknownNode(claim.node), node: claim.node, method: method, path: path, remote: remote)
@@ -38,7 +41,8 @@ final class Credentials: RequestAuthenticator {
         }
         let server = serverName
         let fresh = try await pool.withConnection { connection in
-            try connection.execute("""
+            try connection.execute(
+                """
                 WITH fresh AS (
                     INSERT INTO cimdb.request_nonce (node, nonce) VALUES (\(claim.node), \(claim.nonce)) ON CONFLICT DO NOTHING RETURNING 1
                 ), seen AS (
@@ -48,7 +52,8 @@ final class Credentials: RequestAuthenticator {
                     RETURNING 1
                 )
                 SELECT EXISTS (SELECT 1 FROM fresh) AS fresh
-                """).first?.bool("fresh") ?? false
+                """
+            ).first?.bool("fresh") ?? false
         }
         if !fresh {
             return try await refuse(.replayed(nonce: claim.nonce), node: claim.node, method: method, path: path, remote: remote)
@@ -79,7 +84,8 @@ final class Credentials: RequestAuthenticator {
         metrics.refused(reason: label)
         let server = serverName
         try await pool.withConnection { connection in
-            try connection.execute("""
+            try connection.execute(
+                """
                 INSERT INTO cimdb.refused_request (server, remote, node, method, path, reason) VALUES (\(server), \(remote), \(node), \(method), \(path), \(reason))
                 """)
         }
@@ -100,16 +106,22 @@ final class Credentials: RequestAuthenticator {
     /// Exchanges an enrollment token for the node's credential: records the node's public key.
     func enroll(_ request: EnrollRequest, remote: String?) async throws -> Result<Void, EnrollmentRefusal> {
         guard let raw = Data(base64Encoded: request.publicKey), raw.count == 32,
-              (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil else { return .failure(.invalidKey) }
+            (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil
+        else { return .failure(.invalidKey) }
         let hash = Enrollment.hash(token: request.token)
         let accepted = try await pool.withConnection { connection in
             try connection.transaction { connection in
-                guard try connection.execute("""
-                    UPDATE cimdb.enrollment_token SET used_at = now()
-                    WHERE token_hash = \(hash) AND node = \(request.node) AND used_at IS NULL AND expires_at > now() RETURNING node
-                    """).count > 0 else { return false }
+                guard
+                    try connection.execute(
+                        """
+                        UPDATE cimdb.enrollment_token SET used_at = now()
+                        WHERE token_hash = \(hash) AND node = \(request.node) AND used_at IS NULL AND expires_at > now() RETURNING node
+                        """
+                    ).count > 0
+                else { return false }
                 try connection.execute("INSERT INTO cimdb.node (name) VALUES (\(request.node)) ON CONFLICT DO NOTHING")
-                try connection.execute("""
+                try connection.execute(
+                    """
                     INSERT INTO cimdb.node_credential (node, public_key) VALUES (\(request.node), \(Bytea([UInt8](raw))))
                     ON CONFLICT (node) DO UPDATE SET public_key = EXCLUDED.public_key, enrolled_at = now()
                     """)
@@ -117,8 +129,9 @@ final class Credentials: RequestAuthenticator {
             }
         }
         if !accepted {
-            try await record(reason: EnrollmentRefusal.invalidToken.description, label: "enrollment", node: request.node,
-                             method: "POST", path: "/v1/enroll", remote: remote)
+            try await record(
+                reason: EnrollmentRefusal.invalidToken.description, label: "enrollment", node: request.node,
+                method: "POST", path: "/v1/enroll", remote: remote)
             return .failure(.invalidToken)
         }
         keys.withLock { $0[request.node] = nil }
@@ -148,10 +161,13 @@ public enum Enrollment {
     public static func createToken(for node: String, validFor validity: Duration, on connection: Connection) throws -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let token = "cimdb-" + Data(bytes).base64EncodedString()
+        let token =
+            "cimdb-"
+            + Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
         let seconds = Double(validity.components.seconds)
-        try connection.execute("""
+        try connection.execute(
+            """
             INSERT INTO cimdb.enrollment_token (token_hash, node, expires_at) VALUES (\(hash(token: token)), \(node), now() + make_interval(secs => \(seconds)))
             """)
         return token

@@ -35,7 +35,11 @@ struct ExternalSystemRoutes: Sendable {
     final class ExportCount: Sendable {
         private let count = Mutex(0)
         /// Takes a place when one is free.
-        func enter(limit: Int) -> Bool { count.withLock { if $0 >= limit { return false }; $0 += 1; return true } }
+        func enter(limit: Int) -> Bool {
+            count.withLock {
+                if $0 >= limit { return false }; $0 += 1; return true
+            }
+        }
         func leave() { count.withLock { $0 -= 1 } }
     }
 
@@ -78,8 +82,9 @@ struct ExternalSystemRoutes: Sendable {
         try authorize(request)
         let query = request.uri.queryParameters
         let associations = query.get("associations").map { $0 == "true" || $0 == "1" } ?? false
-        let requested = CIMXMLExporter.Options(className: query.get("class"), node: query.get("node"), associations: associations,
-                                               host: configuration.name)
+        let requested = CIMXMLExporter.Options(
+            className: query.get("class"), node: query.get("node"), associations: associations,
+            host: configuration.name)
         // Check the filter before the document starts: an unknown class or node is a 404.
         let exporter: CIMXMLExporter
         do {

@@ -86,7 +86,8 @@ struct IngestQueueState {
         if entries[head].result.isApplicable {
             let kind = entries[head].result.kind
             while end < entries.count, end - head < maximum, entries[end].result.isApplicable, entries[end].result.kind == kind,
-                  tickets[entries[end].ticket] != nil {
+                tickets[entries[end].ticket] != nil
+            {
                 end += 1
             }
         }
@@ -102,7 +103,8 @@ struct IngestQueueState {
 
     /// A batch taken with `take` is settled: an outcome per entry, or a failure of its requests.
     /// Answers the requests now complete and the results settled (for the metrics).
-    mutating func settle(_ batch: [Entry], with outcomes: Result<[Outcome], any Error>, now: Instant) -> (completed: [Completion], settled: [Settled]) {
+    mutating func settle(_ batch: [Entry], with outcomes: Result<[Outcome], any Error>, now: Instant) -> (completed: [Completion], settled: [Settled])
+    {
         var completed: [Completion] = []
         var settled: [Settled] = []
         switch outcomes {

@@ -72,8 +72,9 @@ final class DatabaseProcessors: BatchProcessor {
                         .apply(deliveries, on: connection).map(Self.outcome)
                 case .undecodable(let kind, let error):
                     let r = results[0]
-                    let (id, message) = try UndecodableEnvelope.reject(r.raw, kind: kind, error: error, from: "node \(r.node) via \(source)",
-                                                                       node: r.node, on: connection)
+                    let (id, message) = try UndecodableEnvelope.reject(
+                        r.raw, kind: kind, error: error, from: "node \(r.node) via \(source)",
+                        node: r.node, on: connection)
                     return [.init(status: .rejected, rejectedID: id, errors: [message])]
                 case .misaddressed(let kind, let named):
                     let r = results[0]

@@ -49,7 +49,8 @@ struct ErrorResponses: RouterMiddleware {
         } catch let error as HTTPError {
             return ClientError.response(error.status, error.body ?? error.status.reasonPhrase)
         } catch let error as NIOTooManyBytesError {
-            return ClientError.response(.contentTooLarge, "the request body is over this server's limit (\(error.maxBytes ?? maximumBodyBytes) bytes)")
+            return ClientError.response(
+                .contentTooLarge, "the request body is over this server's limit (\(error.maxBytes ?? maximumBodyBytes) bytes)")
         } catch let error as PostgresError where error.kind == .connection {
             context.logger.error("request \(context.id) \(request.method) \(request.uri.path): the database does not answer: \(detailed: error)")
             return ClientError.response(.serviceUnavailable, "the database does not answer", retryAfter: 5)
@@ -117,6 +118,8 @@ struct SignedRequests: RouterMiddleware {
 
 /// Who signed a request, or why it is refused. `Credentials` (keys in the database).
 protocol RequestAuthenticator: Sendable {
-    func authenticate(method: String, path: String, body: [UInt8], remote: String?,
-                      header: (String) -> String?) async throws -> Result<String, SignatureError>
+    func authenticate(
+        method: String, path: String, body: [UInt8], remote: String?,
+        header: (String) -> String?
+    ) async throws -> Result<String, SignatureError>
 }

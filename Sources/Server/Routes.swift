@@ -106,7 +106,9 @@ struct Routes: Sendable {
         let body = try await request.collectBody(upTo: configuration.maximumBodyBytes)
         let beat = try? JSONDecoder().decode(Heartbeat.self, from: Data(body.readableBytesView))
         let version = try await pool.withConnection { connection in
-            try connection.execute("UPDATE cimdb.node SET agent_version = \(beat?.agentVersion), journaled = \(beat.map { SQLValue($0.journaled) } ?? SQLValue(nil as String?)) WHERE name = \(node)")
+            try connection.execute(
+                "UPDATE cimdb.node SET agent_version = \(beat?.agentVersion), journaled = \(beat.map { SQLValue($0.journaled) } ?? SQLValue(nil as String?)) WHERE name = \(node)"
+            )
             return try AssignmentQueries.assignments(of: node, on: connection).version
         }
         return Self.json(HeartbeatResponse(assignmentsVersion: version))
@@ -129,7 +131,9 @@ struct Routes: Sendable {
         case .discovery:
             do {
                 let result = try Envelope.decodeDiscovery(item.envelope)
-                if result.node != node { return PendingResult(node: node, raw: item.envelope, payload: .misaddressed(.discovery, names: result.node)) }
+                if result.node != node {
+                    return PendingResult(node: node, raw: item.envelope, payload: .misaddressed(.discovery, names: result.node))
+                }
                 return PendingResult(node: node, raw: item.envelope, payload: .discovery(result))
             } catch {
                 return PendingResult(node: node, raw: item.envelope, payload: .undecodable(.discovery, error))

@@ -21,9 +21,11 @@ public struct ServerConfiguration: Sendable {
     /// The bearer token `GET /export` requires; nil turns the route off.
     public var exportToken: String?
 
-    public init(conninfo: String, host: String = "127.0.0.1", port: Int = 7480, name: String? = nil, connections: Int = 4,
-                batchSize: Int = 256, queueLimit: Int = 20_000, maximumBodyBytes: Int = 64 << 20,
-                maximumOutputBytes: Int = 16 << 20, exportToken: String? = nil) {
+    public init(
+        conninfo: String, host: String = "127.0.0.1", port: Int = 7480, name: String? = nil, connections: Int = 4,
+        batchSize: Int = 256, queueLimit: Int = 20_000, maximumBodyBytes: Int = 64 << 20,
+        maximumOutputBytes: Int = 16 << 20, exportToken: String? = nil
+    ) {
         self.conninfo = conninfo
         self.host = host
         self.port = port

@@ -2,7 +2,7 @@ import CommandSupport
 import Foundation
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A `cimdb server` started as a child process, seen from its parent (`cimdb up`, the benchmarks).
@@ -13,7 +13,10 @@ public enum ServerHealth {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if let url = URL(string: "http://127.0.0.1:\(port)/health"),
-               let (_, response) = try? await URLSession.shared.data(from: url), (response as? HTTPURLResponse)?.statusCode == 200 { return }
+                let (_, response) = try? await URLSession.shared.data(from: url), (response as? HTTPURLResponse)?.statusCode == 200
+            {
+                return
+            }
             try await Task.sleep(for: .milliseconds(200))
         }
         throw CommandFailure("the server did not answer on port \(port) within 30 s (is the port taken? try --port); see \(log)")

@@ -10,7 +10,7 @@ import SQLCore
 public import Store
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Subscriptions of external systems to inventory changes (table `cimdb.subscription`).
@@ -28,10 +28,12 @@ public enum Subscriptions {
             }
             canonical = name
         }
-        return try connection.execute("""
+        return try connection.execute(
+            """
             INSERT INTO cimdb.subscription (url, class_name, node, delivered_through)
             VALUES (\(url), \(canonical), \(node), (SELECT coalesce(max(id), 0) FROM cimdb.event)) RETURNING id
-            """).first?.int64("id") ?? 0
+            """
+        ).first?.int64("id") ?? 0
     }
 
     /// Removes a subscription; false when there was none with that id.
@@ -80,7 +82,8 @@ struct SubscriptionDelivery: Sendable {
             do {
                 // The model can change under a running server: read it again every minute.
                 if catalog == nil || ContinuousClock.now - catalog!.loaded > .seconds(60) {
-                    catalog = try await database.run { c in (try ModelCatalog.load(from: c), try ModelSourceStore.model(from: c), ContinuousClock.now) }
+                    catalog = try await database.run { c in (try ModelCatalog.load(from: c), try ModelSourceStore.model(from: c), ContinuousClock.now)
+                    }
                 }
                 var delivered = false
                 while let lease = try await database.run({ try Self.lease(on: $0) }) {
@@ -111,14 +114,19 @@ struct SubscriptionDelivery: Sendable {
 
     /// Takes the most overdue subscription for a minute, or nil when none is due.
     static func lease(on c: Connection) throws -> Lease? {
-        guard let row = try c.execute("""
-            UPDATE cimdb.subscription SET next_attempt_at = now() + interval '1 minute'
-            WHERE id = (SELECT id FROM cimdb.subscription WHERE next_attempt_at <= now()
-                        ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT 1)
-            RETURNING id, url, class_name, node, delivered_through, attempts
-            """).first, let id = row.int64("id"), let url = row["url"] else { return nil }
-        return Lease(id: id, url: url, className: row["class_name"], node: row["node"],
-                     through: row.int64("delivered_through") ?? 0, attempts: Int(row.int64("attempts") ?? 0))
+        guard
+            let row = try c.execute(
+                """
+                UPDATE cimdb.subscription SET next_attempt_at = now() + interval '1 minute'
+                WHERE id = (SELECT id FROM cimdb.subscription WHERE next_attempt_at <= now()
+                            ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT 1)
+                RETURNING id, url, class_name, node, delivered_through, attempts
+                """
+            ).first, let id = row.int64("id"), let url = row["url"]
+        else { return nil }
+        return Lease(
+            id: id, url: url, className: row["class_name"], node: row["node"],
+            through: row.int64("delivered_through") ?? 0, attempts: Int(row.int64("attempts") ?? 0))
     }
 
     /// What one delivery sends: the document and the last event in it.
@@ -131,9 +139,11 @@ struct SubscriptionDelivery: Sendable {
     private func deliver(_ lease: Lease, catalog: ModelCatalog, model: Model?, database: DedicatedConnection, session: URLSession) async {
         do {
             let (batch, idle, serverName) = (self.batch, self.idle, self.serverName)
-            guard let message = try await database.run({ c in
-                try Self.message(for: lease, catalog: catalog, model: model, batch: batch, idle: idle, host: serverName, on: c)
-            }) else { return }
+            guard
+                let message = try await database.run({ c in
+                    try Self.message(for: lease, catalog: catalog, model: model, batch: batch, idle: idle, host: serverName, on: c)
+                })
+            else { return }
             var request = URLRequest(url: URL(string: lease.url)!)
             request.httpMethod = "POST"
             request.httpBody = Data(message.document)
@@ -145,7 +155,8 @@ struct SubscriptionDelivery: Sendable {
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0
             guard (200..<300).contains(status) else { throw SubscriptionError.subscriberRefused(url: lease.url, status: status) }
             try await database.run { c in
-                try c.execute("""
+                try c.execute(
+                    """
                     UPDATE cimdb.subscription SET delivered_through = \(message.last), attempts = 0, next_attempt_at = now(), last_error = NULL,
                         last_delivered_at = now(), documents_delivered = documents_delivered + 1, events_delivered = events_delivered + \(message.events)
                     WHERE id = \(lease.id)
@@ -158,7 +169,8 @@ struct SubscriptionDelivery: Sendable {
             let reason = "\(detailed: error)"
             do {
                 try await database.run { c in
-                    try c.execute("""
+                    try c.execute(
+                        """
                         UPDATE cimdb.subscription SET attempts = \(attempts), next_attempt_at = now() + make_interval(secs => \(delay)), last_error = \(reason) WHERE id = \(lease.id)
                         """)
                 }
@@ -171,11 +183,14 @@ struct SubscriptionDelivery: Sendable {
 
     /// The next events of `lease` as one export message, or nil when none matched (the
     /// subscription then skips past the newest event and waits `idle`).
-    static func message(for lease: Lease, catalog: ModelCatalog, model: Model?, batch: Int, idle: Duration, host: String,
-                        on c: Connection) throws -> Message? {
+    static func message(
+        for lease: Lease, catalog: ModelCatalog, model: Model?, batch: Int, idle: Duration, host: String,
+        on c: Connection
+    ) throws -> Message? {
         let classes = lease.className.map { filter in catalog.classes.filter { catalog.isClass($0.name, kindOf: filter) }.map(\.name) }
         let horizon = try c.execute("SELECT coalesce(max(id), 0) AS id FROM cimdb.event").first?.int64("id") ?? 0
-        let events = try c.execute("""
+        let events = try c.execute(
+            """
             SELECT id, to_char(time AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS.US') || '+000' AS time, kind, instance_path, severity,
                    (SELECT i.id FROM cimdb.instance i WHERE i.path = e.instance_path) AS instance_id
             FROM cimdb.event e
@@ -186,7 +201,8 @@ struct SubscriptionDelivery: Sendable {
             // Nothing matched up to the newest event: skip past it, and look again after the
             // idle pause (due again at once, it would be leased again and again).
             let pause = Double(idle.components.seconds) + Double(idle.components.attoseconds) / 1e18
-            try c.execute("""
+            try c.execute(
+                """
                 UPDATE cimdb.subscription SET delivered_through = \(horizon), next_attempt_at = now() + make_interval(secs => \(pause)) WHERE id = \(lease.id)
                 """)
             return nil
@@ -197,8 +213,9 @@ struct SubscriptionDelivery: Sendable {
         let current = try exporter.instanceElements(ids: events.compactMap { $0.int64("instance_id") }, on: c)
         let last = events[events.count - 1].int64("id") ?? lease.through
         let changes = events.map { row in
-            ChangeEvent(id: row.int64("id") ?? 0, time: row["time"] ?? "", kind: row["kind"] ?? "", instancePath: row["instance_path"] ?? "",
-                        severity: row["severity"] ?? "info", sourceInstance: row.int64("instance_id").flatMap { current[$0] })
+            ChangeEvent(
+                id: row.int64("id") ?? 0, time: row["time"] ?? "", kind: row["kind"] ?? "", instancePath: row["instance_path"] ?? "",
+                severity: row["severity"] ?? "info", sourceInstance: row.int64("instance_id").flatMap { current[$0] })
         }
         let document = try IndicationDocument.make(events: changes, messageID: "\(lease.id)-\(last)", host: host)
         return Message(document: document, events: events.count, last: last)

@@ -75,10 +75,11 @@ enum Command {
                     return (output, error)
                 }
             }
-            let code: Int32 = switch result.terminationStatus {
-            case .exited(let code): code
-            case .signaled(let signal): 128 + signal
-            }
+            let code: Int32 =
+                switch result.terminationStatus {
+                case .exited(let code): code
+                case .signaled(let signal): 128 + signal
+                }
             return CommandOutput(exitCode: code, standardOutput: result.closureResult.0, standardError: result.closureResult.1)
         } catch let error as PostgresError {
             throw error

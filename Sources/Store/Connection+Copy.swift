@@ -58,7 +58,9 @@ extension Connection {
             var row: UnsafeMutablePointer<CChar>?
             let length = PQgetCopyData(handle, &row, 0)
             if length > 0, let row {
-                row.withMemoryRebound(to: UInt8.self, capacity: Int(length)) { data.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(length))) }
+                row.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
+                    data.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(length)))
+                }
                 PQfreemem(row)
             } else {
                 if length == -2 { failure = PostgresError(connection: handle, kind: .copy) }

@@ -2,11 +2,11 @@ import CLibPQ
 public import SQLCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension Connection {
@@ -37,8 +37,11 @@ extension Connection {
         while received.isEmpty {
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero else { break }
-            let milliseconds = min(Int32.max, Int32(clamping: remaining.components.seconds * 1000
-                + remaining.components.attoseconds / 1_000_000_000_000_000 + 1))
+            let milliseconds = min(
+                Int32.max,
+                Int32(
+                    clamping: remaining.components.seconds * 1000
+                        + remaining.components.attoseconds / 1_000_000_000_000_000 + 1))
             guard try waitReadable(handle, milliseconds: milliseconds) else { continue }
             try consumeInput(handle)
             received = takeNotifications(handle)
@@ -72,10 +75,11 @@ extension Connection {
     private func takeNotifications(_ handle: OpaquePointer) -> [Notification] {
         var received: [Notification] = []
         while let notify = PQnotifies(handle) {
-            received.append(Notification(
-                channel: String(cString: notify.pointee.relname),
-                payload: notify.pointee.extra.map { String(cString: $0) } ?? "",
-                processID: notify.pointee.be_pid))
+            received.append(
+                Notification(
+                    channel: String(cString: notify.pointee.relname),
+                    payload: notify.pointee.extra.map { String(cString: $0) } ?? "",
+                    processID: notify.pointee.be_pid))
             PQfreemem(notify)
         }
         return received

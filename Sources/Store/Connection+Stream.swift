@@ -19,8 +19,9 @@ public struct RawRows {
     @inline(__always)
     public func bytes(_ row: Int, _ column: Int) -> UnsafeRawBufferPointer? {
         if PQgetisnull(result, Int32(row), Int32(column)) != 0 { return nil }
-        return UnsafeRawBufferPointer(start: PQgetvalue(result, Int32(row), Int32(column)),
-                                      count: Int(PQgetlength(result, Int32(row), Int32(column))))
+        return UnsafeRawBufferPointer(
+            start: PQgetvalue(result, Int32(row), Int32(column)),
+            count: Int(PQgetlength(result, Int32(row), Int32(column))))
     }
 
     /// The value as a string, `nil` for `NULL`.

@@ -45,7 +45,7 @@ public struct CopyInWriter {
         var offset = 0
         while offset < data.count {
             let take = min(Self.chunkSize - buffer.count, data.count - offset)
-            buffer.append(contentsOf: data[offset ..< offset + take])
+            buffer.append(contentsOf: data[offset..<offset + take])
             offset += take
             if buffer.count >= Self.chunkSize { flush() }
         }

@@ -11,9 +11,10 @@ extension EmbeddedCluster {
     /// tool's message and the end of ``logFile``.
     @discardableResult
     public func start(port: Int? = nil) async throws -> ClusterStatus {
-        let binaries = try binDirectory.map { directory throws(PostgresError) in
-            try PostgresBinaries.validate(directory)
-        } ?? PostgresBinaries.locate()
+        let binaries =
+            try binDirectory.map { directory throws(PostgresError) in
+                try PostgresBinaries.validate(directory)
+            } ?? PostgresBinaries.locate()
         let account = try await serverAccount(create: true)
         try prepareDirectories(for: account)
         if !isInitialized {

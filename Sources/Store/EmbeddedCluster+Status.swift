@@ -10,9 +10,10 @@ extension EmbeddedCluster {
             try FileSystem.remove(dataDirectory + "/postmaster.pid")
             return
         }
-        let binaries = try binDirectory.map { directory throws(PostgresError) in
-            try PostgresBinaries.validate(directory)
-        } ?? PostgresBinaries.locate()
+        let binaries =
+            try binDirectory.map { directory throws(PostgresError) in
+                try PostgresBinaries.validate(directory)
+            } ?? PostgresBinaries.locate()
         let account = try await serverAccount(create: false)
         let output = try await account.run(
             binaries + "/pg_ctl", ["stop", "-w", "-t", "60", "-s", "-m", "fast", "-D", dataDirectory],
@@ -35,7 +36,8 @@ extension EmbeddedCluster {
         if initialized, let owner = FileSystem.ownerName(dataDirectory) {
             account = owner
         } else if ServerAccount.runningAsRoot {
-            account = (ServerAccount.lookup(name: "postgres") ?? ServerAccount.lookup(name: ServerAccount.fallbackName))?.name
+            account =
+                (ServerAccount.lookup(name: "postgres") ?? ServerAccount.lookup(name: ServerAccount.fallbackName))?.name
                 ?? ServerAccount.fallbackName
         } else {
             account = ServerAccount.lookup(uid: ServerAccount.currentUID)?.name ?? String(ServerAccount.currentUID)

@@ -1,8 +1,8 @@
 #if canImport(FoundationEssentials)
-import SQLCore
-import FoundationEssentials
+    import SQLCore
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 extension Migrator {

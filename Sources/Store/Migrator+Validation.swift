@@ -43,9 +43,10 @@ extension Migrator {
     /// Lowercase words of letters and digits joined by single underscores, at least two words.
     static func isValidName(_ name: String) -> Bool {
         let words = name.split(separator: "_", omittingEmptySubsequences: false)
-        return words.count >= 2 && words.allSatisfy { word in
-            !word.isEmpty && word.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber) }
-        }
+        return words.count >= 2
+            && words.allSatisfy { word in
+                !word.isEmpty && word.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber) }
+            }
     }
 
     /// Checks the applied migrations against the list: every applied version must be known, and

@@ -94,7 +94,8 @@ public struct Migrator: Sendable {
         if let schema = identifier.schema {
             try connection.execute("CREATE SCHEMA IF NOT EXISTS \(identifier: schema)")
         }
-        try connection.execute("""
+        try connection.execute(
+            """
             CREATE TABLE IF NOT EXISTS \(identifier) (
                 version integer PRIMARY KEY,
                 name text NOT NULL,

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
-import SQLCore
-import Glibc
+    import SQLCore
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Asks `pg_config --bindir` synchronously.
@@ -42,8 +42,11 @@ enum PgConfig {
         var pid: pid_t = 0
         let arguments = [pgConfig, "--bindir"]
         let spawned = CStringArray.with(arguments) { argv in
-            posix_spawn(&pid, pgConfig, &actions, &attributes, UnsafeMutablePointer(mutating: argv).withMemoryRebound(
-                to: UnsafeMutablePointer<CChar>?.self, capacity: arguments.count + 1) { $0 }, environ)
+            posix_spawn(
+                &pid, pgConfig, &actions, &attributes,
+                UnsafeMutablePointer(mutating: argv).withMemoryRebound(
+                    to: UnsafeMutablePointer<CChar>?.self, capacity: arguments.count + 1
+                ) { $0 }, environ)
         }
         close(pipeEnds[1])
         guard spawned == 0 else { return nil }

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
-import SQLCore
-import Glibc
+    import SQLCore
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The lock file a running postmaster keeps in its data directory (`postmaster.pid`): process

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
-import SQLCore
-import Glibc
+    import SQLCore
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The operating-system account PostgreSQL runs as. `initdb` and `postgres` refuse to run as
@@ -33,10 +33,12 @@ struct ServerAccount: Sendable, Hashable {
             throw PostgresError(kind: .cluster, message: "neither a 'postgres' nor a '\(fallbackName)' account exists")
         }
         let useradd = ["/usr/sbin/useradd", "/sbin/useradd", "/usr/bin/useradd"].first(where: FileSystem.isExecutable) ?? "useradd"
-        let output = try await Command.run(useradd, [
-            "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-            "--shell", "/usr/sbin/nologin", "--comment", "cimdb PostgreSQL", fallbackName,
-        ])
+        let output = try await Command.run(
+            useradd,
+            [
+                "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                "--shell", "/usr/sbin/nologin", "--comment", "cimdb PostgreSQL", fallbackName,
+            ])
         guard let account = lookup(name: fallbackName) else {
             throw PostgresError(
                 kind: .cluster,
@@ -63,7 +65,9 @@ struct ServerAccount: Sendable, Hashable {
 
     /// Runs `tool` as this account, in `directory` (a place the account can enter, so tools do
     /// not complain about the caller's working directory).
-    func run(_ tool: String, _ arguments: [String], in directory: String, timeout: Duration = .seconds(120)) async throws(PostgresError) -> CommandOutput {
+    func run(
+        _ tool: String, _ arguments: [String], in directory: String, timeout: Duration = .seconds(120)
+    ) async throws(PostgresError) -> CommandOutput {
         let call = invocation(tool, arguments)
         return try await Command.run(
             call.executable, call.arguments, workingDirectory: directory,

@@ -11,14 +11,16 @@ final class ServerNotices {
 
     /// Installs the receiver on `connection`; `self` must outlive the `PGconn`.
     func install(on connection: OpaquePointer) {
-        PQsetNoticeReceiver(connection, { context, result in
-            guard let context, let result,
-                let severity = PQresultErrorField(result, Int32(Character("V").asciiValue!))
-            else { return }
-            let level = String(cString: severity)
-            if level == "FATAL" || level == "PANIC" {
-                Unmanaged<ServerNotices>.fromOpaque(context).takeUnretainedValue().sessionTerminated = true
-            }
-        }, Unmanaged.passUnretained(self).toOpaque())
+        PQsetNoticeReceiver(
+            connection,
+            { context, result in
+                guard let context, let result,
+                    let severity = PQresultErrorField(result, Int32(Character("V").asciiValue!))
+                else { return }
+                let level = String(cString: severity)
+                if level == "FATAL" || level == "PANIC" {
+                    Unmanaged<ServerNotices>.fromOpaque(context).takeUnretainedValue().sessionTerminated = true
+                }
+            }, Unmanaged.passUnretained(self).toOpaque())
     }
 }

@@ -1,17 +1,17 @@
 #if canImport(FoundationEssentials)
-import SQLCore
-import Store
-import FoundationEssentials
+    import SQLCore
+    import Store
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The test cluster's home: `/tmp/cimdb-test-XXXXXX` (short, so the unix socket path fits in

@@ -49,7 +49,8 @@ public enum TestPostgres {
                     "CREATE DATABASE \(identifier: name) TEMPLATE \(identifier: template)")
                 // A copy does not take the template's own settings (ALTER DATABASE … SET, such as
                 // cimdb's search_path): the server writes the statements that give them back.
-                let settings = try connection.execute("""
+                let settings = try connection.execute(
+                    """
                     SELECT format('ALTER DATABASE %I SET %I = %s', \(name)::text, split_part(c, '=', 1), substr(c, strpos(c, '=') + 1))
                     FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase, unnest(s.setconfig) AS c
                     WHERE d.datname = \(template) AND s.setrole = 0

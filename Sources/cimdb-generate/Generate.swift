@@ -18,7 +18,9 @@ struct Generate {
         let check = arguments.contains("--check")
         arguments.removeAll { $0 == "--check" }
         if arguments.contains("--help") || arguments.contains("-h") {
-            print("usage: cimdb-generate [--check] [REPOSITORY_ROOT]\n  Regenerates migrations/0002_create_default_model.sql, Sources/CIMModel/ and Sources/Migrations/ from mof/ and migrations/.\n  --check  write nothing; exit 1 when a committed file is stale")
+            print(
+                "usage: cimdb-generate [--check] [REPOSITORY_ROOT]\n  Regenerates migrations/0002_create_default_model.sql, Sources/CIMModel/ and Sources/Migrations/ from mof/ and migrations/.\n  --check  write nothing; exit 1 when a committed file is stale"
+            )
             return
         }
         let root = arguments.first ?? FileManager.default.currentDirectoryPath
@@ -31,7 +33,8 @@ struct Generate {
                     return
                 }
                 for path in stale { FileHandle.standardError.write(Data("stale: \(path)\n".utf8)) }
-                FileHandle.standardError.write(Data("cimdb-generate: \(stale.count) generated file(s) are stale; run `swift run cimdb-generate` and commit the result\n".utf8))
+                FileHandle.standardError.write(
+                    Data("cimdb-generate: \(stale.count) generated file(s) are stale; run `swift run cimdb-generate` and commit the result\n".utf8))
                 exit(1)
             }
             try generated.write()

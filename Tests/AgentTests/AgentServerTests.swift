@@ -4,11 +4,11 @@ import Store
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 #if canImport(Glibc)
-import Glibc
-import SQLCore
+    import Glibc
+    import SQLCore
 #endif
 
 /// Real processes end to end (issue: agent and server): one PostgreSQL, two `cimdb server`
@@ -62,12 +62,16 @@ struct AgentServerTests {
         try installation.removeDisk("n1", "d2")
         try await eventually("n1's /d2 deleted") { try installation.fileSystems("n1").keys.sorted() == ["/d1"] }
         #expect(try installation.hostedFileSystems("n1") == 1)
-        #expect(try installation.count("""
-            SELECT count(*) FROM cimdb.update_deployment WHERE node = 'n1' AND settings = 'Disk' AND property_name = 'FileSystemSize'
-            """) == 1)
-        #expect(try installation.count("""
-            SELECT count(*) FROM cimdb.event WHERE node = 'n1' AND kind = 'deleted' AND instance_path LIKE 'CIM_FileSystem.%/d2%'
-            """) == 1)
+        #expect(
+            try installation.count(
+                """
+                SELECT count(*) FROM cimdb.update_deployment WHERE node = 'n1' AND settings = 'Disk' AND property_name = 'FileSystemSize'
+                """) == 1)
+        #expect(
+            try installation.count(
+                """
+                SELECT count(*) FROM cimdb.event WHERE node = 'n1' AND kind = 'deleted' AND instance_path LIKE 'CIM_FileSystem.%/d2%'
+                """) == 1)
         // A disk appears: created, and no second update monitor.
         try installation.addDisk("n1", "d9", size: 900)
         try await eventually("n1's /d9 created with its size") { try installation.fileSystems("n1")["/d9"] == 900 }
@@ -100,7 +104,8 @@ struct AgentServerTests {
         try installation.addDisk("n2", "d2", size: 20)
         try await eventually("n2's new disk arrives through server2") { try installation.fileSystems("n2")["/d2"] == 20 }
         try await eventually("every agent heard by server2") {
-            try installation.count("SELECT count(*) FROM cimdb.node WHERE last_server = 'server2' AND last_seen_at > now() - interval '5 seconds'") == 3
+            try installation.count("SELECT count(*) FROM cimdb.node WHERE last_server = 'server2' AND last_seen_at > now() - interval '5 seconds'")
+                == 3
         }
 
         // Every server stops: agents keep running and journal their results.
@@ -126,28 +131,36 @@ struct AgentServerTests {
             try installation.query("SELECT caption FROM cim.cim_computersystem WHERE name = 'n3'").first?["caption"] == "second"
         }
         try await eventually("n2's journaled disk applied, then removed by its newer discovery") {
-            try installation.count("""
+            try installation.count(
+                """
                 SELECT count(*) FROM cimdb.event WHERE node = 'n2' AND instance_path LIKE 'CIM_FileSystem.%/d8%' AND kind IN ('created', 'deleted')
                 """) == 2
         }
-        let d8 = try installation.query("""
+        let d8 = try installation.query(
+            """
             SELECT kind FROM cimdb.event WHERE node = 'n2' AND instance_path LIKE 'CIM_FileSystem.%/d8%' ORDER BY id
-            """).compactMap { $0["kind"] }
+            """
+        ).compactMap { $0["kind"] }
         #expect(d8 == ["created", "deleted"], "the journal survived the agent's restart and was delivered in order")
         #expect(try installation.fileSystems("n2").keys.sorted() == ["/d1", "/d2"])
         // Let the agents deliver a few more rounds, then count: one creation, one change.
         try await Task.sleep(for: .seconds(3))
-        #expect(try installation.count("""
-            SELECT count(*) FROM cimdb.event WHERE node = 'n1' AND kind = 'created' AND instance_path LIKE 'CIM_FileSystem.%/d7%'
-            """) == 1)
-        #expect(try installation.count("""
-            SELECT count(*) FROM cimdb.event WHERE node = 'n3' AND kind = 'changed' AND property = 'Caption' AND new_value = 'second'
-            """) == 1)
+        #expect(
+            try installation.count(
+                """
+                SELECT count(*) FROM cimdb.event WHERE node = 'n1' AND kind = 'created' AND instance_path LIKE 'CIM_FileSystem.%/d7%'
+                """) == 1)
+        #expect(
+            try installation.count(
+                """
+                SELECT count(*) FROM cimdb.event WHERE node = 'n3' AND kind = 'changed' AND property = 'Caption' AND new_value = 'second'
+                """) == 1)
         #expect(try installation.count("SELECT count(*) FROM cimdb.rejected_result") == 0)
         #expect(try installation.count("SELECT count(*) FROM cim.cim_filesystem WHERE csname = 'n1' AND name = '/d7'") == 1)
         for node in ["n1", "n2", "n3"] {
-            #expect(installation.agentLog(node).contains("results kept in the journal") || installation.agentLog(node).contains("no server answered"),
-                    "\(node)'s agent noticed the outage")
+            #expect(
+                installation.agentLog(node).contains("results kept in the journal") || installation.agentLog(node).contains("no server answered"),
+                "\(node)'s agent noticed the outage")
         }
     }
 
@@ -160,7 +173,9 @@ struct AgentServerTests {
         try installation.setCaption("n1", "small")
         try await installation.startAgent("n1")
         do {
-            try await eventually("the oversized discovery is set aside") { installation.agentLog("n1").contains("is over the server's limit: set aside") }
+            try await eventually("the oversized discovery is set aside") {
+                installation.agentLog("n1").contains("is over the server's limit: set aside")
+            }
         } catch {
             Issue.record("agent log:\n\(installation.agentLog("n1").suffix(3000))\nserver log:\n\(installation.serverLog(0).suffix(2000))")
             throw error
@@ -171,10 +186,15 @@ struct AgentServerTests {
         try await eventually("the agent still talks to the server") {
             try installation.count("SELECT count(*) FROM cimdb.node WHERE name = 'n1' AND last_seen_at > now() - interval '3 seconds'") == 1
         }
-        let undeliverable = try await run("/usr/bin/env", ["python3", "-c", """
-            import sqlite3, sys
-            print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*), min(kind) FROM undeliverable").fetchone())
-            """, installation.directory + "/agents/n1/state.db"])
+        let undeliverable = try await run(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                """
+                import sqlite3, sys
+                print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*), min(kind) FROM undeliverable").fetchone())
+                """, installation.directory + "/agents/n1/state.db",
+            ])
         #expect(undeliverable.output.contains("'discovery'"), "\(undeliverable.output)")
     }
 
@@ -194,10 +214,14 @@ struct AgentServerTests {
         // --once on another node: discovery, delivery, the update monitors it deployed, delivery.
         try installation.setDisks("n2", ["d2": 22])
         try installation.setCaption("n2", "second")
-        let token = try #require(try await cimdb(["node", "enroll", "n2", "--database-url", installation.conninfo]).output
-            .split(separator: "\n").first { $0.hasPrefix("cimdb-") })
-        let once = try await cimdb(["agent", "--once", "--server", installation.serverURLs[0], "--node", "n2", "--token", String(token),
-                                    "--state", installation.directory + "/agents/n2-once"], environment: ["FIXTURE_DIR": installation.directory + "/nodes"])
+        let token = try #require(
+            try await cimdb(["node", "enroll", "n2", "--database-url", installation.conninfo]).output
+                .split(separator: "\n").first { $0.hasPrefix("cimdb-") })
+        let once = try await cimdb(
+            [
+                "agent", "--once", "--server", installation.serverURLs[0], "--node", "n2", "--token", String(token),
+                "--state", installation.directory + "/agents/n2-once",
+            ], environment: ["FIXTURE_DIR": installation.directory + "/nodes"])
         #expect(once.status == 0, "\(once.output)")
         #expect(once.output.contains("ran 1 discovery monitor(s) and 2 update monitor(s); all results delivered"))
         #expect(try installation.fileSystems("n2") == ["/d2": 22])
@@ -214,11 +238,14 @@ struct AgentServerTests {
         let server = installation.serverURLs[0]
 
         // Enrollment: a wrong token is refused; the right one works once.
-        let wrong = try await post(server, "/v1/enroll", json: EnrollRequest(node: "probe", token: "cimdb-wrong", publicKey: identity.publicKeyBase64))
+        let wrong = try await post(
+            server, "/v1/enroll", json: EnrollRequest(node: "probe", token: "cimdb-wrong", publicKey: identity.publicKeyBase64))
         #expect(wrong.status == 403)
-        let enrolled = try await post(server, "/v1/enroll", json: EnrollRequest(node: "probe", token: String(token), publicKey: identity.publicKeyBase64))
+        let enrolled = try await post(
+            server, "/v1/enroll", json: EnrollRequest(node: "probe", token: String(token), publicKey: identity.publicKeyBase64))
         #expect(enrolled.status == 200)
-        let again = try await post(server, "/v1/enroll", json: EnrollRequest(node: "probe", token: String(token), publicKey: NodeIdentity(node: "probe").publicKeyBase64))
+        let again = try await post(
+            server, "/v1/enroll", json: EnrollRequest(node: "probe", token: String(token), publicKey: NodeIdentity(node: "probe").publicKeyBase64))
         #expect(again.status == 403, "a token is single use")
 
         let body = Array(#"{"agentVersion":"test","journaled":0}"#.utf8)
@@ -238,15 +265,18 @@ struct AgentServerTests {
         #expect(String(decoding: tampered.body, as: UTF8.self).contains("signature does not match"))
 
         let stranger = NodeIdentity(node: "probe")
-        let forged = try await send(server, "POST", "/v1/heartbeat", body: body,
-                                    headers: RequestSignature.sign(method: "POST", path: "/v1/heartbeat", body: body, identity: stranger))
+        let forged = try await send(
+            server, "POST", "/v1/heartbeat", body: body,
+            headers: RequestSignature.sign(method: "POST", path: "/v1/heartbeat", body: body, identity: stranger))
         #expect(forged.status == 401, "signed with another key")
 
         let unsigned = try await send(server, "GET", "/v1/assignments", body: [], headers: [])
         #expect(unsigned.status == 401)
 
-        let stale = try await send(server, "POST", "/v1/heartbeat", body: body, headers: RequestSignature.sign(
-            method: "POST", path: "/v1/heartbeat", body: body, identity: identity, timestamp: RequestSignature.currentMilliseconds() - 3_600_000))
+        let stale = try await send(
+            server, "POST", "/v1/heartbeat", body: body,
+            headers: RequestSignature.sign(
+                method: "POST", path: "/v1/heartbeat", body: body, identity: identity, timestamp: RequestSignature.currentMilliseconds() - 3_600_000))
         #expect(stale.status == 401)
 
         // Logged: in the database and in the server's log.

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("cimdb up, down and agent --print", .timeLimit(.minutes(5)))
@@ -26,8 +26,10 @@ struct CommandTests {
         #expect(output.contains("update monitors"), "progress is shown while it waits")
         // The psql command it prints works.
         let conninfo = try #require(output.split(separator: "\n").first { $0.contains("psql '") }?.split(separator: "'").dropFirst().first)
-        let query = try await cimdb(["query", "SELECT hostname, cpus FROM report.node_summary WHERE node = 'upnode'", "--format", "csv",
-                                     "--database-url", String(conninfo)])
+        let query = try await cimdb([
+            "query", "SELECT hostname, cpus FROM report.node_summary WHERE node = 'upnode'", "--format", "csv",
+            "--database-url", String(conninfo),
+        ])
         #expect(query.status == 0)
         #expect(query.output.contains("upnode,"))
 
@@ -58,11 +60,11 @@ struct CommandTests {
         _ = try script(directory, "bad.sh", "#!/bin/bash\nprintf 'CIM_ComputerSystem\\036ok\\nCIM_ComputerSystem\\036a\\\\q\\n'\n")
         _ = try script(directory, "assoc.sh", "#!/bin/bash\necho 'CIM_SystemDevice.GroupComponent=\"unterminated'\n")
         try """
-            settings:
-              S: {class: CIM_ComputerSystem, keyPropertyOrder: [CreationClassName, Name], discoveryScript: bad.sh, associationScript: assoc.sh}
-            monitors:
-              m: {period: 1m, timeout: 10s, settings: [S], targets: ["*"]}
-            """.write(toFile: directory + "/inventory.yaml", atomically: true, encoding: .utf8)
+        settings:
+          S: {class: CIM_ComputerSystem, keyPropertyOrder: [CreationClassName, Name], discoveryScript: bad.sh, associationScript: assoc.sh}
+        monitors:
+          m: {period: 1m, timeout: 10s, settings: [S], targets: ["*"]}
+        """.write(toFile: directory + "/inventory.yaml", atomically: true, encoding: .utf8)
         let result = try await cimdb(["agent", "--once", "--print", "--config", directory + "/inventory.yaml"])
         #expect(result.status == 1)
         #expect(result.output.contains("ERROR discovery output line 2, column 21: invalid escape"))

@@ -3,8 +3,8 @@ import Store
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
-import SQLCore
+    import FoundationNetworking
+    import SQLCore
 #endif
 
 @Suite("GET /export", .timeLimit(.minutes(3)))
@@ -14,8 +14,9 @@ struct ExportRouteTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("cimdb-export-\(UUID().uuidString).xml")
         defer { try? FileManager.default.removeItem(at: file) }
         try document.write(to: file)
-        return try await run("/opt/cimxml-venv/bin/python",
-                             [repositoryRoot.appendingPathComponent("Tests/crosscheck/cim-xml/check_cimxml.py").path, file.path])
+        return try await run(
+            "/opt/cimxml-venv/bin/python",
+            [repositoryRoot.appendingPathComponent("Tests/crosscheck/cim-xml/check_cimxml.py").path, file.path])
     }
 
     func objects(_ document: Data) -> Int {

@@ -3,8 +3,8 @@ import Store
 import StoreTesting
 
 #if canImport(Glibc)
-import Glibc
-import SQLCore
+    import Glibc
+    import SQLCore
 #endif
 
 /// A whole installation of real processes for one test: a database on the shared test
@@ -41,8 +41,9 @@ final class Installation: @unchecked Sendable {
 
     /// Starts server `index` and waits until it answers /health.
     func startServer(_ index: Int, _ extra: [String] = []) async throws {
-        servers[index] = try Spawned(["server", "--port", String(ports[index]), "--name", serverName(index), "--database-url", conninfo] + extra,
-                                     log: directory + "/\(serverName(index)).log")
+        servers[index] = try Spawned(
+            ["server", "--port", String(ports[index]), "--name", serverName(index), "--database-url", conninfo] + extra,
+            log: directory + "/\(serverName(index)).log")
         try await eventually("\(serverName(index)) answers /health", timeout: .seconds(30)) {
             (try? await send(serverURLs[index], "GET", "/health", body: [], headers: []))?.status == 200
         }
@@ -120,7 +121,8 @@ final class Installation: @unchecked Sendable {
     }
 
     func hostedFileSystems(_ node: String) throws -> Int64 {
-        try count("""
+        try count(
+            """
             SELECT count(*) FROM cim.cim_hostedfilesystem h JOIN cim.cim_filesystem f ON f.instance_id = h.partcomponent
             WHERE f.csname = \(node)
             """)

@@ -5,7 +5,7 @@ import Inventory
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes an executable script into `directory`.
@@ -42,7 +42,9 @@ struct NodeSideTests {
         let directory = try temporaryDirectory("runner")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let marker = directory + "/child.pid"
-        let path = try script(directory, "slow.sh", """
+        let path = try script(
+            directory, "slow.sh",
+            """
             #!/bin/bash
             sleep 300 >/dev/null 2>&1 &
             echo $! > \(marker)
@@ -105,8 +107,9 @@ struct NodeSideTests {
         let directory = try temporaryDirectory("state")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let state = try await AgentState.open(directory: directory)
-        try await state.cacheInstances(settings: "Disk", keyPropertyOrder: ["CreationClassName", "Name"],
-                                       output: Array("CIM_FileSystem\u{1E}/a\n\nCIM_FileSystem\u{1E}/b\n".utf8))
+        try await state.cacheInstances(
+            settings: "Disk", keyPropertyOrder: ["CreationClassName", "Name"],
+            output: Array("CIM_FileSystem\u{1E}/a\n\nCIM_FileSystem\u{1E}/b\n".utf8))
         let file = try String(contentsOfFile: state.cacheDirectory + "/Disk", encoding: .utf8)
         #expect(file == "CreationClassName\u{1E}Name\nCIM_FileSystem\u{1E}/a\nCIM_FileSystem\u{1E}/b\n")
         #expect(try await state.cachedInstanceCount(settings: "Disk") == 2)
@@ -123,7 +126,9 @@ struct NodeSideTests {
         _ = try script(directory, "none.sh", "#!/bin/bash\nexit 0\n")
         _ = try script(directory, "fails.sh", "#!/bin/bash\necho broken >&2\nexit 4\n")
         _ = try script(directory, "one.sh", "#!/bin/bash\ncimdb_echo CIM_ComputerSystem \"$CIMDB_NODE\"\n")
-        _ = try script(directory, "child.sh", "#!/bin/bash\ncimdb_instance_cache Parent.Name | while read -r n; do cimdb_echo CIM_FileSystem CIM_ComputerSystem \"$n\" /; done\n")
+        _ = try script(
+            directory, "child.sh",
+            "#!/bin/bash\ncimdb_instance_cache Parent.Name | while read -r n; do cimdb_echo CIM_FileSystem CIM_ComputerSystem \"$n\" /; done\n")
         let yaml = """
             settings:
               Parent: {class: CIM_ComputerSystem, keyPropertyOrder: [CreationClassName, Name], discoveryScript: one.sh}
@@ -141,8 +146,9 @@ struct NodeSideTests {
         let runs = try #require(report.discovery.first).settings
         let status = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, $0.status) })
         #expect(status == ["Parent": .ok, "Child": .ok, "Empty": .ok, "EmptyChild": .skipped, "Broken": .failed, "BrokenChild": .failed])
-        #expect(String(decoding: runs[1].discovery, as: UTF8.self) == "CIM_FileSystem\u{1E}CIM_ComputerSystem\u{1E}n7\u{1E}/\n",
-                "the child read the parent's instances from the cache")
+        #expect(
+            String(decoding: runs[1].discovery, as: UTF8.self) == "CIM_FileSystem\u{1E}CIM_ComputerSystem\u{1E}n7\u{1E}/\n",
+            "the child read the parent's instances from the cache")
         #expect(runs[4].exitCode == 4 && runs[4].stderr == Array("broken\n".utf8))
         #expect(report.text.contains("Broken (CIM_ComputerSystem): FAILED: discovery script: exit code 4"))
         #expect(report.problems == 2)

@@ -86,12 +86,14 @@ struct ProtocolTests {
         #expect(try ResultBatch.decode([]).items.isEmpty)
     }
 
-    @Test("broken framing is an error at its offset", arguments: [
-        ("discovery 5\nabc\n", 0),          // length beyond the bytes
-        ("inventory 3\nabc\n", 0),          // unknown kind
-        ("update 3\nabc\nupdate x\n", 13),  // second frame's length
-        ("update 3\nabcd", 0),              // no LF after the bytes
-    ])
+    @Test(
+        "broken framing is an error at its offset",
+        arguments: [
+            ("discovery 5\nabc\n", 0),  // length beyond the bytes
+            ("inventory 3\nabc\n", 0),  // unknown kind
+            ("update 3\nabc\nupdate x\n", 13),  // second frame's length
+            ("update 3\nabcd", 0),  // no LF after the bytes
+        ])
     func brokenFraming(input: String, offset: Int) {
         #expect(throws: ResultBatchError.self) { try ResultBatch.decode(Array(input.utf8)) }
         do {

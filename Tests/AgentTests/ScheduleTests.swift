@@ -25,8 +25,9 @@ struct ScheduleTests {
     }
 
     func update(_ settings: String, _ property: String, period: Int64) -> Assignments.Update {
-        Assignments.Update(settings: settings, property: property, script: String(repeating: "0", count: 64), periodMilliseconds: period,
-                           timeoutMilliseconds: 1000)
+        Assignments.Update(
+            settings: settings, property: property, script: String(repeating: "0", count: 64), periodMilliseconds: period,
+            timeoutMilliseconds: 1000)
     }
 
     func schedule(spread: Duration = .seconds(30), seed: UInt64 = 1) -> Schedule<SeededGenerator> {
@@ -82,8 +83,10 @@ struct ScheduleTests {
     @Test("discovery before updates when both are due, then by name")
     func discoveryFirst() {
         var schedule = schedule(spread: .zero)
-        schedule.adopt(Assignments(discovery: [discovery("z", period: 60_000), discovery("a", period: 60_000)],
-                                   updates: [update("B", "q", period: 60_000), update("A", "p", period: 60_000)]), now: t0)
+        schedule.adopt(
+            Assignments(
+                discovery: [discovery("z", period: 60_000), discovery("a", period: 60_000)],
+                updates: [update("B", "q", period: 60_000), update("A", "p", period: 60_000)]), now: t0)
         #expect(schedule.due(now: t0) == [.discovery("a"), .discovery("z"), .update("A.p"), .update("B.q")])
         #expect(MonitorKey.update("A.a") > MonitorKey.discovery("z"))
     }
@@ -91,15 +94,19 @@ struct ScheduleTests {
     @Test("new assignments: unchanged monitors keep their next run, new ones get a first run, removed ones are dropped")
     func adoptKeepsTimes() {
         var schedule = schedule()
-        schedule.adopt(Assignments(discovery: [discovery("m", period: 720_000)], updates: [update("A", "p", period: 480_000), update("A", "q", period: 480_000)]),
-                       now: t0)
+        schedule.adopt(
+            Assignments(
+                discovery: [discovery("m", period: 720_000)], updates: [update("A", "p", period: 480_000), update("A", "q", period: 480_000)]),
+            now: t0)
         let mNext = schedule.entries[.discovery("m")]!.next
         schedule.started(.update("A.p"), now: t0 + .seconds(40))
         let pNext = schedule.entries[.update("A.p")]!.next
         let later = t0 + .seconds(100)
         // A.q removed, B.r added, m's period changed.
-        schedule.adopt(Assignments(discovery: [discovery("m", period: 60_000)], updates: [update("A", "p", period: 480_000), update("B", "r", period: 480_000)]),
-                       now: later)
+        schedule.adopt(
+            Assignments(
+                discovery: [discovery("m", period: 60_000)], updates: [update("A", "p", period: 480_000), update("B", "r", period: 480_000)]),
+            now: later)
         #expect(Set(schedule.entries.keys) == [.discovery("m"), .update("A.p"), .update("B.r")])
         #expect(schedule.entries[.discovery("m")]!.next == mNext && schedule.entries[.update("A.p")]!.next == pNext)
         let rFirst = schedule.entries[.update("B.r")]!.next - later
@@ -124,7 +131,8 @@ struct ScheduleTests {
 
     @Test("the same seed and the same assignments give the same schedule")
     func deterministic() {
-        let assignments = Assignments(discovery: [discovery("m", period: 720_000), discovery("n", period: 720_000)], updates: [update("A", "p", period: 480_000)])
+        let assignments = Assignments(
+            discovery: [discovery("m", period: 720_000), discovery("n", period: 720_000)], updates: [update("A", "p", period: 480_000)])
         var a = schedule(seed: 7), b = schedule(seed: 7)
         a.adopt(assignments, now: t0)
         b.adopt(assignments, now: t0)

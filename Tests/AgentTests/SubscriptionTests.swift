@@ -3,11 +3,11 @@ import Store
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 #if canImport(Glibc)
-import Glibc
-import SQLCore
+    import Glibc
+    import SQLCore
 #endif
 
 @Suite("subscriptions", .timeLimit(.minutes(3)))
@@ -36,8 +36,9 @@ struct SubscriptionTests {
         let body = Array(#"{"url": "\#(subscriberURL)", "class": "CIM_FileSystem"}"#.utf8)
         let registered = try await send(installation.serverURLs[0], "POST", "/v1/subscriptions", body: body, headers: bearer)
         #expect(registered.status == 200, "\(String(decoding: registered.body, as: UTF8.self))")
-        let unknown = try await send(installation.serverURLs[0], "POST", "/v1/subscriptions",
-                                     body: Array(#"{"url": "http://x/", "class": "CIM_Nope"}"#.utf8), headers: bearer)
+        let unknown = try await send(
+            installation.serverURLs[0], "POST", "/v1/subscriptions",
+            body: Array(#"{"url": "http://x/", "class": "CIM_Nope"}"#.utf8), headers: bearer)
         #expect(unknown.status == 400)
 
         try installation.setDisks("n1", ["a": 1, "b": 2])
@@ -51,8 +52,9 @@ struct SubscriptionTests {
         #expect(try installation.query("SELECT last_error FROM cimdb.subscription").first?["last_error"]?.isEmpty == false)
 
         // The subscriber comes up: everything since the subscription arrives, in order.
-        let subscriber = try Spawned([fixtures.appendingPathComponent("subscriber.py").path, String(port), received],
-                                     executable: "/usr/bin/python3", log: installation.directory + "/subscriber.log")
+        let subscriber = try Spawned(
+            [fixtures.appendingPathComponent("subscriber.py").path, String(port), received],
+            executable: "/usr/bin/python3", log: installation.directory + "/subscriber.log")
         defer { subscriber.stop(signal: SIGKILL) }
         try await eventually("indications for /a created, /b created and deleted", timeout: .seconds(90)) {
             let docs = documents(received)
@@ -64,8 +66,9 @@ struct SubscriptionTests {
         #expect(indications(docs, "CIM_InstCreation", containing: "CIM_HostedFileSystem") == 0)
         // Each document is valid CIM-XML: DTD, and pywbem parses the indications with their embedded instances.
         for name in ((try? FileManager.default.contentsOfDirectory(atPath: received)) ?? []).filter({ $0.hasSuffix(".xml") }) {
-            let checked = try await run("/opt/cimxml-venv/bin/python",
-                                        [repositoryRoot.appendingPathComponent("Tests/crosscheck/cim-xml/check_cimxml.py").path, received + "/" + name])
+            let checked = try await run(
+                "/opt/cimxml-venv/bin/python",
+                [repositoryRoot.appendingPathComponent("Tests/crosscheck/cim-xml/check_cimxml.py").path, received + "/" + name])
             #expect(checked.status == 0, "\(name): \(checked.output)")
         }
         // The creation carries the instance as it is now (embedded); the deletion its path.
@@ -86,7 +89,9 @@ struct SubscriptionTests {
     @Test("cimdb subscription add, list and remove")
     func command() async throws {
         let installation = try await Installation(servers: 1)
-        let add = try await cimdb(["subscription", "add", "http://127.0.0.1:1/x", "--class", "cim_processor", "--database-url", installation.conninfo])
+        let add = try await cimdb([
+            "subscription", "add", "http://127.0.0.1:1/x", "--class", "cim_processor", "--database-url", installation.conninfo,
+        ])
         #expect(add.status == 0, "\(add.output)")
         #expect(add.output.contains("changes of CIM_Processor"))
         let bad = try await cimdb(["subscription", "add", "ftp://x", "--database-url", installation.conninfo])

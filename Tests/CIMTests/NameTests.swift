@@ -35,16 +35,21 @@ import Testing
 
 @Suite struct InstancePathTests {
     @Test func formatsTheUntypedWBEMURIForm() {
-        let path = InstancePath(className: "CIM_EthernetPort", keys: [
-            ("CreationClassName", .string("CIM_EthernetPort")),
-            ("DeviceID", .string("eth\"0\"\\x\ny")),
-            ("Index", .unsigned(3)),
-            ("Offset", .signed(-2)),
-            ("Enabled", .boolean(true)),
-            ("Letter", .char16(0x61)),
-            ("Owner", .reference(#"CIM_System.Name="n1""#)),
-        ])
-        #expect(path.description == #"CIM_EthernetPort.CreationClassName="CIM_EthernetPort",DeviceID="eth\"0\"\\x\ny",Index=3,Offset=-2,Enabled=true,Letter='a',Owner="CIM_System.Name=\"n1\"""#)
+        let path = InstancePath(
+            className: "CIM_EthernetPort",
+            keys: [
+                ("CreationClassName", .string("CIM_EthernetPort")),
+                ("DeviceID", .string("eth\"0\"\\x\ny")),
+                ("Index", .unsigned(3)),
+                ("Offset", .signed(-2)),
+                ("Enabled", .boolean(true)),
+                ("Letter", .char16(0x61)),
+                ("Owner", .reference(#"CIM_System.Name="n1""#)),
+            ])
+        #expect(
+            path.description
+                == #"CIM_EthernetPort.CreationClassName="CIM_EthernetPort",DeviceID="eth\"0\"\\x\ny",Index=3,Offset=-2,Enabled=true,Letter='a',Owner="CIM_System.Name=\"n1\"""#
+        )
         #expect(path.value(of: "deviceid") == .string("eth\"0\"\\x\ny"))
     }
 }
@@ -93,9 +98,9 @@ import Testing
 /// Unicode normalization (as PostgreSQL compares identifiers).
 @Suite struct UnicodeNameKeyTests {
     @Test(arguments: [
-        ("\u{212A}1", "k1"),                 // KELVIN SIGN folds to ASCII k
-        ("\u{0130}d", "i\u{0307}D"),         // capital I with dot above folds to i + U+0307
-        ("abcdefgh\u{212A}", "ABCDEFGHk"),    // across the 8-byte hashing word
+        ("\u{212A}1", "k1"),  // KELVIN SIGN folds to ASCII k
+        ("\u{0130}d", "i\u{0307}D"),  // capital I with dot above folds to i + U+0307
+        ("abcdefgh\u{212A}", "ABCDEFGHk"),  // across the 8-byte hashing word
         ("ÉCOLE", "école"),
     ])
     func equalNamesHashAlike(_ a: String, _ b: String) {
@@ -108,8 +113,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("Caf\u{00E9}", "CAFE\u{0301}"),     // canonically equivalent, but different bytes
-        ("\u{037E}x", ";X"),                 // GREEK QUESTION MARK is canonically ';'
+        ("Caf\u{00E9}", "CAFE\u{0301}"),  // canonically equivalent, but different bytes
+        ("\u{037E}x", ";X"),  // GREEK QUESTION MARK is canonically ';'
     ])
     func unnormalizedNamesDiffer(_ a: String, _ b: String) {
         #expect(!sameName(a, b))
@@ -121,11 +126,13 @@ import Testing
 
 @Suite struct InstancePathParsingTests {
     @Test func roundTrips() throws {
-        let path = InstancePath(className: "CIM_SystemDevice", keys: [
-            ("GroupComponent", .string(#"CIM_ComputerSystem.CreationClassName="CIM_ComputerSystem",Name="n\"1\"""#)),
-            ("PartComponent", .string("CIM_Processor.DeviceID=\"cpu0\\\\x\nnext\"")),
-            ("Count", .unsigned(12)), ("Offset", .signed(-4)), ("On", .boolean(false)), ("C", .char16(0x27)), ("R", .real(1.5)),
-        ])
+        let path = InstancePath(
+            className: "CIM_SystemDevice",
+            keys: [
+                ("GroupComponent", .string(#"CIM_ComputerSystem.CreationClassName="CIM_ComputerSystem",Name="n\"1\"""#)),
+                ("PartComponent", .string("CIM_Processor.DeviceID=\"cpu0\\\\x\nnext\"")),
+                ("Count", .unsigned(12)), ("Offset", .signed(-4)), ("On", .boolean(false)), ("C", .char16(0x27)), ("R", .real(1.5)),
+            ])
         let parsed = try InstancePath.parse(path.description)
         #expect(parsed == path)
         let nested = try InstancePath.parse(try #require(parsed.value(of: "groupcomponent")?.stringValue))

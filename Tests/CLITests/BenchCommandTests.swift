@@ -11,12 +11,15 @@ import Testing
         let bench = try await cimdb(["bench", "ingest", "--nodes", "7", "--batch", "2", "--chunk", "4", "--workers", "2"], environment: env)
         #expect(bench.status == 0, "\(bench.standardError)")
         let output = bench.standardOutput
-        for phase in ["first discovery", "first values", "rollout", "steady discovery", "steady updates", "raw COPY", "raw COPY + UPDATE", "client CPU"] {
+        for phase in [
+            "first discovery", "first values", "rollout", "steady discovery", "steady updates", "raw COPY", "raw COPY + UPDATE", "client CPU",
+        ] {
             #expect(output.contains(phase), "no \(phase) in:\n\(output)")
         }
         #expect(output.contains("cimdb at"), "ratios against the reference:\n\(output)")
         #expect(output.contains("7 nodes"))
-        let left = try await cimdb(["db", "psql", "--", "-At", "-c", "SELECT count(*) FROM pg_database WHERE datname LIKE 'cimdb_bench%'"], environment: env)
+        let left = try await cimdb(
+            ["db", "psql", "--", "-At", "-c", "SELECT count(*) FROM pg_database WHERE datname LIKE 'cimdb_bench%'"], environment: env)
         #expect(left.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
 
         let bad = try await cimdb(["bench", "ingest", "--nodes", "0"], environment: env)

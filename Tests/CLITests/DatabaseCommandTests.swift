@@ -43,17 +43,24 @@ import Testing
             for arguments in [
                 ["CIM_ComputerSystem", "Name=node1"],
                 ["CIM_Processor", "SystemCreationClassName=CIM_ComputerSystem", "SystemName=node1", "DeviceID=cpu0", "CurrentClockSpeed=2400"],
-                ["CIM_EthernetPort", "SystemCreationClassName=CIM_ComputerSystem", "SystemName=node1", "DeviceID=eth0", "Speed=1000000000", "NetworkAddresses={001122334455}"],
+                [
+                    "CIM_EthernetPort", "SystemCreationClassName=CIM_ComputerSystem", "SystemName=node1", "DeviceID=eth0", "Speed=1000000000",
+                    "NetworkAddresses={001122334455}",
+                ],
             ] {
                 let added = try await cimdb(["instance", "add"] + arguments, environment: env)
                 #expect(added.status == 0, "\(added.standardError)")
             }
             let system = #"CIM_ComputerSystem.CreationClassName="CIM_ComputerSystem",Name="node1""#
-            let port = #"CIM_EthernetPort.CreationClassName="CIM_EthernetPort",DeviceID="eth0",SystemCreationClassName="CIM_ComputerSystem",SystemName="node1""#
-            let link = try await cimdb(["instance", "add", "CIM_SystemDevice", "GroupComponent=\(system)", "PartComponent=\(port)"], environment: env)
+            let port =
+                #"CIM_EthernetPort.CreationClassName="CIM_EthernetPort",DeviceID="eth0",SystemCreationClassName="CIM_ComputerSystem",SystemName="node1""#
+            let link = try await cimdb(
+                ["instance", "add", "CIM_SystemDevice", "GroupComponent=\(system)", "PartComponent=\(port)"], environment: env)
             #expect(link.status == 0, "\(link.standardError)")
 
-            let count = try await cimdb(["db", "psql", "--", "-At", "-c", "SELECT count(*) FROM CIM_LogicalDevice", "-c", "SELECT count(*) FROM cim_systemdevice"], environment: env)
+            let count = try await cimdb(
+                ["db", "psql", "--", "-At", "-c", "SELECT count(*) FROM CIM_LogicalDevice", "-c", "SELECT count(*) FROM cim_systemdevice"],
+                environment: env)
             #expect(count.standardOutput == "2\n1\n")
 
             let show = try await cimdb(["instance", "show", port], environment: env)
@@ -62,7 +69,9 @@ import Testing
             let removed = try await cimdb(["instance", "rm", port], environment: env)
             #expect(removed.status == 0)
             #expect(removed.standardOutput.contains("and 1 association referencing it"))
-            let after = try await cimdb(["db", "psql", "--", "-At", "-c", "SELECT count(*) FROM CIM_LogicalDevice", "-c", "SELECT count(*) FROM cim_systemdevice"], environment: env)
+            let after = try await cimdb(
+                ["db", "psql", "--", "-At", "-c", "SELECT count(*) FROM CIM_LogicalDevice", "-c", "SELECT count(*) FROM cim_systemdevice"],
+                environment: env)
             #expect(after.standardOutput == "1\n0\n")
 
             // The connection string works with psql directly.
@@ -89,7 +98,9 @@ import Testing
     @Test func instanceErrorsAreClear() async throws {
         try await withHome { env in
             #expect(try await cimdb(["migrate"], environment: env).status == 0)
-            let range = try await cimdb(["instance", "add", "CIM_Processor", "SystemCreationClassName=C", "SystemName=n", "DeviceID=c", "AddressWidth=70000"], environment: env)
+            let range = try await cimdb(
+                ["instance", "add", "CIM_Processor", "SystemCreationClassName=C", "SystemName=n", "DeviceID=c", "AddressWidth=70000"],
+                environment: env)
             #expect(range.status == 1)
             #expect(range.standardError == "Error: value out of range for CIM_Processor.AddressWidth: 70000 (uint16 is 0…65535)\n")
             #expect(try await cimdb(["instance", "add", "CIM_ComputerSystem", "Name=twice"], environment: env).status == 0)
@@ -101,7 +112,8 @@ import Testing
             #expect(tolerant.standardOutput == "CIM_ComputerSystem.CreationClassName=\"CIM_ComputerSystem\",Name=\"twice\"\n")
             let unknown = try await cimdb(["instance", "add", "CIM_Nothing", "A=1"], environment: env)
             #expect(unknown.standardError.contains("Error: unknown class 'CIM_Nothing'"))
-            let missing = try await cimdb(["instance", "show", #"CIM_ComputerSystem.Name="ghost",CreationClassName="CIM_ComputerSystem""#], environment: env)
+            let missing = try await cimdb(
+                ["instance", "show", #"CIM_ComputerSystem.Name="ghost",CreationClassName="CIM_ComputerSystem""#], environment: env)
             #expect(missing.status == 1)
             #expect(missing.standardError.contains("no instance"))
             let malformed = try await cimdb(["instance", "rm", "CIM_ComputerSystem.Name"], environment: env)
@@ -116,9 +128,9 @@ import Testing
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
             try """
-                [Description ("An Acme accelerator card.")]
-                class Acme_AcceleratorCard : CIM_Card { uint32 Cores; };
-                """.write(to: directory.appendingPathComponent("acme.mof"), atomically: true, encoding: .utf8)
+            [Description ("An Acme accelerator card.")]
+            class Acme_AcceleratorCard : CIM_Card { uint32 Cores; };
+            """.write(to: directory.appendingPathComponent("acme.mof"), atomically: true, encoding: .utf8)
             let model = [repositoryRoot.appendingPathComponent("mof/cimdb.mof").path, directory.appendingPathComponent("acme.mof").path]
             let dry = try await cimdb(["migrate", "--model"] + model + ["--dry-run"], environment: env)
             #expect(dry.status == 0, "\(dry.standardError)")
@@ -128,7 +140,9 @@ import Testing
             #expect(apply.status == 0, "\(apply.standardError)")
             let card = try await cimdb(["instance", "add", "Acme_AcceleratorCard", "Tag=gpu0", "Cores=5120"], environment: env)
             #expect(card.status == 0, "\(card.standardError)")
-            let rows = try await cimdb(["db", "psql", "--", "-At", "-c", "SELECT count(*) FROM CIM_PhysicalElement", "-c", "SELECT count(*) FROM CIM_ComputerSystem"], environment: env)
+            let rows = try await cimdb(
+                ["db", "psql", "--", "-At", "-c", "SELECT count(*) FROM CIM_PhysicalElement", "-c", "SELECT count(*) FROM CIM_ComputerSystem"],
+                environment: env)
             #expect(rows.standardOutput == "1\n1\n")
             // The migrated model's source is stored with it: its class declarations export
             // with the extension's own qualifiers.
@@ -159,7 +173,8 @@ import Testing
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         for path in ["mof", "migrations", "scripts", "sql", "Tests/CIMModel", "Sources/Migrations", "Sources/Inventory/EmbeddedScripts.swift"] {
-            try FileManager.default.createDirectory(at: root.appendingPathComponent(path).deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent(path).deletingLastPathComponent(), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent(path), to: root.appendingPathComponent(path))
         }
         let card = root.appendingPathComponent("Tests/CIMModel/CIM_Card.swift")

@@ -30,6 +30,7 @@ import Testing
 
 /// Runs the independent CIM-XML checker (DTD, then pywbem) on a document.
 func checkCIMXML(_ file: URL) throws -> (status: Int32, output: String) {
-    try runProgram(URL(fileURLWithPath: "/opt/cimxml-venv/bin/python"),
-                   [repositoryRoot.appendingPathComponent("Tests/crosscheck/cim-xml/check_cimxml.py").path, file.path])
+    try runProgram(
+        URL(fileURLWithPath: "/opt/cimxml-venv/bin/python"),
+        [repositoryRoot.appendingPathComponent("Tests/crosscheck/cim-xml/check_cimxml.py").path, file.path])
 }

@@ -21,33 +21,41 @@ import Testing
         tar.waitUntilExit()
         let result = try await cimdb(["mof", "check", "2.51.0/cim_schema_2.51.0.mof"], in: directory)
         #expect(result.status == 0, "\(result.standardError)")
-        #expect(result.standardOutput == "70 qualifier declarations, 1894 classes (720 associations, 30 indications), 0 instances; resolved: 33744 properties (4445 keys), 2911 methods; 1897 files, 0 errors, 0 warnings\n")
+        #expect(
+            result.standardOutput
+                == "70 qualifier declarations, 1894 classes (720 associations, 30 indications), 0 instances; resolved: 33744 properties (4445 keys), 2911 methods; 1897 files, 0 errors, 0 warnings\n"
+        )
     }
 
     @Test func reportsErrorsWithPlaceAndCaretAndExitsOne() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         try """
-            #pragma include ("qualifiers.mof")
-            class Acme_Card : CIM_Gone {
-              [Key] string Tag;
-              uint8 Slots = 0x1FF;
-            };
-            """.write(to: directory.appendingPathComponent("acme.mof"), atomically: true, encoding: .utf8)
-        try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("mof/qualifiers.mof"),
-                                         to: directory.appendingPathComponent("qualifiers.mof"))
+        #pragma include ("qualifiers.mof")
+        class Acme_Card : CIM_Gone {
+          [Key] string Tag;
+          uint8 Slots = 0x1FF;
+        };
+        """.write(to: directory.appendingPathComponent("acme.mof"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(
+            at: repositoryRoot.appendingPathComponent("mof/qualifiers.mof"),
+            to: directory.appendingPathComponent("qualifiers.mof"))
         let result = try await cimdb(["mof", "check", "acme.mof"], in: directory)
         #expect(result.status == 1)
-        #expect(result.standardError.contains("""
-            acme.mof:2:19: error: unknown superclass 'CIM_Gone' of class Acme_Card
-            class Acme_Card : CIM_Gone {
-                              ^
-            """))
-        #expect(result.standardError.contains("""
-            acme.mof:4:17: error: value out of range for the default value of Acme_Card.Slots: 511 is above the uint8 maximum 255
-              uint8 Slots = 0x1FF;
-                            ^
-            """))
+        #expect(
+            result.standardError.contains(
+                """
+                acme.mof:2:19: error: unknown superclass 'CIM_Gone' of class Acme_Card
+                class Acme_Card : CIM_Gone {
+                                  ^
+                """))
+        #expect(
+            result.standardError.contains(
+                """
+                acme.mof:4:17: error: value out of range for the default value of Acme_Card.Slots: 511 is above the uint8 maximum 255
+                  uint8 Slots = 0x1FF;
+                                ^
+                """))
         #expect(result.standardOutput.contains("2 errors"))
     }
 
@@ -105,8 +113,10 @@ import Testing
         #expect(ddl.contains("CREATE TABLE cim.cim_ethernetport ("))
         #expect(ddl.contains("INHERITS (cim.cim_networkport)"))
         // The same generator produced the committed default-model migration.
-        #expect(ddl.replacingOccurrences(of: "from mof/cimdb.mof", with: "") ==
-                (try String(contentsOf: repositoryRoot.appendingPathComponent("migrations/0002_create_default_model.sql"), encoding: .utf8)).replacingOccurrences(of: "from mof/cimdb.mof", with: ""))
+        #expect(
+            ddl.replacingOccurrences(of: "from mof/cimdb.mof", with: "")
+                == (try String(contentsOf: repositoryRoot.appendingPathComponent("migrations/0002_create_default_model.sql"), encoding: .utf8))
+                .replacingOccurrences(of: "from mof/cimdb.mof", with: ""))
         let files = try FileManager.default.contentsOfDirectory(atPath: swift)
         #expect(files.count == 35)
         #expect(files.contains("CIM_EthernetPort.swift") && files.contains("ModelTypes.swift"))

@@ -22,8 +22,9 @@ struct ModuleGraphTests {
             #expect(!needed.contains { $0.hasPrefix(library) }, "cimdb-agent needs \(library): \(needed)")
         }
         let modules = try definedModules(agent)
-        #expect(modules.contains("Agent") && modules.contains("AgentProtocol") && modules.contains("HTTPClient"),
-                "not the agent? modules: \(modules.sorted())")
+        #expect(
+            modules.contains("Agent") && modules.contains("AgentProtocol") && modules.contains("HTTPClient"),
+            "not the agent? modules: \(modules.sorted())")
         for module in Self.serverSide + ["FoundationNetworking"] { #expect(!modules.contains(module), "cimdb-agent holds code of module \(module)") }
         // Linked statically, FoundationNetworking would need no library and define its symbols
         // with C names too (curl_*, _CFURLSession*); its Swift symbols are covered above.

@@ -13,14 +13,15 @@ import Testing
 
         let table = try await cimdb(["query", sql], environment: env)
         #expect(table.status == 0, "\(table.standardError)")
-        #expect(table.standardOutput == """
-            n  | text | nothing | quoted
-            ---+------+---------+---------
-            1  | a,b  |         | say "hi"
-            22 | x    | y       | z
-            (2 rows)
+        #expect(
+            table.standardOutput == """
+                n  | text | nothing | quoted
+                ---+------+---------+---------
+                1  | a,b  |         | say "hi"
+                22 | x    | y       | z
+                (2 rows)
 
-            """)
+                """)
         let csv = try await cimdb(["query", "--format", "csv", sql], environment: env)
         #expect(csv.standardOutput == "n,text,nothing,quoted\r\n1,\"a,b\",,\"say \"\"hi\"\"\"\r\n22,x,y,z\r\n")
         let json = try await cimdb(["query", "--format", "json", sql], environment: env)
@@ -42,7 +43,8 @@ import Testing
         let granted = try await cimdb(["db", "grant-reader", "reporting"], environment: env)
         #expect(granted.status == 0, "\(granted.standardError)")
         #expect(try await cimdb(["migrate"], environment: env).status == 0)
-        let asReader = try await cimdb(["db", "psql", "--", "-At", "-c", "SET ROLE reporting", "-c", "SELECT count(*) FROM report.instance_counts"], environment: env)
+        let asReader = try await cimdb(
+            ["db", "psql", "--", "-At", "-c", "SET ROLE reporting", "-c", "SELECT count(*) FROM report.instance_counts"], environment: env)
         #expect(asReader.status == 0, "\(asReader.standardError)")
         #expect(Int(asReader.standardOutput.split(separator: "\n").last ?? "") ?? 0 > 0)
     }

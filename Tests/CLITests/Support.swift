@@ -48,9 +48,10 @@ func cimdb(_ arguments: [String], in directory: URL? = nil, environment: [String
             let errData = err.fileHandleForReading.readDataToEndOfFile()
             group.wait()
             process.waitUntilExit()
-            continuation.resume(returning: CommandResult(
-                status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
-                standardError: String(decoding: errData, as: UTF8.self)))
+            continuation.resume(
+                returning: CommandResult(
+                    status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
+                    standardError: String(decoding: errData, as: UTF8.self)))
         }
     }
 }
@@ -86,6 +87,8 @@ struct FreshHome {
 
     func remove() {
         let env = self.env, url = self.url
-        Task { _ = try? await cimdb(["db", "stop"], environment: env); try? FileManager.default.removeItem(at: url) }
+        Task {
+            _ = try? await cimdb(["db", "stop"], environment: env); try? FileManager.default.removeItem(at: url)
+        }
     }
 }

@@ -21,8 +21,9 @@ func fleetInventory(nodes: Int, seed: UInt64) async throws -> ConnectionPool {
     try await pool.withConnection { c in
         try ConfigurationStore.apply(configuration, on: c)
         let catalog = try ModelCatalog.load(from: c)
-        _ = try DiscoveryProcessor(catalog: catalog).apply((0 ..< nodes).map { Delivery(fleet.discoveryResult(fleet.node($0), sequence: 1)) }, on: c)
-        _ = try UpdateProcessor(catalog: catalog).apply((0 ..< nodes).flatMap { fleet.updateResults(fleet.node($0), sequence: 1) }.map { Delivery($0) }, on: c)
+        _ = try DiscoveryProcessor(catalog: catalog).apply((0..<nodes).map { Delivery(fleet.discoveryResult(fleet.node($0), sequence: 1)) }, on: c)
+        _ = try UpdateProcessor(catalog: catalog).apply(
+            (0..<nodes).flatMap { fleet.updateResults(fleet.node($0), sequence: 1) }.map { Delivery($0) }, on: c)
     }
     return pool
 }
@@ -62,9 +63,13 @@ func temporaryFile(_ name: String) -> URL {
         defer { try? FileManager.default.removeItem(at: file) }
         let (summary, total, associations) = try await pool.withConnection { c in
             let catalog = try ModelCatalog.load(from: c)
-            let summary = try CIMXMLExporter(catalog: catalog, options: .init(associations: true, host: "cmdb.example.com")).export(to: file.path, on: c)
+            let summary = try CIMXMLExporter(catalog: catalog, options: .init(associations: true, host: "cmdb.example.com")).export(
+                to: file.path, on: c)
             let total = try c.execute("SELECT count(*) FROM cimdb.instance").first?.int(0) ?? -1
-            let associations = try c.execute("SELECT count(*) FROM cimdb.instance i JOIN cimdb.model_class m ON m.class_key = lower(i.class_name) WHERE m.is_association").first?.int(0) ?? -1
+            let associations =
+                try c.execute(
+                    "SELECT count(*) FROM cimdb.instance i JOIN cimdb.model_class m ON m.class_key = lower(i.class_name) WHERE m.is_association"
+                ).first?.int(0) ?? -1
             return (summary, total, associations)
         }
         #expect(summary.instances == total && summary.associations == associations && associations > 0)
@@ -90,11 +95,13 @@ func temporaryFile(_ name: String) -> URL {
             // A class and the associations that refer to its instances (one CIM_SystemDevice per
             // processor in the fleet), not every association of the inventory.
             let processors = try c.execute("SELECT count(*) FROM CIM_Processor").first?.int(0) ?? -1
-            let withTheirs = try CIMXMLExporter(catalog: catalog, options: .init(className: "CIM_Processor", associations: true, host: "h")).export(to: file.path, on: c)
+            let withTheirs = try CIMXMLExporter(catalog: catalog, options: .init(className: "CIM_Processor", associations: true, host: "h")).export(
+                to: file.path, on: c)
             #expect(withTheirs.associations == processors)
             #expect(withTheirs.instances == 2 * processors)
             // An association class named by the filter is written without --associations.
-            let systemDevices = try CIMXMLExporter(catalog: catalog, options: .init(className: "CIM_SystemDevice", host: "h")).export(to: file.path, on: c)
+            let systemDevices = try CIMXMLExporter(catalog: catalog, options: .init(className: "CIM_SystemDevice", host: "h")).export(
+                to: file.path, on: c)
             #expect(systemDevices.associations == (try c.execute("SELECT count(*) FROM CIM_SystemDevice").first?.int(0)))
             #expect(systemDevices.associations > processors)  // ports too
             #expect(systemDevices.instances == systemDevices.associations)
@@ -102,8 +109,12 @@ func temporaryFile(_ name: String) -> URL {
             let one = try CIMXMLExporter(catalog: catalog, options: .init(node: node, associations: true, host: "h")).export(to: file.path, on: c)
             #expect(one.instances == (try c.execute("SELECT count(*) FROM cimdb.instance_source WHERE node = \(node)").first?.int(0)))
             #expect(!(try String(contentsOf: file, encoding: .utf8)).contains(FleetNode.name(0)))
-            #expect(throws: ExportError.self) { try CIMXMLExporter(catalog: catalog, options: .init(className: "CIM_Nothing", host: "h")).export(to: file.path, on: c) }
-            #expect(throws: ExportError.self) { try CIMXMLExporter(catalog: catalog, options: .init(node: "nowhere", host: "h")).export(to: file.path, on: c) }
+            #expect(throws: ExportError.self) {
+                try CIMXMLExporter(catalog: catalog, options: .init(className: "CIM_Nothing", host: "h")).export(to: file.path, on: c)
+            }
+            #expect(throws: ExportError.self) {
+                try CIMXMLExporter(catalog: catalog, options: .init(node: "nowhere", host: "h")).export(to: file.path, on: c)
+            }
         }
         #expect(try checkCIMXML(file).status == 0)
     }
@@ -129,17 +140,27 @@ func temporaryFile(_ name: String) -> URL {
         let summary = try await pool.withConnection { c in
             let catalog = try ModelCatalog.load(from: c)
             let store = InstanceStore(catalog: catalog)
-            _ = try store.add(className: "CIM_ComputerSystem", values: [
-                ("Name", .string("srv <1> & \u{1}co")), ("InstallDate", .datetime("20240315103000.000000+060")),
-            ], on: c)
-            _ = try store.add(className: "CIM_EthernetPort", values: [
-                ("SystemCreationClassName", .string("CIM_ComputerSystem")), ("SystemName", .string("srv")), ("DeviceID", .string("eth0")),
-                ("NetworkAddresses", .array([.string("001B21AABBCC"), .null])), ("FullDuplex", .boolean(true)), ("Speed", .unsigned(10_000_000_000)),
-            ], on: c)
+            _ = try store.add(
+                className: "CIM_ComputerSystem",
+                values: [
+                    ("Name", .string("srv <1> & \u{1}co")), ("InstallDate", .datetime("20240315103000.000000+060")),
+                ], on: c)
+            _ = try store.add(
+                className: "CIM_EthernetPort",
+                values: [
+                    ("SystemCreationClassName", .string("CIM_ComputerSystem")), ("SystemName", .string("srv")), ("DeviceID", .string("eth0")),
+                    ("NetworkAddresses", .array([.string("001B21AABBCC"), .null])), ("FullDuplex", .boolean(true)),
+                    ("Speed", .unsigned(10_000_000_000)),
+                ], on: c)
             // An embedded instance (EmbeddedInstance qualifier) as CIM-XML, and one that is not.
             let port = [("SystemCreationClassName", Value.string("CIM_ComputerSystem")), ("SystemName", .string("srv"))]
-            _ = try store.add(className: "CIM_EthernetPort", values: port + [("DeviceID", .string("eth1")), ("AllocationState", .string(Self.embeddedInstance))], on: c)
-            _ = try store.add(className: "CIM_EthernetPort", values: port + [("DeviceID", .string("eth2")), ("AllocationState", .string("instance of CIM_SettingData { InstanceID = \"x\"; };"))], on: c)
+            _ = try store.add(
+                className: "CIM_EthernetPort", values: port + [("DeviceID", .string("eth1")), ("AllocationState", .string(Self.embeddedInstance))],
+                on: c)
+            _ = try store.add(
+                className: "CIM_EthernetPort",
+                values: port + [("DeviceID", .string("eth2")), ("AllocationState", .string("instance of CIM_SettingData { InstanceID = \"x\"; };"))],
+                on: c)
             var options = CIMXMLExporter.Options(host: "h")
             options.model = try ModelSourceStore.model(from: c)
             // The class declarations say so too.
@@ -150,7 +171,9 @@ func temporaryFile(_ name: String) -> URL {
             return try CIMXMLExporter(catalog: catalog, options: options).export(to: file.path, on: c)
         }
         let declaration = try String(contentsOf: declarations, encoding: .utf8)
-        #expect(declaration.contains(#"<PROPERTY NAME="AllocationState" TYPE="string" EmbeddedObject="instance" CLASSORIGIN="CIM_AllocatedLogicalElement""#))
+        #expect(
+            declaration.contains(
+                #"<PROPERTY NAME="AllocationState" TYPE="string" EmbeddedObject="instance" CLASSORIGIN="CIM_AllocatedLogicalElement""#))
         #expect(try checkCIMXML(declarations).status == 0)
         #expect(summary.instances == 4)
         #expect(summary.droppedCharacters == 2)  // in the key binding and in the property
@@ -162,7 +185,10 @@ func temporaryFile(_ name: String) -> URL {
         #expect(text.contains("<PROPERTY NAME=\"Caption\" TYPE=\"string\"/>"))
         #expect(text.contains("<VALUE>true</VALUE>"))
         // DSP0201: the embedded INSTANCE as the text of the value, marked EmbeddedObject="instance".
-        #expect(text.contains(#"<PROPERTY NAME="AllocationState" TYPE="string" EmbeddedObject="instance"><VALUE>&lt;INSTANCE CLASSNAME=&quot;CIM_ResourceAllocationSettingData&quot;&gt;&lt;PROPERTY NAME=&quot;ElementName&quot; TYPE=&quot;string&quot;&gt;&lt;VALUE&gt;NIC 2 (R&amp;amp;D)&lt;/VALUE&gt;"#))
+        #expect(
+            text.contains(
+                #"<PROPERTY NAME="AllocationState" TYPE="string" EmbeddedObject="instance"><VALUE>&lt;INSTANCE CLASSNAME=&quot;CIM_ResourceAllocationSettingData&quot;&gt;&lt;PROPERTY NAME=&quot;ElementName&quot; TYPE=&quot;string&quot;&gt;&lt;VALUE&gt;NIC 2 (R&amp;amp;D)&lt;/VALUE&gt;"#
+            ))
         #expect(text.contains(#"<PROPERTY NAME="AllocationState" TYPE="string"><VALUE>instance of CIM_SettingData"#))
         #expect(text.contains(#"<PROPERTY NAME="AllocationState" TYPE="string" EmbeddedObject="instance"/>"#))  // NULL
         let check = try checkCIMXML(file)
@@ -170,5 +196,6 @@ func temporaryFile(_ name: String) -> URL {
         #expect(check.output.contains("(1 embedded)"), "pywbem parsed the embedded instance: \(check.output)")
     }
 
-    static let embeddedInstance = #"<INSTANCE CLASSNAME="CIM_ResourceAllocationSettingData"><PROPERTY NAME="ElementName" TYPE="string"><VALUE>NIC 2 (R&amp;D)</VALUE></PROPERTY><PROPERTY NAME="ResourceType" TYPE="uint16"><VALUE>10</VALUE></PROPERTY></INSTANCE>"#
+    static let embeddedInstance =
+        #"<INSTANCE CLASSNAME="CIM_ResourceAllocationSettingData"><PROPERTY NAME="ElementName" TYPE="string"><VALUE>NIC 2 (R&amp;D)</VALUE></PROPERTY><PROPERTY NAME="ResourceType" TYPE="uint16"><VALUE>10</VALUE></PROPERTY></INSTANCE>"#
 }

@@ -14,7 +14,10 @@ import Testing
     /// What xmlTextWriterWriteString makes of `text` inside an element, and what it dropped.
     static func libxml2(_ text: String) throws -> (String, Int) {
         var bytes: [UInt8] = []
-        let writer = try XMLWriter(sink: XMLSink { bytes.append(contentsOf: $0); return true }, document: false)
+        let writer = try XMLWriter(
+            sink: XMLSink {
+                bytes.append(contentsOf: $0); return true
+            }, document: false)
         try writer.start("V")
         try writer.text(text)
         try writer.end()
@@ -26,13 +29,15 @@ import Testing
     @Test("values are escaped byte for byte as libxml2's writer escapes them")
     func escapingMatchesLibxml2() throws {
         var generator = SplitMix64(seed: 7)
-        for round in 0 ..< 3_000 {
+        for round in 0..<3_000 {
             let length = Int(generator.next() % 12)
-            let text = (0 ..< length).map { _ in Self.pieces[Int(generator.next() % UInt64(Self.pieces.count))] }.joined()
+            let text = (0..<length).map { _ in Self.pieces[Int(generator.next() % UInt64(Self.pieces.count))] }.joined()
             var ours = MarkupBuffer()
             ours.appendText(text)
             let reference = try Self.libxml2(text)
-            #expect(String(decoding: ours.bytes, as: UTF8.self) == reference.0, "round \(round): \(text.unicodeScalars.map { String($0.value, radix: 16) })")
+            #expect(
+                String(decoding: ours.bytes, as: UTF8.self) == reference.0,
+                "round \(round): \(text.unicodeScalars.map { String($0.value, radix: 16) })")
             #expect(ours.dropped == reference.1, "round \(round)")
         }
     }

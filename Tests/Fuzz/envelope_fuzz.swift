@@ -41,8 +41,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let carried = DiscoveryResult(
         node: "n" + text, monitor: "m", sequence: Int64(size), startedAt: "2026-01-31T12:00:00.000Z",
         finishedAt: "2026-01-31T12:00:00.000Z",
-        settings: [.init(id: "s", status: .failed, discovery: input, associations: input.reversed(),
-                         exitCode: Int32(truncatingIfNeeded: size), stderr: Array(input.prefix(3)), failure: text)])
+        settings: [
+            .init(
+                id: "s", status: .failed, discovery: input, associations: input.reversed(),
+                exitCode: Int32(truncatingIfNeeded: size), stderr: Array(input.prefix(3)), failure: text)
+        ])
     precondition((try? Envelope.decodeDiscovery(Envelope.encode(carried))) == carried, "raw bytes did not survive")
     return 0
 }

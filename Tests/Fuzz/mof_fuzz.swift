@@ -17,18 +17,18 @@ let fuzzFiles: [String: [UInt8]] = {
         "qualifiers.mof": prelude,
         "empty.mof": "",
         "a.mof": """
-            [Abstract, Description("included base")]
-            class Inc_Base { [Key] string Id; uint32 Count = 7; boolean Toggle([In] uint8 Level, [Out] string Msg); };
-            """,
+        [Abstract, Description("included base")]
+        class Inc_Base { [Key] string Id; uint32 Count = 7; boolean Toggle([In] uint8 Level, [Out] string Msg); };
+        """,
         "inc/b.mof": """
-            #pragma include ("a.mof")
-            class Inc_Child : Inc_Base { [Override("Count")] uint32 Count = 8; };
-            instance of Inc_Child as $b { Id = "b"; Count = 1; };
-            """,
+        #pragma include ("a.mof")
+        class Inc_Child : Inc_Base { [Override("Count")] uint32 Count = 8; };
+        instance of Inc_Child as $b { Id = "b"; Count = 1; };
+        """,
         "dir/c.mof": """
-            #pragma include ("d.mof")
-            #pragma namespace ("root/dir")
-            """,
+        #pragma include ("d.mof")
+        #pragma namespace ("root/dir")
+        """,
         "dir/d.mof": "class Dir_D { [Key] sint64 K; string S = \"d\\x41\"; };\n",
         "self.mof": "#pragma include (\"self.mof\")\n",
         "loop1.mof": "#pragma include (\"loop2.mof\")\n",
@@ -79,9 +79,11 @@ let preludeMode = ProcessInfo.processInfo.environment["MOF_FUZZ_PRELUDE"]
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: data, count: size))
     let table = fuzzFiles
-    let compiler = Compiler(includePaths: ["inc"], readFile: { path in
-        path == "fuzz.mof" ? input : table[path]
-    })
+    let compiler = Compiler(
+        includePaths: ["inc"],
+        readFile: { path in
+            path == "fuzz.mof" ? input : table[path]
+        })
     let usesPrelude = preludeMode == "1" || (preludeMode != "0" && input.contains(UInt8(ascii: "[")))
     let compilation = compiler.compile(files: usesPrelude ? ["qualifiers.mof", "fuzz.mof"] : ["fuzz.mof"])
     // Render every diagnostic (line/column lookup, source line, caret).

@@ -15,7 +15,8 @@ struct ResponseParserTests {
 
     @Test("byte by byte: interim 100 Continue skipped, chunked body, bare LF line ends tolerated")
     func byteByByte() throws {
-        let response = try #require(try parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"))
+        let response = try #require(
+            try parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"))
         #expect(response.status == 200 && response.body == Array("abc".utf8))
     }
 
@@ -85,10 +86,12 @@ struct ResponseParserTests {
         let bytes = try RequestHead.serialize(
             HTTPRequest(method: "POST", target: "/v1/x", headers: ["B": "2", "A": "1", "content-length": "99", "Host": "evil"], body: [0x41]),
             host: "s1:7480")
-        #expect(String(decoding: bytes, as: UTF8.self)
-            == "POST /v1/x HTTP/1.1\r\nHost: s1:7480\r\nB: 2\r\nA: 1\r\nContent-Length: 1\r\nConnection: close\r\n\r\nA")
-        #expect(String(decoding: try RequestHead.serialize(HTTPRequest(method: "GET", target: "/"), host: "h"), as: UTF8.self)
-            == "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        #expect(
+            String(decoding: bytes, as: UTF8.self)
+                == "POST /v1/x HTTP/1.1\r\nHost: s1:7480\r\nB: 2\r\nA: 1\r\nContent-Length: 1\r\nConnection: close\r\n\r\nA")
+        #expect(
+            String(decoding: try RequestHead.serialize(HTTPRequest(method: "GET", target: "/"), host: "h"), as: UTF8.self)
+                == "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
     }
 
     @Test("header names compare in any case; set replaces every field of the name")

@@ -71,7 +71,8 @@ func readRequest(_ socket: Int32) -> ReceivedRequest? {
         if headEnd == nil, let end = (0...max(0, bytes.count - 4)).first(where: { Array(bytes[$0..<min($0 + 4, bytes.count)]) == terminator }) {
             headEnd = end + 4
             let head = String(decoding: bytes[0..<end], as: UTF8.self)
-            let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+            let length =
+                head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
                 .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
             needed = end + 4 + length
         }

@@ -36,24 +36,31 @@ enum Lines {
     }
     /// A CIM_HostedFileSystem line (association output).
     static func hosted(_ node: String, _ name: String) -> String {
-        InstancePath(className: "CIM_HostedFileSystem", keys: [
-            ("GroupComponent", .string(systemPath(node))), ("PartComponent", .string(fileSystemPath(node, name))),
-        ]).description + "\n"
+        InstancePath(
+            className: "CIM_HostedFileSystem",
+            keys: [
+                ("GroupComponent", .string(systemPath(node))), ("PartComponent", .string(fileSystemPath(node, name))),
+            ]
+        ).description + "\n"
     }
 }
 
 /// A discovery result of the default monitor.
-func discovery(_ node: String, sequence: Int64 = 0, _ runs: [(String, String, String?)], status: [String: DiscoveryResult.Status] = [:]) -> DiscoveryResult {
+func discovery(
+    _ node: String, sequence: Int64 = 0, _ runs: [(String, String, String?)], status: [String: DiscoveryResult.Status] = [:]
+) -> DiscoveryResult {
     DiscoveryResult(
         node: node, monitor: "default", sequence: sequence, startedAt: "2026-11-22T00:00:00.000Z", finishedAt: "2026-11-22T00:00:01.000Z",
         settings: runs.map { id, output, associations in
-            DiscoveryResult.SettingsRun(id: id, status: status[id] ?? .ok, discovery: Array(output.utf8), associations: associations.map { Array($0.utf8) })
+            DiscoveryResult.SettingsRun(
+                id: id, status: status[id] ?? .ok, discovery: Array(output.utf8), associations: associations.map { Array($0.utf8) })
         })
 }
 
 func update(_ node: String, _ settings: String, _ property: String, _ output: String, sequence: Int64 = 0) -> UpdateResult {
-    UpdateResult(node: node, settings: settings, property: property, sequence: sequence, startedAt: "2026-11-22T00:00:00.000Z",
-                 finishedAt: "2026-11-22T00:00:01.000Z", status: .ok, output: Array(output.utf8))
+    UpdateResult(
+        node: node, settings: settings, property: property, sequence: sequence, startedAt: "2026-11-22T00:00:00.000Z",
+        finishedAt: "2026-11-22T00:00:01.000Z", status: .ok, output: Array(output.utf8))
 }
 
 extension Connection {

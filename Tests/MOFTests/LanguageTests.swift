@@ -66,7 +66,8 @@ import Testing
     }
 
     @Test func allSixteenTypes() throws {
-        let m = try model("""
+        let m = try model(
+            """
             [Association] class T_All {
               uint8 A; sint8 B; uint16 C; sint16 D; uint32 E; sint32 F; uint64 G; sint64 H;
               real32 I; real64 J; char16 K; string L; boolean M; datetime N; object O;
@@ -79,7 +80,8 @@ import Testing
     }
 
     @Test func keywordsAndNamesAreCaseInsensitive() throws {
-        let m = try model("""
+        let m = try model(
+            """
             QUALIFIER Colour : STRING = "red", SCOPE(PROPERTY), FLAVOR(restricted);
             CLASS T_A { [KEY, colour ("blue")] STRING Name; };
             [association] Class T_B { t_a ref One; T_A Ref Two; };
@@ -94,7 +96,8 @@ import Testing
     }
 
     @Test func keywordsAreValidQualifierNames() throws {
-        let m = try model("""
+        let m = try model(
+            """
             Qualifier Reference : string = null, Scope(property);
             Qualifier Schema : string = null, Scope(property, method), Flavor(DisableOverride, ToSubclass, Translatable);
             [Indication (false)]
@@ -124,7 +127,8 @@ import Testing
     }
 
     @Test func methodsWithParametersInDeclarationOrder() throws {
-        let m = try model("""
+        let m = try model(
+            """
             [Association] class T_A {
               T_A REF L; T_A REF R;
               [Description ("Starts.")]
@@ -142,7 +146,8 @@ import Testing
     }
 
     @Test func qualifierFlavorsAndDefaults() throws {
-        let m = try model("""
+        let m = try model(
+            """
             Qualifier Plain : string = "dflt", Scope(any);
             class T_A {
               [Plain, Units ("bytes") : Restricted DisableOverride] uint64 Size;
@@ -150,16 +155,17 @@ import Testing
             class T_B : T_A { };
             """)
         let a = try #require(m.class(named: "T_A")?.property(named: "Size"))
-        #expect(a.qualifiers.string("Plain") == "dflt")           // no value: the declaration's default
-        #expect(a.qualifiers["Plain"]?.flavor == .default)          // no Flavor(): EnableOverride, ToSubclass
+        #expect(a.qualifiers.string("Plain") == "dflt")  // no value: the declaration's default
+        #expect(a.qualifiers["Plain"]?.flavor == .default)  // no Flavor(): EnableOverride, ToSubclass
         #expect(a.qualifiers["Units"]?.flavor == Flavor(toSubclass: false, overridable: false, translatable: true))
         let b = try #require(m.class(named: "T_B")?.property(named: "Size"))
         #expect(b.qualifiers["Plain"]?.propagated == true)
-        #expect(b.qualifiers["Units"] == nil)                        // Restricted: not inherited
+        #expect(b.qualifiers["Units"] == nil)  // Restricted: not inherited
     }
 
     @Test func inheritanceOverridesAndClassOrigin() throws {
-        let m = try model("""
+        let m = try model(
+            """
             [Abstract] class T_Base {
               [Key, Description ("The name.")] string Name;
               [Description ("Base speed.")] uint64 Speed;
@@ -193,7 +199,8 @@ import Testing
     }
 
     @Test func referenceOverrideMayNarrowTheClass() throws {
-        let m = try model("""
+        let m = try model(
+            """
             class T_Thing { [Key] string Name; };
             class T_Disk : T_Thing { };
             [Association] class T_Holds { [Key] T_Thing REF Owner; [Key] T_Thing REF Item; };
@@ -206,7 +213,8 @@ import Testing
     }
 
     @Test func instancesWithAliasesBecomeInstancePaths() throws {
-        let m = try model("""
+        let m = try model(
+            """
             class T_Sys { [Key] string Name; [Key] uint16 Slot; string Caption; };
             [Association] class T_Link { [Key] T_Sys REF Left; [Key] T_Sys REF Right; };
             instance of T_Sys as $a { Name = "rack \\"A\\""; Slot = 3; Caption = "first"; };
@@ -221,11 +229,13 @@ import Testing
     }
 
     @Test func includesAreRelativeToTheIncludingFile() throws {
-        let compilation = compile("""
+        let compilation = compile(
+            """
             #pragma locale ("en_US")
             #pragma include ("sub/a.mof")
             class T_C : T_B { };
-            """, files: [
+            """,
+            files: [
                 "sub/a.mof": "#pragma include (\"b.mof\")\nclass T_A { [Key] string Name; };\n",
                 "sub/b.mof": "#pragma include (\"../shared.mof\")\nclass T_B : T_A { };\n",
                 "sub/../shared.mof": "// paths are joined as written, not normalised\n",
@@ -245,7 +255,8 @@ import Testing
     }
 
     @Test func namespacePragmaAppliesToLaterClasses() throws {
-        let m = try model("""
+        let m = try model(
+            """
             class T_A { };
             #pragma namespace ("root/cimdb")
             class T_B { };

@@ -73,7 +73,7 @@ import Testing
         #expect(go["classOrigin"] as? String == "A_First")
         #expect(go["propagated"] as? Bool == false)
         let parameters = try #require(go["parameters"] as? [[String: Any]])
-        #expect(parameters.compactMap { $0["name"] as? String } == ["Zed", "Alpha"])   // declaration order
+        #expect(parameters.compactMap { $0["name"] as? String } == ["Zed", "Alpha"])  // declaration order
         #expect(parameters[0]["type"] as? String == "uint8")
 
         let link = try #require((classes[2]["properties"] as? [[String: Any]])?.first)

@@ -20,8 +20,9 @@ import Testing
         let dump = directory.appendingPathComponent("ours.json")
         try ModelDump.json(compilation.model, pretty: false).write(to: dump)
 
-        try #require(FileManager.default.isExecutableFile(atPath: Self.python),
-                     "pywbem's Python is missing at \(Self.python): run `bash .ci/run` (or set CIMDB_PYTHON)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.python),
+            "pywbem's Python is missing at \(Self.python): run `bash .ci/run` (or set CIMDB_PYTHON)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.python)
         var arguments = [repositoryRoot.appendingPathComponent("Tests/crosscheck/pywbem_crosscheck.py").path, dump.path, top]

@@ -29,12 +29,14 @@ import Testing
             }
         }
         files.append(Array(prelude.utf8))
-        files.append(Array("""
-            instance of T_A as $x { Name = "a\\x41\\n"; Codes = {1, 0x2, 011, 101b, -1.5e3}; C = 'c'; };
-            [Association] class T_L { T_A REF A = $x; T_A REF B; };
-            #pragma include ("other.mof")
-            #pragma namespace ("root/x")
-            """.utf8))
+        files.append(
+            Array(
+                """
+                instance of T_A as $x { Name = "a\\x41\\n"; Codes = {1, 0x2, 011, 101b, -1.5e3}; C = 'c'; };
+                [Association] class T_L { T_A REF A = $x; T_A REF B; };
+                #pragma include ("other.mof")
+                #pragma namespace ("root/x")
+                """.utf8))
         return files
     }()
 
@@ -74,7 +76,9 @@ import Testing
         for _ in 0..<250 {
             let input = Self.mutate(corpus.randomElement(using: &rng)!, using: &rng)
             let other = corpus.randomElement(using: &rng)!
-            let compiler = Compiler(readFile: { path in path.hasSuffix("test.mof") ? input : (path.contains("CIM_") || path.hasSuffix("other.mof") ? other : nil) })
+            let compiler = Compiler(readFile: { path in
+                path.hasSuffix("test.mof") ? input : (path.contains("CIM_") || path.hasSuffix("other.mof") ? other : nil)
+            })
             let start = ContinuousClock.now
             let compilation = compiler.compile(files: ["test.mof"])
             let elapsed = ContinuousClock.now - start

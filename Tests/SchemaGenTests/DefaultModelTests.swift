@@ -16,10 +16,12 @@ import Testing
         defer { Task { await pool.close() } }
         let port = try #require(defaultModel.class(named: "CIM_EthernetPort"))
         let comments = try await pool.withConnection { connection in
-            try connection.execute("""
+            try connection.execute(
+                """
                 SELECT a.attname, col_description(a.attrelid, a.attnum) AS comment
                 FROM pg_attribute a WHERE a.attrelid = 'cim.cim_ethernetport'::regclass AND a.attnum > 0
-                """).reduce(into: [String: String]()) { $0[$1["attname"]!] = $1["comment"] }
+                """
+            ).reduce(into: [String: String]()) { $0[$1["attname"]!] = $1["comment"] }
         }
         for property in port.properties {
             let comment = try #require(comments[SQLNames.column(for: property.name)], "no comment on \(property.name)")
@@ -39,15 +41,18 @@ import Testing
             try store.add(className: "CIM_ComputerSystem", assignments: [("Name", "node1")], on: connection)
             let system = #"CIM_ComputerSystem.CreationClassName="CIM_ComputerSystem",Name="node1""#
             let device = [("SystemCreationClassName", "CIM_ComputerSystem"), ("SystemName", "node1")]
-            let (_, cpu) = try store.add(className: "CIM_Processor", assignments: device + [("DeviceID", "cpu0"), ("CurrentClockSpeed", "2400")], on: connection)
-            let (_, port) = try store.add(className: "cim_ethernetport", assignments: device + [("DeviceID", "eth0"), ("Speed", "10000000000")], on: connection)
+            let (_, cpu) = try store.add(
+                className: "CIM_Processor", assignments: device + [("DeviceID", "cpu0"), ("CurrentClockSpeed", "2400")], on: connection)
+            let (_, port) = try store.add(
+                className: "cim_ethernetport", assignments: device + [("DeviceID", "eth0"), ("Speed", "10000000000")], on: connection)
             for part in [cpu, port] {
                 try store.add(className: "CIM_SystemDevice", assignments: [("GroupComponent", system), ("PartComponent", part)], on: connection)
             }
             #expect(try connection.execute("SELECT count(*) AS n FROM CIM_LogicalDevice").first?.int("n") == 2)
             #expect(try connection.execute("SELECT SystemName, DeviceID, Speed FROM CIM_EthernetPort").first?["speed"] == "10000000000")
             #expect(try connection.execute("SELECT count(*) AS n FROM cim_systemdevice").first?.int("n") == 2)
-            #expect(try connection.execute("SELECT count(*) AS n FROM CIM_ManagedElement").first?.int("n") == 3)  // associations are not managed elements
+            // Associations are not managed elements.
+            #expect(try connection.execute("SELECT count(*) AS n FROM CIM_ManagedElement").first?.int("n") == 3)
 
             let removed = try store.remove(port, on: connection)
             #expect(removed == 2)  // the port and its CIM_SystemDevice
@@ -66,7 +71,9 @@ import Testing
         try await pool.withConnection { connection in
             let store = InstanceStore(catalog: try ModelCatalog.load(from: connection))
             let device = [("SystemCreationClassName", "CIM_ComputerSystem"), ("SystemName", "n"), ("DeviceID", "cpu0")]
-            #expect(throws: InstanceError.self) { try store.add(className: "CIM_Processor", assignments: device + [("AddressWidth", "70000")], on: connection) }
+            #expect(throws: InstanceError.self) {
+                try store.add(className: "CIM_Processor", assignments: device + [("AddressWidth", "70000")], on: connection)
+            }
             do {
                 try store.add(className: "CIM_Processor", assignments: device + [("AddressWidth", "70000")], on: connection)
             } catch {
@@ -75,11 +82,15 @@ import Testing
             // The database enforces the same ranges for writers that bypass cimdb.
             #expect(throws: PostgresError.self) {
                 try connection.execute("INSERT INTO cimdb.instance (id, class_name, path) VALUES (900, 'CIM_Processor', 'x')")
-                try connection.execute("INSERT INTO cim.cim_processor (instance_id, systemcreationclassname, systemname, creationclassname, deviceid, addresswidth) VALUES (900, 'a', 'b', 'CIM_Processor', 'c', 70000)")
+                try connection.execute(
+                    "INSERT INTO cim.cim_processor (instance_id, systemcreationclassname, systemname, creationclassname, deviceid, addresswidth) VALUES (900, 'a', 'b', 'CIM_Processor', 'c', 70000)"
+                )
             }
             #expect(throws: PostgresError.self) {
                 try connection.execute("INSERT INTO cimdb.instance (id, class_name, path) VALUES (901, 'CIM_LogicalDevice', 'y')")
-                try connection.execute("INSERT INTO cim.cim_logicaldevice (instance_id, systemcreationclassname, systemname, creationclassname, deviceid) VALUES (901, 'a', 'b', 'c', 'd')")
+                try connection.execute(
+                    "INSERT INTO cim.cim_logicaldevice (instance_id, systemcreationclassname, systemname, creationclassname, deviceid) VALUES (901, 'a', 'b', 'c', 'd')"
+                )
             }
         }
     }
@@ -88,13 +99,15 @@ import Testing
         let pool = try await freshDatabase()
         defer { Task { await pool.close() } }
         let row = try await pool.withConnection { connection in
-            try connection.execute("""
+            try connection.execute(
+                """
                 SELECT cimdb.value_name('CIM_EthernetPort', 'PortType', 55) AS exact,
                        cimdb.value_name('CIM_EthernetPort', 'PortType', 16001) AS ranged,
                        cimdb.value_name('CIM_EthernetPort', 'LinkTechnology', 2::smallint) AS inherited,
                        cimdb.value_name('cim_processor', 'cpustatus', 1) AS family,
                        (SELECT count(*) FROM cimdb.value_map) AS rows
-                """).first
+                """
+            ).first
         }
         #expect(row?["exact"] == "10GBaseT")
         #expect(row?["ranged"] == "Vendor Reserved")
@@ -122,7 +135,10 @@ import Testing
             return try CIM_EthernetPort.fetchAll(on: connection)
         }
         #expect(fetched == [port])
-        #expect(port.path().description == #"CIM_EthernetPort.CreationClassName="CIM_EthernetPort",DeviceID="eth0",SystemCreationClassName="CIM_ComputerSystem",SystemName="n1""#)
+        #expect(
+            port.path().description
+                == #"CIM_EthernetPort.CreationClassName="CIM_EthernetPort",DeviceID="eth0",SystemCreationClassName="CIM_ComputerSystem",SystemName="n1""#
+        )
     }
 
     @Test func searchPathShowsBothSchemas() async throws {

@@ -35,7 +35,8 @@ import Testing
                 try store.add(className: "Acme_Server", assignments: [("Name", "s\(i)"), ("Units", "\(i)"), ("Model", "m\(i)")], on: connection)
             }
             try store.add(className: "Acme_Rack", assignments: [("Name", "r1"), ("Units", "42")], on: connection)
-            try store.add(className: "Acme_InRack", assignments: [("Rack", #"Acme_Rack.Name="r1""#), ("Item", #"Acme_Server.Name="s3""#)], on: connection)
+            try store.add(
+                className: "Acme_InRack", assignments: [("Rack", #"Acme_Rack.Name="r1""#), ("Item", #"Acme_Server.Name="s3""#)], on: connection)
         }
         return pool
     }
@@ -63,7 +64,9 @@ import Testing
             #expect(try connection.execute("SELECT sum(units) AS s, count(room) AS r FROM Acme_Rack").first?["s"] == "232")
             // New columns are there (inherited by subclasses), new classes work, catalog follows.
             let store = InstanceStore(catalog: try ModelCatalog.load(from: connection))
-            try store.add(className: "Acme_Blade", assignments: [("Name", "b1"), ("Room", "A"), ("Slot", "3"), ("Installed", "20240101000000.000000+000")], on: connection)
+            try store.add(
+                className: "Acme_Blade", assignments: [("Name", "b1"), ("Room", "A"), ("Slot", "3"), ("Installed", "20240101000000.000000+000")],
+                on: connection)
             #expect(try connection.execute("SELECT room, slot FROM Acme_Blade").first?["slot"] == "3")
             #expect(try connection.execute("SELECT count(*) AS n FROM Acme_Rack WHERE room = 'A'").first?.int("n") == 1)
             #expect(try ModelCatalog.load(from: connection).class(named: "Acme_Rack")?.description == "A rack.")
@@ -76,7 +79,8 @@ import Testing
         let pool = try await populated()
         defer { Task { await pool.close() } }
         try await pool.withConnection { connection in
-            let dropped = try plan("""
+            let dropped = try plan(
+                """
                 class Acme_Rack { [Key] string Name; };
                 class Acme_Server : Acme_Rack { string Model; };
                 """, on: connection)
@@ -91,7 +95,10 @@ import Testing
             try connection.transaction { try $0.executeScript(.verbatim(dropped.script)) }
             #expect(try connection.execute("SELECT count(*) AS n FROM Acme_Rack").first?.int("n") == 21)
             #expect(try connection.execute("SELECT count(*) AS n FROM cimdb.instance").first?.int("n") == 21)
-            #expect(try connection.execute("SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'acme_rack' AND column_name = 'units'").first?.int("n") == 0)
+            #expect(
+                try connection.execute(
+                    "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'acme_rack' AND column_name = 'units'"
+                ).first?.int("n") == 0)
         }
     }
 }

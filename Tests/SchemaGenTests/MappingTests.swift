@@ -10,7 +10,7 @@ import Testing
 
 /// Awkward models from users, and every CIM type, through real DDL and real rows.
 @Suite struct MappingTests {
-    static let longA = "A" + String(repeating: "VeryLongPropertyName", count: 5).dropFirst()   // 100 characters
+    static let longA = "A" + String(repeating: "VeryLongPropertyName", count: 5).dropFirst()  // 100 characters
     static let longB = String(longA.dropLast()) + "X"
 
     static let hostileMOF = """
@@ -45,8 +45,12 @@ import Testing
         try await pool.withConnection { connection in
             try install(model, on: connection)
             let store = InstanceStore(catalog: try ModelCatalog.load(from: connection))
-            try store.add(className: "ACME_ODD", assignments: [("order", "o1"), ("User", "u"), ("SELECT", "7"), ("Default", "true"),
-                                                               (Self.longA, "a"), (Self.longB, "b")], on: connection)
+            try store.add(
+                className: "ACME_ODD",
+                assignments: [
+                    ("order", "o1"), ("User", "u"), ("SELECT", "7"), ("Default", "true"),
+                    (Self.longA, "a"), (Self.longB, "b"),
+                ], on: connection)
             try store.add(className: "Acme_OddChild", assignments: [("Order", "short"), ("Table", "t")], on: connection)
             #expect(throws: InstanceError.self) {
                 try store.add(className: "Acme_OddChild", assignments: [("Order", "much too long")], on: connection)
@@ -55,17 +59,22 @@ import Testing
             #expect(longTable.utf8.count <= 63)
             try store.add(className: "Acme_" + String(repeating: "long", count: 25), assignments: [("Order", "o2"), ("Extra", "e")], on: connection)
             // Users type the CIM names unquoted (reserved words need quotes, as in any SQL).
-            let rows = try connection.execute("SELECT \"order\", \"user\", \"select\", \"default\", \(identifier: SQLNames.column(for: Self.longA)) AS a, \(identifier: SQLNames.column(for: Self.longB)) AS b FROM Acme_Odd ORDER BY \"order\"")
+            let rows = try connection.execute(
+                "SELECT \"order\", \"user\", \"select\", \"default\", \(identifier: SQLNames.column(for: Self.longA)) AS a, \(identifier: SQLNames.column(for: Self.longB)) AS b FROM Acme_Odd ORDER BY \"order\""
+            )
             #expect(rows.map { $0["order"] } == ["o1", "o2", "short"])
             #expect(rows.first?["a"] == "a" && rows.first?["b"] == "b")
             // The comment records the full name of a shortened column.
-            let comment = try connection.execute("SELECT col_description('cim.acme_odd'::regclass, attnum) AS c FROM pg_attribute WHERE attrelid = 'cim.acme_odd'::regclass AND attname = \(SQLNames.column(for: Self.longA))").first?["c"]
+            let comment = try connection.execute(
+                "SELECT col_description('cim.acme_odd'::regclass, attnum) AS c FROM pg_attribute WHERE attrelid = 'cim.acme_odd'::regclass AND attname = \(SQLNames.column(for: Self.longA))"
+            ).first?["c"]
             #expect(comment?.contains("CIM name \(Self.longA)") == true)
         }
     }
 
     @Test func everyCIMTypeMapsLosslessly() async throws {
-        let model = try compileModel("""
+        let model = try compileModel(
+            """
             class Acme_Types {
               [Key] string Name;
               uint8 U8; sint8 S8; uint16 U16; sint16 S16; uint32 U32; sint32 S32; uint64 U64; sint64 S64;
@@ -96,7 +105,9 @@ import Testing
             #expect(values["Many"] == .array([.unsigned(UInt64.max), .null, .unsigned(0)]))
             #expect(values["Words"] == .array([.string("a,b"), .null, .string("quote\"d")]))
             #expect(values["When"] == .datetime("20240229235959.999999-300"))
-            let generated = try connection.execute("SELECT when_time AT TIME ZONE 'UTC' AS t, span_interval AS i, span_time, when_interval FROM Acme_Types").first
+            let generated = try connection.execute(
+                "SELECT when_time AT TIME ZONE 'UTC' AS t, span_interval AS i, span_time, when_interval FROM Acme_Types"
+            ).first
             #expect(generated?["t"] == "2024-03-01 04:59:59.999999")
             #expect(generated?["i"] == "2 days 03:04:05")
             #expect(generated?["span_time"] == nil && generated?["when_interval"] == nil)
@@ -106,7 +117,10 @@ import Testing
                 ("S8", "-129", "value out of range for Acme_Types.S8: -129 (sint8 is -128…127)"),
                 ("U64", "18446744073709551616", "value out of range for Acme_Types.U64: 18446744073709551616 (uint64 is 0…18446744073709551615)"),
                 ("Short", "abcd", "value too long for Acme_Types.Short: 4 characters, MaxLen is 3"),
-                ("When", "yesterday", "invalid datetime for Acme_Types.When: \"yesterday\" (expected yyyymmddhhmmss.mmmmmmsutc or ddddddddhhmmss.mmmmmm:000)"),
+                (
+                    "When", "yesterday",
+                    "invalid datetime for Acme_Types.When: \"yesterday\" (expected yyyymmddhhmmss.mmmmmmsutc or ddddddddhhmmss.mmmmmm:000)"
+                ),
             ] {
                 do {
                     try store.add(className: "Acme_Types", assignments: [("Name", "bad-" + property), (property, bad)], on: connection)
@@ -117,7 +131,9 @@ import Testing
             }
             // The table's CHECK constraints hold the same line for SQL writers.
             try connection.execute("INSERT INTO cimdb.instance (id, class_name, path) VALUES (9000, 'Acme_Types', 'raw')")
-            for (column, value) in [("u8", "256"), ("u16", "-1"), ("u32", "4294967296"), ("u64", "-1"), ("c", "ab"), ("short", "abcd"), ("\"when\"", "tomorrow")] {
+            for (column, value) in [
+                ("u8", "256"), ("u16", "-1"), ("u32", "4294967296"), ("u64", "-1"), ("c", "ab"), ("short", "abcd"), ("\"when\"", "tomorrow"),
+            ] {
                 #expect(throws: PostgresError.self, "\(column)=\(value)") {
                     try connection.transaction { c in
                         try c.execute("INSERT INTO cim.acme_types (instance_id, name, \(SQL.verbatim(column))) VALUES (9000, 'raw', \(value))")

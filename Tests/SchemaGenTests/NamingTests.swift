@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func longNamesAreShortenedDeterministicallyAndDistinctly() {
-        let a = String(repeating: "VeryLongPropertyName", count: 5)            // 100 characters
+        let a = String(repeating: "VeryLongPropertyName", count: 5)  // 100 characters
         let b = String(repeating: "VeryLongPropertyName", count: 4) + "VeryLongPropertyNamf"
         let sa = SQLNames.column(for: a), sb = SQLNames.column(for: b)
         #expect(sa.utf8.count <= 63 && sb.utf8.count <= 63)

@@ -11,8 +11,9 @@ struct IngestQueueStateTests {
     let t0 = ContinuousClock.now
 
     static func update(_ node: String, _ sequence: Int64) -> PendingResult {
-        let result = UpdateResult(node: node, settings: "s", property: "p", sequence: sequence, startedAt: "", finishedAt: "",
-                                  status: .ok, output: [])
+        let result = UpdateResult(
+            node: node, settings: "s", property: "p", sequence: sequence, startedAt: "", finishedAt: "",
+            status: .ok, output: [])
         return PendingResult(node: node, raw: [], payload: .update(result))
     }
 

@@ -66,8 +66,9 @@ struct RouterTests {
         let enrolled = try await credentials.enroll(
             EnrollRequest(node: "n1", token: token, publicKey: identity.publicKeyBase64), remote: nil)
         guard case .success = enrolled else { throw TestFailure("enrollment refused") }
-        let routes = Routes(configuration: configuration, pool: pool, sink: sink, queueDepth: { 42 }, credentials: credentials,
-                            metrics: metrics, logger: logger)
+        let routes = Routes(
+            configuration: configuration, pool: pool, sink: sink, queueDepth: { 42 }, credentials: credentials,
+            metrics: metrics, logger: logger)
         return Fixture(routes: routes, identity: identity, sink: sink, pool: pool)
     }
 
@@ -77,8 +78,9 @@ struct RouterTests {
     }
 
     static func update(node: String, sequence: Int64) -> ResultBatch.Item {
-        let result = UpdateResult(node: node, settings: "s", property: "p", sequence: sequence, startedAt: "2026-12-03T00:00:00.000Z",
-                                  finishedAt: "2026-12-03T00:00:00.000Z", status: .ok, output: Array("1\n".utf8))
+        let result = UpdateResult(
+            node: node, settings: "s", property: "p", sequence: sequence, startedAt: "2026-12-03T00:00:00.000Z",
+            finishedAt: "2026-12-03T00:00:00.000Z", status: .ok, output: Array("1\n".utf8))
         return ResultBatch.Item(kind: .update, envelope: Envelope.encode(result))
     }
 
@@ -109,7 +111,9 @@ struct RouterTests {
         #expect(received[0].map(\.node) == ["n1", "n1"])
         #expect(received[0].map(\.kind) == ["update", "update"])
         #expect(received[0].allSatisfy { $0.isApplicable })
-        guard case .misaddressed(_, let names) = received[1][0].payload else { Issue.record("expected misaddressed, got \(received[1][0].payload)"); return }
+        guard case .misaddressed(_, let names) = received[1][0].payload else {
+            Issue.record("expected misaddressed, got \(received[1][0].payload)"); return
+        }
         #expect(names == "n2")
     }
 
@@ -155,9 +159,10 @@ struct RouterTests {
     @Test("an unexpected failure is a bare 500 with the request id: no database text reaches the client")
     func unexpectedFailuresAreBare500s() async throws {
         let secret = "relation cim.secret_table_name does not exist"
-        let fixture = try await Self.fixture(sink: FakeSink { _ in
-            throw PostgresError(kind: .query, message: secret, sqlState: "42P01", detail: "password=hunter2")
-        })
+        let fixture = try await Self.fixture(
+            sink: FakeSink { _ in
+                throw PostgresError(kind: .query, message: secret, sqlState: "42P01", detail: "password=hunter2")
+            })
         try await fixture.application().test(.router) { client in
             let (headers, body) = fixture.resultsRequest([Self.update(node: "n1", sequence: 1)])
             try await client.execute(uri: "/v1/results", method: .post, headers: headers, body: body) { response in

@@ -2,8 +2,8 @@
 import Testing
 
 #if canImport(Glibc)
-import Glibc
-import SQLCore
+    import Glibc
+    import SQLCore
 #endif
 
 @Suite("Embedded cluster")

@@ -89,7 +89,9 @@ struct CopyTests {
             try connection.copyIn("COPY \(identifier: source) FROM STDIN") { writer in for i in 0..<5_000 { writer.appendRow(Self.row(i)) } }
             let data = try connection.copyOut("COPY \(identifier: source) TO STDOUT")
             let copied = try connection.copyIn("COPY \(identifier: target) FROM STDIN") { $0.appendData(data) }
-            let same = try connection.execute("SELECT count(*) AS n FROM \(identifier: source) s JOIN \(identifier: target) t USING (id) WHERE s.text = t.text AND s.note IS NOT DISTINCT FROM t.note").first?.int("n")
+            let same = try connection.execute(
+                "SELECT count(*) AS n FROM \(identifier: source) s JOIN \(identifier: target) t USING (id) WHERE s.text = t.text AND s.note IS NOT DISTINCT FROM t.note"
+            ).first?.int("n")
             let error = #expect(throws: PostgresError.self) { try connection.copyOut("COPY \(identifier: "nowhere_" + source) TO STDOUT") }
             return (data, copied, same, error)
         }

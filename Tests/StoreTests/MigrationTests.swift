@@ -3,8 +3,8 @@ import StoreTesting
 import Testing
 
 #if canImport(Glibc)
-import Glibc
-import SQLCore
+    import Glibc
+    import SQLCore
 #endif
 
 @Suite("Migrations")
@@ -154,8 +154,10 @@ struct MigrationTests {
         }
         #expect(applied.sorted() == [1, 2, 3])
         let (n, recorded) = try await withConnection(to: conninfo) { connection in
-            (try connection.execute("SELECT n FROM counter")[0].int("n"),
-             try connection.execute("SELECT count(*) AS c FROM \(table)")[0].int("c"))
+            (
+                try connection.execute("SELECT n FROM counter")[0].int("n"),
+                try connection.execute("SELECT count(*) AS c FROM \(table)")[0].int("c")
+            )
         }
         #expect(n == 2)
         #expect(recorded == 3)

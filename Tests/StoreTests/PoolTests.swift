@@ -8,7 +8,9 @@ final class Concurrency: Sendable {
     let state = Mutex((now: 0, most: 0))
 
     func enter() {
-        state.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+        state.withLock {
+            $0.now += 1; $0.most = max($0.most, $0.now)
+        }
     }
 
     func leave() {
@@ -118,7 +120,8 @@ struct PoolTests {
         try await withConnection(to: conninfo) { connection in
             try connection.execute("SELECT pg_terminate_backend(pid) FROM unnest(\(list)::int[]) AS pid")
             while try connection.execute(
-                "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ANY(\(list)::int[])")[0].int("n") != 0 {
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ANY(\(list)::int[])")[0].int("n") != 0
+            {
                 _ = try connection.notifications(timeout: .milliseconds(10))
             }
         }

@@ -9,9 +9,12 @@ struct StreamTests {
         var values: [String?] = []
         var batches: [Int] = []
         try connection.transaction { c in
-            try c.streamRows("SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE 'v' || i END FROM generate_series(1, \(String(total))::int) i ORDER BY i", batchSize: batch) { rows, keepReading in
+            try c.streamRows(
+                "SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE 'v' || i END FROM generate_series(1, \(String(total))::int) i ORDER BY i",
+                batchSize: batch
+            ) { rows, keepReading in
                 batches.append(rows.count)
-                for row in 0 ..< rows.count {
+                for row in 0..<rows.count {
                     #expect(rows.string(row, 0) == String(values.count + 1))
                     values.append(rows.string(row, 1))
                     keepReading()
@@ -27,7 +30,7 @@ struct StreamTests {
         try await withConnection(to: conninfo) { c in
             let uneven = try Self.stream(total: 11, batch: 4, on: c)
             #expect(uneven.batches == [4, 4, 3])
-            #expect(uneven.values == (1 ... 11).map { $0 % 5 == 0 ? nil : "v\($0)" })
+            #expect(uneven.values == (1...11).map { $0 % 5 == 0 ? nil : "v\($0)" })
             let even = try Self.stream(total: 8, batch: 4, on: c)
             #expect(even.batches == [4, 4])
             #expect(even.values.count == 8)

@@ -3,8 +3,8 @@ import StoreTesting
 import Testing
 
 #if canImport(Glibc)
-import Glibc
-import SQLCore
+    import Glibc
+    import SQLCore
 #endif
 
 /// The database the StoreTests share (tests that need an empty one call `TestPostgres.createDatabase()`).

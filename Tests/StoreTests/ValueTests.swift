@@ -54,8 +54,10 @@ struct ValueTests {
     func fileNames() {
         #expect(Migrator.parseFileName("0001_create_nodes.sql")! == (1, "create_nodes"))
         #expect(Migrator.parseFileName("0012_add_index_2.sql")! == (12, "add_index_2"))
-        for bad in ["001_create_x.sql", "0001_create.sql", "0001_Create_x.sql", "0001-create-x.sql", "0001_create__x.sql",
-                    "0001_create_x.SQL", "create_x.sql", "0001_create_x.sql.bak"] {
+        for bad in [
+            "001_create_x.sql", "0001_create.sql", "0001_Create_x.sql", "0001-create-x.sql", "0001_create__x.sql",
+            "0001_create_x.SQL", "create_x.sql", "0001_create_x.sql.bak",
+        ] {
             #expect(Migrator.parseFileName(bad) == nil, "\(bad)")
         }
         #expect(Migration(version: 7, name: "drop_old_view", sql: "").fileName == "0007_drop_old_view.sql")
@@ -108,16 +110,17 @@ struct ValueTests {
         let status = ClusterStatus(
             initialized: true, running: true, pid: 42, dataDirectory: "/h/postgres/data", socketDirectory: "/h/postgres",
             port: nil, version: "15", account: "postgres", note: "n")
-        #expect(status.description == """
-            initialized: yes
-            running: yes (pid 42)
-            data directory: /h/postgres/data
-            socket directory: /h/postgres
-            tcp port: none (unix socket only)
-            version: 15
-            account: postgres
-            note: n
-            """)
+        #expect(
+            status.description == """
+                initialized: yes
+                running: yes (pid 42)
+                data directory: /h/postgres/data
+                socket directory: /h/postgres
+                tcp port: none (unix socket only)
+                version: 15
+                account: postgres
+                note: n
+                """)
     }
 
     @Test("ancestors of a path, outermost first")

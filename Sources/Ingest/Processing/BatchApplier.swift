@@ -51,8 +51,9 @@ enum BatchApplier {
         do {
             return try connection.transaction { try processor.applyRound([delivery], on: $0)[0] }
         } catch let error as PostgresError where error.kind != .connection && !error.isTransient {
-            let (record, reason) = processor.refusal(of: delivery.result,
-                                                     message: "the database refused the result: \(error.message)" + (error.detail.map { " (\($0))" } ?? ""))
+            let (record, reason) = processor.refusal(
+                of: delivery.result,
+                message: "the database refused the result: \(error.message)" + (error.detail.map { " (\($0))" } ?? ""))
             let id = try connection.transaction { connection in
                 try Rejection.record(record, raw: delivery.raw ?? processor.encode(delivery.result), errors: [reason], on: connection)
             }
@@ -65,7 +66,7 @@ enum BatchApplier {
 func rounds<Key: Hashable>(of count: Int, key: (Int) -> Key) -> [[Int]] {
     var rounds: [[Int]] = []
     var roundOf: [Key: Int] = [:]
-    for index in 0 ..< count {
+    for index in 0..<count {
         let round = roundOf[key(index)].map { $0 + 1 } ?? 0
         roundOf[key(index)] = round
         if round == rounds.count { rounds.append([]) }

@@ -79,9 +79,13 @@ struct ClassUpdate {
             let col = property.sqlColumn, type = property.columnType.sqlType
             inputs += ["\(rows.map { $0.cells[i] != nil })", "\(rows.map { $0.cells[i]?.value })", "\(rows.map { $0.cells[i]?.severity.rawValue })"]
             names += ["h\(i)", "v\(i)", "s\(i)"]
-            let (h, v, o, n, s, d) = (SQL.verbatim("h\(i)"), SQL.verbatim("v\(i)"), SQL.verbatim("o\(i)"), SQL.verbatim("n\(i)"),
-                                      SQL.verbatim("s\(i)"), SQL.verbatim("d\(i)"))
-            diffs.append("input.\(h) AND t.\(col) IS DISTINCT FROM input.\(v)::\(type) AS \(d), t.\(col)::text AS \(o), input.\(v)::\(type) AS \(n), input.\(s)")
+            let (h, v, o, n, s, d) = (
+                SQL.verbatim("h\(i)"), SQL.verbatim("v\(i)"), SQL.verbatim("o\(i)"), SQL.verbatim("n\(i)"),
+                SQL.verbatim("s\(i)"), SQL.verbatim("d\(i)")
+            )
+            diffs.append(
+                "input.\(h) AND t.\(col) IS DISTINCT FROM input.\(v)::\(type) AS \(d), t.\(col)::text AS \(o), input.\(v)::\(type) AS \(n), input.\(s)"
+            )
             anyChange.append("d\(i)")
             sets.append("\(col) = CASE WHEN changed.\(d) THEN changed.\(n) ELSE t.\(col) END")
             cells.append("(\(property.name)::text, changed.\(d), changed.\(o), changed.\(n)::text, changed.\(s))")
@@ -159,19 +163,23 @@ struct ClassUpdate {
 
     /// The change events of values that were NULL and had been set before (rare: a value that
     /// went away comes back), one statement per property.
-    func eventsOfNullChanges(_ changes: [(id: Int64, property: String)], on connection: Connection) throws -> [(id: Int64, node: String, property: String)] {
+    func eventsOfNullChanges(
+        _ changes: [(id: Int64, property: String)], on connection: Connection
+    ) throws -> [(id: Int64, node: String, property: String)] {
         guard !changes.isEmpty else { return [] }
         var events: [(id: Int64, node: String, property: String)] = []
         for (c, property) in properties.enumerated() {
             let ids = Set(changes.filter { sameName($0.property, property.name) }.map(\.id))
             let changed = rows.filter { ids.contains($0.id) && $0.cells[c].map { $0.severity != .none } == true }
             guard !changed.isEmpty else { continue }
-            for row in try connection.execute("""
+            for row in try connection.execute(
+                """
                 INSERT INTO cimdb.event (node, kind, class_name, instance_path, property, old_value, new_value, severity)
                 SELECT u.node, 'changed', \(cls.name), u.path, \(property.name), NULL, u.value::\(property.columnType.sqlType)::text, u.severity::cimdb.severity
                 FROM unnest(\(changed.map(\.node)), \(changed.map(\.path)), \(changed.map { $0.cells[c]!.value }), \(changed.map { $0.cells[c]!.severity.rawValue })) AS u (node, path, value, severity)
                 RETURNING id, node
-                """) {
+                """)
+            {
                 if let id = row.int64(0), let node = row.string(1) { events.append((id, node, property.name)) }
             }
         }

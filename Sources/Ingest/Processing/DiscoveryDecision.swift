@@ -34,8 +34,9 @@ enum DiscoveryDecision {
             if result.sequence > 0, let last = loaded.lastSequence[result.node]?[result.monitor], last >= result.sequence {
                 return .duplicate(sequence: result.sequence, lastApplied: last)
             }
-            let plan = DiscoveryPlan(result, snapshot: snapshot, catalog: catalog, applied: loaded.applied[result.node] ?? [:],
-                                     maximumOutputBytes: maximumOutputBytes)
+            let plan = DiscoveryPlan(
+                result, snapshot: snapshot, catalog: catalog, applied: loaded.applied[result.node] ?? [:],
+                maximumOutputBytes: maximumOutputBytes)
             return plan.errors.isEmpty ? .accepted(plan) : .refused(plan.errors)
         }
     }
@@ -65,8 +66,10 @@ enum DiscoveryDecision {
                 for association in run.associations {
                     for (property, value) in association.keys where property.isReference {
                         guard case .reference(let target) = value, !after.contains(target) else { continue }
-                        errors.append(place.with(output: .association, line: association.line, column: 1,
-                                                 "\(association.cls.name).\(property.name) refers to \(target), which node \(node) does not report"))
+                        errors.append(
+                            place.with(
+                                output: .association, line: association.line, column: 1,
+                                "\(association.cls.name).\(property.name) refers to \(target), which node \(node) does not report"))
                     }
                 }
             }
@@ -81,7 +84,10 @@ enum DiscoveryDecision {
                         guard let parsed = try? InstancePath.parse(path), let canonical = try? canonicalizer.canonical(parsed) else { continue }
                         for (property, value) in canonical.keys where property.isReference {
                             guard case .reference(let target) = value, goneSet.contains(target) else { continue }
-                            errors.append(place.with("the association output (unchanged since the last run) reports \(path), whose \(property.name) is \(target), which node \(node) no longer reports"))
+                            errors.append(
+                                place.with(
+                                    "the association output (unchanged since the last run) reports \(path), whose \(property.name) is \(target), which node \(node) no longer reports"
+                                ))
                         }
                     }
                 }
@@ -161,7 +167,8 @@ enum DiscoveryDecision {
             for run in accepted.changedRuns {
                 let current = state.associations[run.settings.id] ?? [:]
                 for association in run.associations where current[association.path] == nil {
-                    plan.associations.append(Wanted(item: index, settings: run.settings, cls: association.cls, path: association.path, keys: association.keys))
+                    plan.associations.append(
+                        Wanted(item: index, settings: run.settings, cls: association.cls, path: association.path, keys: association.keys))
                 }
                 let reported = Set(run.instances.map(\.path)).union(run.associations.map(\.path))
                 let currentAll = current.merging(state.instances[run.settings.id] ?? [:]) { a, _ in a }

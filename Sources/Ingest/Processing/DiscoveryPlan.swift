@@ -51,8 +51,10 @@ struct DiscoveryPlan {
 
     /// Parses and checks a result. `applied` gives the digest and instance count last applied
     /// per settings id (the runs whose outputs did not change are not parsed again).
-    init(_ result: DiscoveryResult, snapshot: MonitorSnapshot, catalog: ModelCatalog, applied: [String: (digest: String, count: Int)],
-         maximumOutputBytes: Int = DiscoveryProcessor.defaultMaximumOutputBytes) {
+    init(
+        _ result: DiscoveryResult, snapshot: MonitorSnapshot, catalog: ModelCatalog, applied: [String: (digest: String, count: Int)],
+        maximumOutputBytes: Int = DiscoveryProcessor.defaultMaximumOutputBytes
+    ) {
         self.result = result
         self.snapshot = snapshot
         let place = IngestError(node: result.node, monitor: result.monitor, "")
@@ -77,12 +79,17 @@ struct DiscoveryPlan {
             }
             if skipped {
                 if let run, run.status == .ok, !run.discovery.allSatisfy({ $0 == 0x0A }) {
-                    errors.append(where_.with("the parent \(settings.parent ?? "") found no instances, so this settings object is skipped, but its output reports instances"))
+                    errors.append(
+                        where_.with(
+                            "the parent \(settings.parent ?? "") found no instances, so this settings object is skipped, but its output reports instances"
+                        ))
                 }
                 skippedIDs.insert(settings.id)
                 reportedCount[settings.id] = 0
-                runs.append(SettingsPlan(settings: settings, cls: cls, digest: Self.digest(settings, nil), skipped: true,
-                                         unchanged: applied[settings.id]?.digest == Self.digest(settings, nil)))
+                runs.append(
+                    SettingsPlan(
+                        settings: settings, cls: cls, digest: Self.digest(settings, nil), skipped: true,
+                        unchanged: applied[settings.id]?.digest == Self.digest(settings, nil)))
                 continue
             }
             guard let run else { continue }  // not run: its instances stay
@@ -143,7 +150,9 @@ struct DiscoveryPlan {
         }
     }
 
-    mutating func parseAssociations(_ run: DiscoveryResult.SettingsRun, into plan: inout SettingsPlan, catalog: ModelCatalog, where place: IngestError) {
+    mutating func parseAssociations(
+        _ run: DiscoveryResult.SettingsRun, into plan: inout SettingsPlan, catalog: ModelCatalog, where place: IngestError
+    ) {
         guard let output = run.associations, !output.isEmpty else { return }
         var canonicalizer = PathCanonicalizer(catalog: catalog)
         var seen: [String: Int] = [:]

@@ -96,7 +96,10 @@ public struct DiscoveryProcessor: Sendable {
         }
 
         func refusal(of result: DiscoveryResult, message: String) -> (record: RejectionRecord, error: IngestError) {
-            (RejectionRecord(kind: "discovery", node: result.node, monitor: result.monitor), IngestError(node: result.node, monitor: result.monitor, message))
+            (
+                RejectionRecord(kind: "discovery", node: result.node, monitor: result.monitor),
+                IngestError(node: result.node, monitor: result.monitor, message)
+            )
         }
 
         func rejected(id: Int64, errors: [IngestError]) -> DiscoveryOutcome { .rejected(id: id, errors: errors) }

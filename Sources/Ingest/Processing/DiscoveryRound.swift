@@ -26,8 +26,10 @@ struct DiscoveryRound {
             case .duplicate(let sequence, let last): return .duplicate(sequence: sequence, lastApplied: last)
             case .refused(let errors):
                 let result = results[index]
-                let id = try Rejection.record(RejectionRecord(kind: "discovery", node: result.node, monitor: result.monitor), raw: deliveries[index].raw ?? Envelope.encode(result),
-                                              errors: errors, on: connection)
+                let id = try Rejection.record(
+                    RejectionRecord(kind: "discovery", node: result.node, monitor: result.monitor),
+                    raw: deliveries[index].raw ?? Envelope.encode(result),
+                    errors: errors, on: connection)
                 return .rejected(id: id, errors: errors)
             }
         }
@@ -40,20 +42,28 @@ struct DiscoveryRound {
     /// The monitors, their last sequence numbers (locked) and the digests last applied.
     func load(_ results: [DiscoveryResult]) throws -> DiscoveryDecision.Loaded {
         var loaded = DiscoveryDecision.Loaded()
-        for row in try connection.execute("SELECT name, snapshot::text FROM cimdb.discovery_monitor WHERE name = ANY(\(Array(Set(results.map(\.monitor)))))") {
+        for row in try connection.execute(
+            "SELECT name, snapshot::text FROM cimdb.discovery_monitor WHERE name = ANY(\(Array(Set(results.map(\.monitor)))))")
+        {
             if let name = row.string(0), let snapshot = row.string(1).flatMap(MonitorSnapshot.decode) { loaded.snapshots[name] = snapshot }
         }
         let sequenced = results.filter { $0.sequence > 0 }
         if !sequenced.isEmpty {
-            for row in try connection.execute("""
+            for row in try connection.execute(
+                """
                 SELECT r.node, r.monitor, r.sequence FROM cimdb.discovery_run r
                 JOIN unnest(\(sequenced.map(\.node)), \(sequenced.map(\.monitor))) AS u (node, monitor) ON r.node = u.node AND r.monitor = u.monitor
                 FOR UPDATE OF r
-                """) {
-                if let node = row.string(0), let monitor = row.string(1), let sequence = row.int64(2) { loaded.lastSequence[node, default: [:]][monitor] = sequence }
+                """)
+            {
+                if let node = row.string(0), let monitor = row.string(1), let sequence = row.int64(2) {
+                    loaded.lastSequence[node, default: [:]][monitor] = sequence
+                }
             }
         }
-        for row in try connection.execute("SELECT node, settings, digest, instance_count FROM cimdb.discovery_state WHERE node = ANY(\(results.map(\.node)))") {
+        for row in try connection.execute(
+            "SELECT node, settings, digest, instance_count FROM cimdb.discovery_state WHERE node = ANY(\(results.map(\.node)))")
+        {
             if let node = row.string(0), let settings = row.string(1), let digest = row.string(2) {
                 loaded.applied[node, default: [:]][settings] = (digest, row.int(3) ?? 0)
             }
@@ -67,17 +77,22 @@ struct DiscoveryRound {
         var ids: [String: Int64] = [:]
         guard !nodes.isEmpty else { return (states, ids) }
         var isAssociation: [String: Bool] = [:]
-        for row in try connection.execute("""
+        for row in try connection.execute(
+            """
             SELECT s.node, s.settings, s.instance_id, i.path, i.class_name
             FROM cimdb.instance_source s JOIN cimdb.instance i ON i.id = s.instance_id
             WHERE s.node = ANY(\(nodes))
-            """) {
-            guard let node = row.string(0), let settings = row.string(1), let id = row.int64(2), let path = row.string(3), let cls = row.string(4) else { continue }
-            let association = isAssociation[cls] ?? {
-                let value = catalog.class(named: cls)?.isAssociation == true
-                isAssociation[cls] = value
-                return value
-            }()
+            """)
+        {
+            guard let node = row.string(0), let settings = row.string(1), let id = row.int64(2), let path = row.string(3), let cls = row.string(4)
+            else { continue }
+            let association =
+                isAssociation[cls]
+                ?? {
+                    let value = catalog.class(named: cls)?.isAssociation == true
+                    isAssociation[cls] = value
+                    return value
+                }()
             if association {
                 states[node, default: .init()].associations[settings, default: [:]][path] = id
             } else {
@@ -113,14 +128,15 @@ struct DiscoveryWriter {
         summaries = plan.summaries
         try ensure(plan.instances)
         // References resolve to the ids of the node's instances, existing or just created.
-        try ensure(plan.associations.map { wanted in
-            var resolved = wanted
-            resolved.keys = wanted.keys.map { property, value in
-                if property.isReference, case .reference(let target) = value { return (property, .signed(ids[target] ?? 0)) }
-                return (property, value)
-            }
-            return resolved
-        })
+        try ensure(
+            plan.associations.map { wanted in
+                var resolved = wanted
+                resolved.keys = wanted.keys.map { property, value in
+                    if property.isReference, case .reference(let target) = value { return (property, .signed(ids[target] ?? 0)) }
+                    return (property, value)
+                }
+                return resolved
+            })
         try removeGone(plan.gone)
         try maintainDeployments(emptied: plan.emptied, filled: plan.filled)
         try recordState(plan.states)
@@ -193,14 +209,17 @@ struct DiscoveryWriter {
         var cause: [Int64: (item: Int, severity: Severity)] = [:]
         for g in gone where cause[g.id] == nil { cause[g.id] = (g.item, g.severity) }
         let goneIDs = gone.map(\.id)
-        try connection.execute("""
+        try connection.execute(
+            """
             DELETE FROM cimdb.instance_source s USING unnest(\(gone.map(\.node)), \(gone.map(\.settings)), \(goneIDs)) AS g (node, settings, id)
             WHERE s.node = g.node AND s.settings = g.settings AND s.instance_id = g.id
             """)
-        let orphans = try connection.execute("""
+        let orphans = try connection.execute(
+            """
             SELECT g.id FROM unnest(\(Array(Set(goneIDs)))) AS g (id)
             WHERE NOT EXISTS (SELECT 1 FROM cimdb.instance_source s WHERE s.instance_id = g.id)
-            """).compactMap { $0.int64(0) }
+            """
+        ).compactMap { $0.int64(0) }
         var deleting = Set(orphans)
         // Associations that go with them (reported by other nodes, or by scripts that did not
         // run this time): deleted by the database's cascade, reported here.
@@ -234,25 +253,31 @@ struct DiscoveryWriter {
     }
 
     /// Update monitors follow the first and the last instance of a settings object on a node.
-    mutating func maintainDeployments(emptied: [(item: Int, node: String, settings: String)], filled: [(item: Int, node: String, settings: String)]) throws {
+    mutating func maintainDeployments(
+        emptied: [(item: Int, node: String, settings: String)], filled: [(item: Int, node: String, settings: String)]
+    ) throws {
         var itemOf: [String: Int] = [:]
         for e in emptied + filled { itemOf[e.node] = e.item }
         if !emptied.isEmpty {
-            for row in try connection.execute("""
+            for row in try connection.execute(
+                """
                 DELETE FROM cimdb.update_deployment d USING unnest(\(emptied.map(\.node)), \(emptied.map(\.settings))) AS u (node, settings)
                 WHERE d.node = u.node AND d.settings = u.settings RETURNING d.node
-                """) {
+                """)
+            {
                 if let node = row.string(0), let index = itemOf[node] { tally(index) { $0.removedUpdateMonitors += 1 } }
             }
         }
         if !filled.isEmpty {
-            for row in try connection.execute("""
+            for row in try connection.execute(
+                """
                 INSERT INTO cimdb.update_deployment (node, settings, property_name, update_script, update_period_ms, update_timeout_ms, changed_severity)
                 SELECT u.node, p.settings, p.property_name, p.update_script, p.update_period_ms, p.update_timeout_ms, p.changed_severity
                 FROM unnest(\(filled.map(\.node)), \(filled.map(\.settings))) AS u (node, settings) JOIN cimdb.inventory_property p ON p.settings = u.settings
                 ON CONFLICT (node, settings, property_name) DO NOTHING
                 RETURNING node
-                """) {
+                """)
+            {
                 if let node = row.string(0), let index = itemOf[node] { tally(index) { $0.deployedUpdateMonitors += 1 } }
             }
         }
@@ -264,14 +289,16 @@ struct DiscoveryWriter {
     func recordState(_ states: [(node: String, settings: String, monitor: String, digest: String, count: Int)]) throws {
         guard !states.isEmpty else { return }
         let nodes = states.map(\.node), settings = states.map(\.settings)
-        try connection.execute("""
+        try connection.execute(
+            """
             INSERT INTO cimdb.discovery_state (node, settings, monitor, digest, instance_count, applied_at)
             SELECT u.node, u.settings, u.monitor, u.digest, u.count, now()
             FROM unnest(\(nodes), \(settings), \(states.map(\.monitor)), \(states.map(\.digest)), \(states.map { String($0.count) })::integer[]) AS u (node, settings, monitor, digest, count)
             ON CONFLICT (node, settings) DO UPDATE
             SET monitor = EXCLUDED.monitor, digest = EXCLUDED.digest, instance_count = EXCLUDED.instance_count, applied_at = EXCLUDED.applied_at
             """)
-        try connection.execute("""
+        try connection.execute(
+            """
             UPDATE cimdb.update_run r SET digest = '', line_hashes = NULL FROM unnest(\(nodes), \(settings)) AS u (node, settings)
             WHERE r.node = u.node AND r.settings = u.settings AND (r.digest <> '' OR r.line_hashes IS NOT NULL)
             """)
@@ -280,13 +307,15 @@ struct DiscoveryWriter {
     /// The nodes' last discovery time and the monitors' last sequence numbers.
     func recordRuns(_ results: [DiscoveryResult]) throws {
         guard !results.isEmpty else { return }
-        try connection.execute("""
+        try connection.execute(
+            """
             INSERT INTO cimdb.node (name, last_discovery_at) SELECT DISTINCT unnest(\(results.map(\.node))), now()
             ON CONFLICT (name) DO UPDATE SET last_discovery_at = EXCLUDED.last_discovery_at
             """)
         let sequenced = results.filter { $0.sequence > 0 }
         guard !sequenced.isEmpty else { return }
-        try connection.execute("""
+        try connection.execute(
+            """
             INSERT INTO cimdb.discovery_run (node, monitor, sequence, applied_at)
             SELECT u.node, u.monitor, u.sequence, now() FROM unnest(\(sequenced.map(\.node)), \(sequenced.map(\.monitor)), \(sequenced.map { String($0.sequence) })::bigint[]) AS u (node, monitor, sequence)
             ON CONFLICT (node, monitor) DO UPDATE SET sequence = EXCLUDED.sequence, applied_at = EXCLUDED.applied_at

@@ -27,8 +27,10 @@ struct EventBatch {
     /// Events already written (by SQL), as an id range and a count.
     private(set) var written: (first: Int64, last: Int64, count: Int)?
 
-    mutating func add(_ node: String, _ kind: String, _ className: String, _ path: String, severity: Severity,
-                      property: String? = nil, old: String? = nil, new: String? = nil) {
+    mutating func add(
+        _ node: String, _ kind: String, _ className: String, _ path: String, severity: Severity,
+        property: String? = nil, old: String? = nil, new: String? = nil
+    ) {
         guard severity != .none else { return }
         events.append(Event(node: node, kind: kind, className: className, path: path, property: property, old: old, new: new, severity: severity))
     }
@@ -48,9 +50,12 @@ struct EventBatch {
         let ids = try connection.execute(
             "SELECT nextval('cimdb.event_id_seq') AS id FROM generate_series(1, \(events.count))"
         ).compactMap { $0.int64(0) }
-        try connection.copyIn("COPY cimdb.event (id, node, kind, class_name, instance_path, property, old_value, new_value, severity) FROM STDIN") { writer in
+        try connection.copyIn("COPY cimdb.event (id, node, kind, class_name, instance_path, property, old_value, new_value, severity) FROM STDIN") {
+            writer in
             for (event, id) in zip(events, ids) {
-                writer.appendRow([String(id), event.node, event.kind, event.className, event.path, event.property, event.old, event.new, event.severity.rawValue])
+                writer.appendRow([
+                    String(id), event.node, event.kind, event.className, event.path, event.property, event.old, event.new, event.severity.rawValue,
+                ])
             }
         }
         record(first: ids.first ?? 0, last: ids.last ?? 0, count: ids.count)
@@ -63,7 +68,8 @@ struct EventBatch {
     mutating func finish(on connection: Connection) throws -> Int {
         try write(on: connection)
         guard let written else { return 0 }
-        try connection.execute("SELECT pg_notify('cimdb_event', \(SQLValue("{\"first\":\(written.first),\"last\":\(written.last),\"count\":\(written.count)}")))")
+        try connection.execute(
+            "SELECT pg_notify('cimdb_event', \(SQLValue("{\"first\":\(written.first),\"last\":\(written.last),\"count\":\(written.count)}")))")
         return written.count
     }
 }

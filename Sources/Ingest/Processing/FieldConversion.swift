@@ -9,7 +9,8 @@ import Store
 enum FieldConversion {
     /// A key field: empty (GS) is the empty string for string keys and an error otherwise.
     /// `scalar` is `scalar(property)`, for callers converting many fields of the same key.
-    static func key(_ field: OutputField, _ property: PropertyMapping, scalar: PropertyMapping? = nil, className: String) throws(ValueError) -> Value {
+    static func key(_ field: OutputField, _ property: PropertyMapping, scalar: PropertyMapping? = nil, className: String) throws(ValueError) -> Value
+    {
         switch field {
         case .empty:
             guard property.type == .string else { throw ValueError("key \(property.name) (\(property.type.rawValue)) cannot be empty") }

@@ -17,8 +17,10 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
     public var column: Int?
     public var message: String
 
-    public init(node: String, monitor: String? = nil, settings: String? = nil, property: String? = nil, output: Output? = nil,
-                line: Int? = nil, column: Int? = nil, _ message: String) {
+    public init(
+        node: String, monitor: String? = nil, settings: String? = nil, property: String? = nil, output: Output? = nil,
+        line: Int? = nil, column: Int? = nil, _ message: String
+    ) {
         self.node = node
         self.monitor = monitor
         self.settings = settings
@@ -31,8 +33,9 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The same place, another message (and output position).
     func with(output: Output? = nil, line: Int? = nil, column: Int? = nil, _ message: String) -> IngestError {
-        IngestError(node: node, monitor: monitor, settings: settings, property: property, output: output ?? self.output,
-                    line: line ?? self.line, column: column ?? self.column, message)
+        IngestError(
+            node: node, monitor: monitor, settings: settings, property: property, output: output ?? self.output,
+            line: line ?? self.line, column: column ?? self.column, message)
     }
 
     public var description: String {

@@ -47,7 +47,7 @@ enum LineFingerprints {
             let end = output[start...].firstIndex(of: 0x0A) ?? output.count
             number += 1
             if end > start {
-                let line = output[start ..< end]
+                let line = output[start..<end]
                 let fingerprint = hash(line, seed: seed)
                 split.fingerprints.append(fingerprint)
                 if previous.contains(fingerprint) {
@@ -78,7 +78,7 @@ enum LineFingerprints {
         var i = 0
         while i + 8 <= bytes.count {
             var f: UInt64 = 0
-            for k in 0 ..< 8 { f = f << 8 | UInt64(bytes[i + k]) }
+            for k in 0..<8 { f = f << 8 | UInt64(bytes[i + k]) }
             set.insert(f)
             i += 8
         }

@@ -80,7 +80,11 @@ enum UpdateDecision {
     static func check(_ results: [UpdateResult], loaded: Loaded, maximumOutputBytes: Int) -> [Item] {
         results.enumerated().map { index, result in
             guard var config = loaded.configs[index] else {
-                return .refused([place(result).with("no such inventory property (settings \(result.settings) has no property \(result.property), or the class is not in the installed model)")])
+                return .refused([
+                    place(result).with(
+                        "no such inventory property (settings \(result.settings) has no property \(result.property), or the class is not in the installed model)"
+                    )
+                ])
             }
             config.severity = loaded.deployedSeverity[index] ?? config.severity
             let previous = loaded.last[index]
@@ -124,8 +128,9 @@ enum UpdateDecision {
     /// errors found; `lineNumbers[k]` is the original line number of the part's line k + 1.
     static func parse(_ config: Config, output: [UInt8], lineNumbers: [Int]) -> (lines: [Line], errors: [LocatedError]) {
         let cls = config.cls, keys = config.keys, property = config.property
-        let (outputLines, parseErrors) = ScriptOutput.parse(output, fields: keys.count + 1,
-                                                            meaning: "the key properties in KeyPropertyOrder, then the value of \(property.name)")
+        let (outputLines, parseErrors) = ScriptOutput.parse(
+            output, fields: keys.count + 1,
+            meaning: "the key properties in KeyPropertyOrder, then the value of \(property.name)")
         let original = { (line: Int) in line >= 1 && line <= lineNumbers.count ? lineNumbers[line - 1] : line }
         var located: [LocatedError] = parseErrors.map { (original($0.line), $0.column, $0.message) }
         var lines: [Line] = []
@@ -193,9 +198,10 @@ enum UpdateDecision {
             }
             guard errors.isEmpty else {
                 let place = Self.place(result)
-                return .refused(errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) }.map {
-                    place.with(output: .update, line: $0.line, column: $0.column, $0.message)
-                })
+                return .refused(
+                    errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) }.map {
+                        place.with(output: .update, line: $0.line, column: $0.column, $0.message)
+                    })
             }
             accepted.summary.values += accepted.lines.count
             accepted.errors = []

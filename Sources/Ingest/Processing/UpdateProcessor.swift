@@ -81,8 +81,10 @@ public struct UpdateProcessor: Sendable {
         }
 
         func refusal(of result: UpdateResult, message: String) -> (record: RejectionRecord, error: IngestError) {
-            (RejectionRecord(kind: "update", node: result.node, settings: result.settings, property: result.property),
-             IngestError(node: result.node, settings: result.settings, property: result.property, message))
+            (
+                RejectionRecord(kind: "update", node: result.node, settings: result.settings, property: result.property),
+                IngestError(node: result.node, settings: result.settings, property: result.property, message)
+            )
         }
 
         func rejected(id: Int64, errors: [IngestError]) -> UpdateOutcome { .rejected(id: id, errors: errors) }

@@ -44,37 +44,46 @@ struct UpdateRound {
         for result in results { pairs[result.settings + "\u{0}" + result.property.lowercased()] = (result.settings, result.property.lowercased()) }
         let wanted = Array(pairs.values)
         var configs: [String: UpdateDecision.Config] = [:]
-        for row in try connection.execute("""
+        for row in try connection.execute(
+            """
             SELECT s.id, lower(p.property_name), s.class_name, s.key_property_order, p.property_name, p.changed_severity
             FROM unnest(\(wanted.map(\.settings)), \(wanted.map(\.property))) AS u (settings, property)
             JOIN cimdb.inventory_settings s ON s.id = u.settings
             JOIN cimdb.inventory_property p ON p.settings = s.id AND lower(p.property_name) = u.property
-            """) {
+            """)
+        {
             guard let id = row.string(0), let lowered = row.string(1), let stored = row.string(4),
-                  let cls = row.string(2).flatMap({ catalog.class(named: $0) }), let property = cls.property(named: stored) else { continue }
+                let cls = row.string(2).flatMap({ catalog.class(named: $0) }), let property = cls.property(named: stored)
+            else { continue }
             let keyOrder = (row.stringArray(3) ?? []).compactMap { $0 }
             let keys = keyOrder.compactMap { cls.property(named: $0) }
             guard keys.count == keyOrder.count else { continue }
-            configs[id + "\u{0}" + lowered] = UpdateDecision.Config(cls: cls, property: property, storedName: stored, keys: keys,
-                                                                    severity: Severity(rawValue: row.string(5) ?? "") ?? .info)
+            configs[id + "\u{0}" + lowered] = UpdateDecision.Config(
+                cls: cls, property: property, storedName: stored, keys: keys,
+                severity: Severity(rawValue: row.string(5) ?? "") ?? .info)
         }
         let configOf = results.map { configs[$0.settings + "\u{0}" + $0.property.lowercased()] }
         let nodes = results.map(\.node), settings = results.map(\.settings)
-        var loaded = UpdateDecision.Loaded(configs: configOf, deployedSeverity: Array(repeating: nil, count: results.count),
-                                           last: Array(repeating: nil, count: results.count))
-        for row in try connection.execute("""
+        var loaded = UpdateDecision.Loaded(
+            configs: configOf, deployedSeverity: Array(repeating: nil, count: results.count),
+            last: Array(repeating: nil, count: results.count))
+        for row in try connection.execute(
+            """
             SELECT u.n, d.changed_severity
             FROM unnest(\(nodes), \(settings), \(configOf.map { $0?.storedName })) WITH ORDINALITY AS u (node, settings, property, n)
             JOIN cimdb.update_deployment d ON d.node = u.node AND d.settings = u.settings AND d.property_name = u.property
-            """) {
+            """)
+        {
             if let n = row.int(0), let severity = row.string(1).flatMap(Severity.init(rawValue:)) { loaded.deployedSeverity[n - 1] = severity }
         }
-        for row in try connection.execute("""
+        for row in try connection.execute(
+            """
             SELECT u.n, r.sequence, r.digest, r.line_hashes
             FROM unnest(\(nodes), \(settings), \(configOf.map { $0?.property.name })) WITH ORDINALITY AS u (node, settings, property, n)
             JOIN cimdb.update_run r ON r.node = u.node AND r.settings = u.settings AND r.property_name = u.property
             FOR UPDATE OF r
-            """) {
+            """)
+        {
             if let n = row.int(0), let sequence = row.int64(1), let digest = row.string(2) {
                 loaded.last[n - 1] = UpdateDecision.LastRun(sequence: sequence, digest: digest, lines: row.bytes(3) ?? [])
             }
@@ -100,11 +109,13 @@ struct UpdateRound {
         if !distinct.isEmpty {
             // A correlated subquery: two unique index probes per line, whatever the statistics
             // say (as a join, the planner tends to scan a node's whole log for each line).
-            for row in try connection.execute("""
+            for row in try connection.execute(
+                """
                 SELECT u.n, (SELECT i.id FROM cimdb.instance i WHERE i.path = u.path AND EXISTS (
                     SELECT 1 FROM cimdb.instance_source s WHERE s.node = u.node AND s.settings = u.settings AND s.instance_id = i.id))
                 FROM unnest(\(distinct.map(\.node)), \(distinct.map(\.settings)), \(distinct.map(\.path))) WITH ORDINALITY AS u (node, settings, path, n)
-                """) {
+                """)
+            {
                 if let n = row.int(0), let id = row.int64(1) { found[n - 1] = id }
             }
         }
@@ -142,7 +153,8 @@ struct UpdateWriter {
                 classOrder.append(config.cls.name)
             }
             for line in item.lines {
-                byClass[config.cls.name]?.set(line.id, path: line.path, config.property, to: line.value, node: results[index].node, severity: config.severity)
+                byClass[config.cls.name]?.set(
+                    line.id, path: line.path, config.property, to: line.value, node: results[index].node, severity: config.severity)
             }
         }
         // Changed values and events, attributed to the results by (node, property).
@@ -167,7 +179,8 @@ struct UpdateWriter {
     /// The update monitors' last sequence numbers and digests, and the nodes' last update time.
     func recordRuns(_ runs: [(result: UpdateResult, item: UpdateDecision.Accepted)]) throws {
         let results = runs.map(\.result)
-        try connection.execute("""
+        try connection.execute(
+            """
             INSERT INTO cimdb.update_run (node, settings, property_name, sequence, digest, line_hashes, applied_at)
             SELECT u.node, u.settings, u.property, u.sequence, u.digest, u.lines, now()
             FROM unnest(\(results.map(\.node)), \(results.map(\.settings)), \(runs.map(\.item.summary.property)), \(results.map { max($0.sequence, 0) }), \(runs.map(\.item.digest)), \(runs.map { $0.item.fingerprints.map { Bytea(LineFingerprints.encode($0)) } })) AS u (node, settings, property, sequence, digest, lines)
@@ -175,7 +188,8 @@ struct UpdateWriter {
             SET sequence = greatest(update_run.sequence, EXCLUDED.sequence), digest = EXCLUDED.digest,
                 line_hashes = coalesce(EXCLUDED.line_hashes, update_run.line_hashes), applied_at = EXCLUDED.applied_at
             """)
-        try connection.execute("""
+        try connection.execute(
+            """
             INSERT INTO cimdb.node (name, last_update_at) SELECT DISTINCT unnest(\(results.map(\.node))), now()
             ON CONFLICT (name) DO UPDATE SET last_update_at = EXCLUDED.last_update_at
             """)

@@ -24,12 +24,19 @@ public struct ConfigurationDiff: Sendable, CustomStringConvertible {
             if old.keyPropertyOrder != s.keyPropertyOrder {
                 changes.append("keyPropertyOrder \(old.keyPropertyOrder.joined(separator: ",")) → \(s.keyPropertyOrder.joined(separator: ","))")
             }
-            if old.discoveryScript != s.discoveryScript { changes.append("discoveryScript \(Self.short(old.discoveryScript)) → \(Self.short(s.discoveryScript))") }
-            if old.associationScript != s.associationScript {
-                changes.append("associationScript \(old.associationScript.map(Self.short) ?? "none") → \(s.associationScript.map(Self.short) ?? "none")")
+            if old.discoveryScript != s.discoveryScript {
+                changes.append("discoveryScript \(Self.short(old.discoveryScript)) → \(Self.short(s.discoveryScript))")
             }
-            if old.createdSeverity != s.createdSeverity { changes.append("created severity \(old.createdSeverity.rawValue) → \(s.createdSeverity.rawValue)") }
-            if old.deletedSeverity != s.deletedSeverity { changes.append("deleted severity \(old.deletedSeverity.rawValue) → \(s.deletedSeverity.rawValue)") }
+            if old.associationScript != s.associationScript {
+                changes.append(
+                    "associationScript \(old.associationScript.map(Self.short) ?? "none") → \(s.associationScript.map(Self.short) ?? "none")")
+            }
+            if old.createdSeverity != s.createdSeverity {
+                changes.append("created severity \(old.createdSeverity.rawValue) → \(s.createdSeverity.rawValue)")
+            }
+            if old.deletedSeverity != s.deletedSeverity {
+                changes.append("deleted severity \(old.deletedSeverity.rawValue) → \(s.deletedSeverity.rawValue)")
+            }
             if !changes.isEmpty {
                 lines.append("~ settings \(s.id): " + changes.joined(separator: "; "))
                 changedSettings.insert(s.id)
@@ -41,10 +48,16 @@ public struct ConfigurationDiff: Sendable, CustomStringConvertible {
                 }
                 var pc: [String] = []
                 if was.updateScript != p.updateScript { pc.append("updateScript \(Self.short(was.updateScript)) → \(Self.short(p.updateScript))") }
-                if was.periodMilliseconds != p.periodMilliseconds { pc.append("period \(Self.duration(was.periodMilliseconds)) → \(Self.duration(p.periodMilliseconds))") }
-                if was.timeoutMilliseconds != p.timeoutMilliseconds { pc.append("timeout \(Self.duration(was.timeoutMilliseconds)) → \(Self.duration(p.timeoutMilliseconds))") }
+                if was.periodMilliseconds != p.periodMilliseconds {
+                    pc.append("period \(Self.duration(was.periodMilliseconds)) → \(Self.duration(p.periodMilliseconds))")
+                }
+                if was.timeoutMilliseconds != p.timeoutMilliseconds {
+                    pc.append("timeout \(Self.duration(was.timeoutMilliseconds)) → \(Self.duration(p.timeoutMilliseconds))")
+                }
                 if was.changedSeverity != p.changedSeverity { pc.append("severity \(was.changedSeverity.rawValue) → \(p.changedSeverity.rawValue)") }
-                if !pc.isEmpty { lines.append("~ property \(s.id).\(p.name): " + pc.joined(separator: "; ") + " (update monitors deployed from now on)") }
+                if !pc.isEmpty {
+                    lines.append("~ property \(s.id).\(p.name): " + pc.joined(separator: "; ") + " (update monitors deployed from now on)")
+                }
             }
             for p in old.properties where s.property(named: p.name) == nil {
                 lines.append("- property \(s.id).\(p.name) (and its update monitors on every node)")
@@ -56,13 +69,19 @@ public struct ConfigurationDiff: Sendable, CustomStringConvertible {
         }
         for m in desired.monitors {
             guard let old = current.monitor(m.name) else {
-                lines.append("+ monitor \(m.name) (\(m.settings.count) settings every \(Self.duration(m.periodMilliseconds)), on \(m.targets.joined(separator: ", ")))")
+                lines.append(
+                    "+ monitor \(m.name) (\(m.settings.count) settings every \(Self.duration(m.periodMilliseconds)), on \(m.targets.joined(separator: ", ")))"
+                )
                 redeployedMonitors.insert(m.name)
                 continue
             }
             var changes: [String] = []
-            if old.periodMilliseconds != m.periodMilliseconds { changes.append("period \(Self.duration(old.periodMilliseconds)) → \(Self.duration(m.periodMilliseconds))") }
-            if old.timeoutMilliseconds != m.timeoutMilliseconds { changes.append("timeout \(Self.duration(old.timeoutMilliseconds)) → \(Self.duration(m.timeoutMilliseconds))") }
+            if old.periodMilliseconds != m.periodMilliseconds {
+                changes.append("period \(Self.duration(old.periodMilliseconds)) → \(Self.duration(m.periodMilliseconds))")
+            }
+            if old.timeoutMilliseconds != m.timeoutMilliseconds {
+                changes.append("timeout \(Self.duration(old.timeoutMilliseconds)) → \(Self.duration(m.timeoutMilliseconds))")
+            }
             if old.settings != m.settings { changes.append("settings \(old.settings.joined(separator: ",")) → \(m.settings.joined(separator: ","))") }
             if old.targets != m.targets { changes.append("targets \(old.targets.joined(separator: ",")) → \(m.targets.joined(separator: ","))") }
             let stale = m.settings.filter(changedSettings.contains)

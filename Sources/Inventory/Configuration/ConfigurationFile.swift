@@ -91,7 +91,9 @@ public struct ConfigurationFile {
         note(what, node)
         guard let fields = mapping(node, what) else { return nil }
         var values: [String: Node] = [:]
-        for (key, value) in entries(fields, allowed: ["class", "keyPropertyOrder", "discoveryScript", "associationScript", "parent", "severity", "properties"], what: what) {
+        for (key, value) in entries(
+            fields, allowed: ["class", "keyPropertyOrder", "discoveryScript", "associationScript", "parent", "severity", "properties"], what: what)
+        {
             values[key] = value
         }
         // Every field is read (and its problems reported) before a missing one ends the element.
@@ -130,7 +132,8 @@ public struct ConfigurationFile {
         let timeout = require(values["timeout"], "timeout", in: what, at: node).flatMap { duration($0, "\(what): timeout") }
         let changed = values["severity"].flatMap { severity($0, "\(what): severity") } ?? .info
         guard let update, let period, let timeout else { return nil }
-        return PropertyDefinition(name: name, updateScript: update, periodMilliseconds: period, timeoutMilliseconds: timeout, changedSeverity: changed)
+        return PropertyDefinition(
+            name: name, updateScript: update, periodMilliseconds: period, timeoutMilliseconds: timeout, changedSeverity: changed)
     }
 
     mutating func monitor(name: String, _ node: Node) -> MonitorDefinition? {

@@ -9,9 +9,11 @@ public enum DefaultConfiguration {
     public static let file = "scripts/inventory.yaml"
 
     public static func load() throws(ConfigurationErrors) -> InventoryConfiguration {
-        var reader = ConfigurationFile(file: file, baseDirectory: "", readFile: { path in
-            EmbeddedScripts.files[path].flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
-        })
+        var reader = ConfigurationFile(
+            file: file, baseDirectory: "",
+            readFile: { path in
+                EmbeddedScripts.files[path].flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
+            })
         guard let yaml = EmbeddedScripts.files["inventory.yaml"].flatMap({ Data(base64Encoded: $0) }) else {
             throw ConfigurationErrors([ConfigurationError(file: file, "the default configuration is missing from this build")])
         }

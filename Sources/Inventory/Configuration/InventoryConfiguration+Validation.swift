@@ -38,7 +38,10 @@ extension InventoryConfiguration {
                 var parts: [String] = []
                 if !missing.isEmpty { parts.append("missing \(missing.joined(separator: ", "))") }
                 if !extra.isEmpty { parts.append("not keys: \(extra.joined(separator: ", "))") }
-                fail(key, "settings \(s.id): keyPropertyOrder must name exactly the keys of \(cls.name) (\(keys.joined(separator: ", "))); \(parts.joined(separator: "; "))")
+                fail(
+                    key,
+                    "settings \(s.id): keyPropertyOrder must name exactly the keys of \(cls.name) (\(keys.joined(separator: ", "))); \(parts.joined(separator: "; "))"
+                )
             }
             var propertyNames: Set<NameKey> = []
             for p in s.properties {
@@ -48,9 +51,16 @@ extension InventoryConfiguration {
                     fail(pkey, "settings \(s.id): class \(cls.name) has no property \(p.name)")
                     continue
                 }
-                if mapped.isKey { fail(pkey, "settings \(s.id): \(cls.name).\(mapped.name) is a key; keys come from the discovery script, not from an update script") }
-                if mapped.isReference { fail(pkey, "settings \(s.id): \(cls.name).\(mapped.name) is a reference; references come from association scripts") }
-                if p.periodMilliseconds <= 0 || p.timeoutMilliseconds <= 0 { fail(pkey, "settings \(s.id): property \(p.name): period and timeout must be positive") }
+                if mapped.isKey {
+                    fail(
+                        pkey, "settings \(s.id): \(cls.name).\(mapped.name) is a key; keys come from the discovery script, not from an update script")
+                }
+                if mapped.isReference {
+                    fail(pkey, "settings \(s.id): \(cls.name).\(mapped.name) is a reference; references come from association scripts")
+                }
+                if p.periodMilliseconds <= 0 || p.timeoutMilliseconds <= 0 {
+                    fail(pkey, "settings \(s.id): property \(p.name): period and timeout must be positive")
+                }
             }
         }
         // Parents exist, and following them never comes back.
@@ -84,7 +94,9 @@ extension InventoryConfiguration {
                 if !listed.insert(id).inserted { fail(key, "monitor \(m.name): settings \(id) is listed twice") }
             }
             if m.targets.isEmpty { fail(key, "monitor \(m.name) has no targets (use * for every node)") }
-            for t in m.targets where hasWhitespace(t) { fail(key, "monitor \(m.name): target '\(t)' must be a node or group name without whitespace") }
+            for t in m.targets where hasWhitespace(t) {
+                fail(key, "monitor \(m.name): target '\(t)' must be a node or group name without whitespace")
+            }
         }
         return errors
     }

@@ -22,9 +22,10 @@ public struct MonitorSnapshot: Sendable, Hashable, Codable {
         self.monitor = monitor.name
         self.settings = monitor.settings.compactMap { id in
             configuration.settings(id).map { s in
-                Settings(id: s.id, className: s.className, parent: s.parent, keyPropertyOrder: s.keyPropertyOrder,
-                         discoveryScript: s.discoveryScript.hash, associationScript: s.associationScript?.hash,
-                         createdSeverity: s.createdSeverity, deletedSeverity: s.deletedSeverity)
+                Settings(
+                    id: s.id, className: s.className, parent: s.parent, keyPropertyOrder: s.keyPropertyOrder,
+                    discoveryScript: s.discoveryScript.hash, associationScript: s.associationScript?.hash,
+                    createdSeverity: s.createdSeverity, deletedSeverity: s.deletedSeverity)
             }
         }
     }

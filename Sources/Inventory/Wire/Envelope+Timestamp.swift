@@ -27,7 +27,8 @@ extension Envelope {
             let text = String(n)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(dayOfMonth, 2))T\(pad(ms / 3_600_000, 2)):\(pad(ms / 60_000 % 60, 2)):\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))Z"
+        return
+            "\(pad(year, 4))-\(pad(month, 2))-\(pad(dayOfMonth, 2))T\(pad(ms / 3_600_000, 2)):\(pad(ms / 60_000 % 60, 2)):\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))Z"
     }
 
     /// Whether `text` is a timestamp as envelopes carry them: `YYYY-MM-DDTHH:MM:SS.mmmZ`, month
@@ -36,14 +37,15 @@ extension Envelope {
         let u = Array(text.utf8)
         guard u.count == 24 else { return false }
         for (i, c) in u.enumerated() {
-            let expected: UInt8? = switch i {
-            case 4, 7: UInt8(ascii: "-")
-            case 10: UInt8(ascii: "T")
-            case 13, 16: UInt8(ascii: ":")
-            case 19: UInt8(ascii: ".")
-            case 23: UInt8(ascii: "Z")
-            default: nil
-            }
+            let expected: UInt8? =
+                switch i {
+                case 4, 7: UInt8(ascii: "-")
+                case 10: UInt8(ascii: "T")
+                case 13, 16: UInt8(ascii: ":")
+                case 19: UInt8(ascii: ".")
+                case 23: UInt8(ascii: "Z")
+                default: nil
+                }
             if let expected { if c != expected { return false } } else if c < UInt8(ascii: "0") || c > UInt8(ascii: "9") { return false }
         }
         func number(_ range: Range<Int>) -> Int { u[range].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) } }

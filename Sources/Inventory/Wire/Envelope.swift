@@ -47,14 +47,15 @@ public enum Envelope {
         var settings: [DiscoveryResult.SettingsRun] = []
         for (i, node) in try root.array("settings").enumerated() {
             let run = try root.object(node, path: "settings[\(i)]")
-            settings.append(DiscoveryResult.SettingsRun(
-                id: try run.identifier("id"),
-                status: try run.status("status"),
-                discovery: try run.bytes("discovery"),
-                associations: try run.optionalBytes("associations"),
-                exitCode: try run.optionalInteger("exitCode", Int32.self),
-                stderr: try run.optionalBytes("stderr"),
-                failure: try run.optionalString("failure")))
+            settings.append(
+                DiscoveryResult.SettingsRun(
+                    id: try run.identifier("id"),
+                    status: try run.status("status"),
+                    discovery: try run.bytes("discovery"),
+                    associations: try run.optionalBytes("associations"),
+                    exitCode: try run.optionalInteger("exitCode", Int32.self),
+                    stderr: try run.optionalBytes("stderr"),
+                    failure: try run.optionalString("failure")))
         }
         return DiscoveryResult(
             node: try root.identifier("node"),

@@ -9,7 +9,9 @@ extension EnvelopeJSON.Reader {
         var out: [UInt8] = []
         var runStart = index
         while true {
-            guard index < bytes.count else { throw fail("the envelope ends inside the string opened at line \(open.line), column \(open.column) (truncated?)") }
+            guard index < bytes.count else {
+                throw fail("the envelope ends inside the string opened at line \(open.line), column \(open.column) (truncated?)")
+            }
             let c = bytes[index]
             if c == UInt8(ascii: "\"") {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
@@ -65,7 +67,9 @@ extension EnvelopeJSON.Reader {
             advance()
             let low = try readHex4(escapeAt: second)
             guard (0xDC00...0xDFFF).contains(low) else {
-                throw fail("\\u\(WireText.hex(value, digits: 4)) is a lone surrogate (followed by \\u\(WireText.hex(low, digits: 4)), not a low surrogate)", at: start)
+                throw fail(
+                    "\\u\(WireText.hex(value, digits: 4)) is a lone surrogate (followed by \\u\(WireText.hex(low, digits: 4)), not a low surrogate)",
+                    at: start)
             }
             value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
         } else if (0xDC00...0xDFFF).contains(value) {

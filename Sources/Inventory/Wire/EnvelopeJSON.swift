@@ -70,7 +70,8 @@ enum EnvelopeJSON {
                 let length = isUnicode ? 6 : 2
                 // A surrogate pair (\uD83D\uDE00) is one decoded scalar written as twelve characters.
                 if isUnicode, i + 11 < bytes.count, bytes[i + 2] | 0x20 == UInt8(ascii: "d"),
-                   (bytes[i + 3] | 0x20) >= UInt8(ascii: "8"), bytes[i + 6] == UInt8(ascii: "\\") {
+                    (bytes[i + 3] | 0x20) >= UInt8(ascii: "8"), bytes[i + 6] == UInt8(ascii: "\\")
+                {
                     i += 12
                     column += 12
                 } else {
@@ -262,12 +263,16 @@ extension EnvelopeJSON {
             }
             if current == UInt8(ascii: ".") {
                 advance()
-                if digits(&self) == 0 { throw current == nil ? truncated("inside a number") : fail("expected a digit after the decimal point, found \(describeCurrent())") }
+                if digits(&self) == 0 {
+                    throw current == nil ? truncated("inside a number") : fail("expected a digit after the decimal point, found \(describeCurrent())")
+                }
             }
             if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
                 advance()
                 if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { advance() }
-                if digits(&self) == 0 { throw current == nil ? truncated("inside a number") : fail("expected a digit in the exponent, found \(describeCurrent())") }
+                if digits(&self) == 0 {
+                    throw current == nil ? truncated("inside a number") : fail("expected a digit in the exponent, found \(describeCurrent())")
+                }
             }
             return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         }

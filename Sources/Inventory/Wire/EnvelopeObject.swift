@@ -14,8 +14,9 @@ struct EnvelopeObject {
     static func root(_ bytes: [UInt8], format: String, what: String) throws(EnvelopeError) -> EnvelopeObject {
         let node = try EnvelopeJSON.parse(bytes)
         guard case .object = node.value else {
-            throw EnvelopeError(line: node.position.line, column: node.position.column,
-                                message: "expected a JSON object (a cimdb \(what)), found \(node.value.kind)")
+            throw EnvelopeError(
+                line: node.position.line, column: node.position.column,
+                message: "expected a JSON object (a cimdb \(what)), found \(node.value.kind)")
         }
         let root = EnvelopeObject(node, path: "", bytes: bytes)
         guard root.members["format"] != nil else {

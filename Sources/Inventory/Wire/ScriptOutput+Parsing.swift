@@ -107,8 +107,8 @@ struct OutputLineParser {
     mutating func parseField() -> FieldResult {
         let fieldColumn = column
         var text: [UInt8] = []
-        var entryContent = 0         // scalars other than GS in the current array entry
-        var entryMark: Int? = nil    // column of the GS that began the current entry
+        var entryContent = 0  // scalars other than GS in the current array entry
+        var entryMark: Int? = nil  // column of the GS that began the current entry
         var sawEntrySeparator = false
         var failure: (column: Int, message: String)? = nil
         while index < end, bytes[index] != ScriptOutput.fieldSeparator {

@@ -81,8 +81,9 @@ public enum ScriptOutput {
         for (i, entry) in entries.enumerated() {
             if i > 0 { text.unicodeScalars.append(entrySeparatorScalar) }
             let value = entry.text
-            precondition(!value.utf8.contains(fieldSeparator) && !value.utf8.contains(entrySeparator),
-                         "ScriptOutput.encodeArray: entry \(i + 1) contains RS or US")
+            precondition(
+                !value.utf8.contains(fieldSeparator) && !value.utf8.contains(entrySeparator),
+                "ScriptOutput.encodeArray: entry \(i + 1) contains RS or US")
             text += value.isEmpty ? emptyMarkString : value
         }
         return text == emptyMarkString ? .empty : .value(text)

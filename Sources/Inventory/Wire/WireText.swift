@@ -41,12 +41,13 @@ enum WireText {
     /// is not a continuation byte (or the sequence's length).
     static func describeMalformed(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int, end: Int) -> String {
         let b0 = bytes[i]
-        let expected = switch b0 {
-        case 0xC2...0xDF: 2
-        case 0xE0...0xEF: 3
-        case 0xF0...0xF4: 4
-        default: 1
-        }
+        let expected =
+            switch b0 {
+            case 0xC2...0xDF: 2
+            case 0xE0...0xEF: 3
+            case 0xF0...0xF4: 4
+            default: 1
+            }
         var shown = [b0]
         var k = i + 1
         while shown.count < expected, k < end {
@@ -67,10 +68,10 @@ enum WireText {
         if let name = names[scalar.value] { return "U+" + hex(scalar.value, digits: 4) + " (" + name + ")" }
         switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-             .decimalNumber, .letterNumber, .otherNumber,
-             .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation,
-             .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol:
+            .decimalNumber, .letterNumber, .otherNumber,
+            .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+            .initialPunctuation, .finalPunctuation, .otherPunctuation,
+            .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol:
             return String(scalar)
         default:
             return "U+" + hex(scalar.value, digits: 4)

@@ -23,7 +23,8 @@ struct DecisionTests {
         return ModelCatalog(model: compilation.model)
     }()
 
-    static let snapshot = MonitorSnapshot.decode("""
+    static let snapshot = MonitorSnapshot.decode(
+        """
         {"monitor": "m", "settings": [
           {"id": "hosts", "className": "Test_Host", "keyPropertyOrder": ["Name"], "discoveryScript": "h",
            "createdSeverity": "info", "deletedSeverity": "warning"},
@@ -32,11 +33,14 @@ struct DecisionTests {
         ]}
         """)!
 
-    static func result(node: String = "n1", sequence: Int64 = 5, hosts: String = "h\n", disks: String, associations: String? = nil) -> DiscoveryResult {
-        DiscoveryResult(node: node, monitor: "m", sequence: sequence, startedAt: "", finishedAt: "", settings: [
-            .init(id: "hosts", status: .ok, discovery: Array(hosts.utf8)),
-            .init(id: "disks", status: .ok, discovery: Array(disks.utf8), associations: associations.map { Array($0.utf8) }),
-        ])
+    static func result(node: String = "n1", sequence: Int64 = 5, hosts: String = "h\n", disks: String, associations: String? = nil) -> DiscoveryResult
+    {
+        DiscoveryResult(
+            node: node, monitor: "m", sequence: sequence, startedAt: "", finishedAt: "",
+            settings: [
+                .init(id: "hosts", status: .ok, discovery: Array(hosts.utf8)),
+                .init(id: "disks", status: .ok, discovery: Array(disks.utf8), associations: associations.map { Array($0.utf8) }),
+            ])
     }
 
     static var loaded: DiscoveryDecision.Loaded {
@@ -70,7 +74,8 @@ struct DecisionTests {
         #expect(duplicateLine.output == .discovery)
         #expect(duplicateLine.line == 2)
         #expect(duplicateLine.column == 1)
-        #expect(duplicateLine.description.hasPrefix("node n2, monitor m, settings disks, discovery output line 2, column 1: the same instance as line 1"))
+        #expect(
+            duplicateLine.description.hasPrefix("node n2, monitor m, settings disks, discovery output line 2, column 1: the same instance as line 1"))
     }
 
     @Test func whatANodeReportedBeforeDecidesWhatIsCreatedAndWhatIsGone() throws {
@@ -122,23 +127,28 @@ struct DecisionTests {
 
     static func config() throws -> UpdateDecision.Config {
         let cls = try #require(catalog.class(named: "Test_Disk"))
-        return UpdateDecision.Config(cls: cls, property: try #require(cls.property(named: "Size")), storedName: "Size",
-                                     keys: [try #require(cls.property(named: "Name"))], severity: .info)
+        return UpdateDecision.Config(
+            cls: cls, property: try #require(cls.property(named: "Size")), storedName: "Size",
+            keys: [try #require(cls.property(named: "Name"))], severity: .info)
     }
 
     static func update(_ output: String, sequence: Int64 = 2, status: DiscoveryResult.Status = .ok) -> UpdateResult {
-        UpdateResult(node: "n1", settings: "disks", property: "Size", sequence: sequence, startedAt: "", finishedAt: "", status: status,
-                     output: Array(output.utf8))
+        UpdateResult(
+            node: "n1", settings: "disks", property: "Size", sequence: sequence, startedAt: "", finishedAt: "", status: status,
+            output: Array(output.utf8))
     }
 
     @Test func updatesAreCheckedParsedAndResolvedWithoutTheDatabase() throws {
         let config = try Self.config()
         let unchanged = Self.update("d1\u{1E}5\n")
         let last = UpdateDecision.LastRun(sequence: 1, digest: UpdateDecision.digest(config, unchanged.output), lines: [])
-        let results = [Self.update("d1\u{1E}7\nd2\u{1E}x\n"), unchanged, Self.update("d1\u{1E}1\n", sequence: 1), Self.update("d1\u{1E}1\n"),
-                       Self.update("", status: .failed)]
-        let loaded = UpdateDecision.Loaded(configs: [config, config, config, nil, config], deployedSeverity: [nil, nil, nil, nil, .warning],
-                                           last: [nil, last, last, nil, last])
+        let results = [
+            Self.update("d1\u{1E}7\nd2\u{1E}x\n"), unchanged, Self.update("d1\u{1E}1\n", sequence: 1), Self.update("d1\u{1E}1\n"),
+            Self.update("", status: .failed),
+        ]
+        let loaded = UpdateDecision.Loaded(
+            configs: [config, config, config, nil, config], deployedSeverity: [nil, nil, nil, nil, .warning],
+            last: [nil, last, last, nil, last])
         let items = UpdateDecision.check(results, loaded: loaded, maximumOutputBytes: 1 << 20)
         // The first: parsed; line 2's value is not a uint64 (kept until resolution reports all).
         let parsed = try #require(items[0].accepted)

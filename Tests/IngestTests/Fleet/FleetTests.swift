@@ -17,14 +17,14 @@ struct FleetTests {
         let fleet = Fleet(size: 50, seed: 7, configuration: configuration)
         #expect(fleet.node(3) == Fleet(size: 50, seed: 7, configuration: configuration).node(3))
         #expect(fleet.node(3) != Fleet(size: 50, seed: 8, configuration: configuration).node(3))
-        for i in 0 ..< 50 {
+        for i in 0..<50 {
             let node = fleet.node(i)
             #expect(node.objects["ComputerSystem"]?.count == 1)
-            #expect((2 ... 64).contains(node.objects["Processor"]?.count ?? 0))
-            #expect((2 ... 16).contains(node.objects["PhysicalMemory"]?.count ?? 0))
+            #expect((2...64).contains(node.objects["Processor"]?.count ?? 0))
+            #expect((2...16).contains(node.objects["PhysicalMemory"]?.count ?? 0))
             #expect(node.objects["Mainboard"]?.count == 1)
-            #expect((2 ... 20).contains(node.objects["FileSystem"]?.count ?? 0))
-            #expect((2 ... 8).contains(node.objects["EthernetPort"]?.count ?? 0))
+            #expect((2...20).contains(node.objects["FileSystem"]?.count ?? 0))
+            #expect((2...8).contains(node.objects["EthernetPort"]?.count ?? 0))
             #expect(node.objects["IPProtocolEndpoint"]?.count == node.objects["EthernetPort"]?.count)
             #expect(node.associationCount == node.instanceCount - 1)  // everything but the system hangs off one association
         }
@@ -56,7 +56,7 @@ struct FleetTests {
         try await pool.withConnection { connection in
             try ConfigurationStore.apply(configuration, on: connection)
             var instances = 0
-            for i in 0 ..< fleet.size {
+            for i in 0..<fleet.size {
                 let node = fleet.node(i)
                 instances += node.instanceCount + node.associationCount
                 let outcome = try connection.discover(fleet.discoveryResult(node, sequence: 1))

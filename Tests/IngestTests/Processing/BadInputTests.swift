@@ -13,12 +13,19 @@ import Testing
     static let place = "node n1, monitor default, settings FileSystem, discovery output"
 
     @Test(arguments: [
-        (line("CIM_FileSystem", "CIM_ComputerSystem", "n1"), "\(place) line 1, column 37: expected 4 fields (the key properties in KeyPropertyOrder), found 3"),
+        (
+            line("CIM_FileSystem", "CIM_ComputerSystem", "n1"),
+            "\(place) line 1, column 37: expected 4 fields (the key properties in KeyPropertyOrder), found 3"
+        ),
         (line("CIM_FileSystem", "CIM_ComputerSystem", "n1", #"/d\q"#), "\(place) line 1, column 40: invalid escape \\q (only \\n and \\\\)"),
-        (line("CIM_FileSystem", "CIM_ComputerSystem", "n1", "/") + line("CIM_FileSystem", "CIM_ComputerSystem", "n1", "/"),
-         "\(place) line 2, column 1: the same instance as line 1 (\(Lines.fileSystemPath("n1", "/")))"),
-        (line("CIM_FileSystem", "CIM_ComputerSystem", "n1", String(repeating: "x", count: 2000)),
-         "\(place) line 1, column 38: value too long for CIM_FileSystem.Name: 2000 characters, MaxLen is 256"),
+        (
+            line("CIM_FileSystem", "CIM_ComputerSystem", "n1", "/") + line("CIM_FileSystem", "CIM_ComputerSystem", "n1", "/"),
+            "\(place) line 2, column 1: the same instance as line 1 (\(Lines.fileSystemPath("n1", "/")))"
+        ),
+        (
+            line("CIM_FileSystem", "CIM_ComputerSystem", "n1", String(repeating: "x", count: 2000)),
+            "\(place) line 1, column 38: value too long for CIM_FileSystem.Name: 2000 characters, MaxLen is 256"
+        ),
     ])
     func malformedDiscoveryOutput(_ output: String, _ message: String) async throws {
         let pool = try await inventoryDatabase()
@@ -49,15 +56,22 @@ import Testing
             var result = discovery("n1", [])
             result.monitor = "nightly"
             #expect(try c.discover(result).errors == ["node n1: unknown discovery monitor nightly"])
-            let badAssociation = try c.discover(discovery("n1", [
-                ("ComputerSystem", Lines.system("n1"), nil),
-                ("FileSystem", Lines.fileSystem("n1", "/"), "CIM_Nothing.Key=\"x\"\nCIM_FileSystem.Name=\"/\"\nCIM_HostedFileSystem.GroupComponent=\"\n"),
-            ]))
-            #expect(badAssociation.errors == [
-                "node n1, monitor default, settings FileSystem, association output line 1, column 1: unknown class CIM_Nothing (not in the installed model)",
-                "node n1, monitor default, settings FileSystem, association output line 2, column 1: the path gives no value for key CSCreationClassName of CIM_FileSystem",
-                "node n1, monitor default, settings FileSystem, association output line 3, column 37: unterminated quoted value: no closing \"",
-            ])
+            let badAssociation = try c.discover(
+                discovery(
+                    "n1",
+                    [
+                        ("ComputerSystem", Lines.system("n1"), nil),
+                        (
+                            "FileSystem", Lines.fileSystem("n1", "/"),
+                            "CIM_Nothing.Key=\"x\"\nCIM_FileSystem.Name=\"/\"\nCIM_HostedFileSystem.GroupComponent=\"\n"
+                        ),
+                    ]))
+            #expect(
+                badAssociation.errors == [
+                    "node n1, monitor default, settings FileSystem, association output line 1, column 1: unknown class CIM_Nothing (not in the installed model)",
+                    "node n1, monitor default, settings FileSystem, association output line 2, column 1: the path gives no value for key CSCreationClassName of CIM_FileSystem",
+                    "node n1, monitor default, settings FileSystem, association output line 3, column 37: unterminated quoted value: no closing \"",
+                ])
         }
     }
 
@@ -67,20 +81,26 @@ import Testing
         try await pool.withConnection { c in
             try c.discover(discovery("n1", [("ComputerSystem", Lines.system("n1"), nil), ("FileSystem", Lines.fileSystem("n1", "/"), nil)]))
             let place = "node n1, settings FileSystem, property FileSystemSize, update output"
-            let outcome = try c.apply(update("n1", "FileSystem", "FileSystemSize",
-                line("CIM_FileSystem", "CIM_ComputerSystem", "n1", "/", "-5")
-                + line("CIM_FileSystem", "CIM_ComputerSystem", "n1", "/gone", "5")
-                + line("CIM_FileSystem", "CIM_ComputerSystem", "n1", "/")
-                + "CIM_FileSystem" + RS + "CIM_ComputerSystem" + RS + "n1" + RS + "/" + RS + "1" + GS + "\n"))
-            #expect(outcome.errors == [
-                "\(place) line 1, column 40: value out of range for CIM_FileSystem.FileSystemSize: -5 (uint64 is 0…18446744073709551615)",
-                "\(place) line 2, column 1: node n1 does not report \(Lines.fileSystemPath("n1", "/gone")) (settings FileSystem)",
-                "\(place) line 3, column 39: expected 5 fields (the key properties in KeyPropertyOrder, then the value of FileSystemSize), found 4",
-                "\(place) line 4, column 41: GS (an empty value) must be a whole field or a whole array entry",
-            ])
+            let outcome = try c.apply(
+                update(
+                    "n1", "FileSystem", "FileSystemSize",
+                    line("CIM_FileSystem", "CIM_ComputerSystem", "n1", "/", "-5")
+                        + line("CIM_FileSystem", "CIM_ComputerSystem", "n1", "/gone", "5")
+                        + line("CIM_FileSystem", "CIM_ComputerSystem", "n1", "/")
+                        + "CIM_FileSystem" + RS + "CIM_ComputerSystem" + RS + "n1" + RS + "/" + RS + "1" + GS + "\n"))
+            #expect(
+                outcome.errors == [
+                    "\(place) line 1, column 40: value out of range for CIM_FileSystem.FileSystemSize: -5 (uint64 is 0…18446744073709551615)",
+                    "\(place) line 2, column 1: node n1 does not report \(Lines.fileSystemPath("n1", "/gone")) (settings FileSystem)",
+                    "\(place) line 3, column 39: expected 5 fields (the key properties in KeyPropertyOrder, then the value of FileSystemSize), found 4",
+                    "\(place) line 4, column 41: GS (an empty value) must be a whole field or a whole array entry",
+                ])
             #expect(try c.count("SELECT * FROM CIM_FileSystem WHERE filesystemsize IS NOT NULL") == 0)
             let unknown = try c.apply(update("n1", "FileSystem", "Colour", ""))
-            #expect(unknown.errors == ["node n1, settings FileSystem, property Colour: no such inventory property (settings FileSystem has no property Colour, or the class is not in the installed model)"])
+            #expect(
+                unknown.errors == [
+                    "node n1, settings FileSystem, property Colour: no such inventory property (settings FileSystem has no property Colour, or the class is not in the installed model)"
+                ])
         }
     }
 
@@ -91,7 +111,10 @@ import Testing
             let big = String(repeating: Lines.fileSystem("n1", "/x"), count: 1)
             let processor = DiscoveryProcessor(catalog: try c.catalog(), maximumOutputBytes: 20)
             let outcome = try processor.apply(discovery("n1", [("FileSystem", big, nil)]), on: c)
-            #expect(outcome.errors == ["node n1, monitor default, settings FileSystem: the discovery output is \(big.utf8.count) bytes, over the cap of 20"])
+            #expect(
+                outcome.errors == [
+                    "node n1, monitor default, settings FileSystem: the discovery output is \(big.utf8.count) bytes, over the cap of 20"
+                ])
         }
     }
 }

@@ -33,23 +33,25 @@ import Testing
         for batched in [false, true] {
             let pool = try await inventoryDatabase(configured: false)
             defer { Task { await pool.close() } }
-            fingerprints.append(try await pool.withConnection { c in
-                try ConfigurationStore.apply(configuration, on: c)
-                let discovery = DiscoveryProcessor(catalog: try c.catalog()), updates = UpdateProcessor(catalog: try c.catalog())
-                for round in 0 ..< 2 {
-                    let nodes = (0 ..< fleet.size).map { fleet.node($0, round: round, fraction: 0.3) }
-                    let found = nodes.map { Delivery(fleet.discoveryResult($0, sequence: Int64(round + 1))) }
-                    let values = nodes.flatMap { fleet.updateResults($0, sequence: Int64(round + 1)) }.map { Delivery($0) }
-                    let outcomes: [String]
-                    if batched {
-                        outcomes = try discovery.apply(found, on: c).map { "\($0)" } + updates.apply(values, on: c).map { "\($0)" }
-                    } else {
-                        outcomes = try found.map { "\(try discovery.apply($0.result, on: c))" } + values.map { "\(try updates.apply($0.result, on: c))" }
+            fingerprints.append(
+                try await pool.withConnection { c in
+                    try ConfigurationStore.apply(configuration, on: c)
+                    let discovery = DiscoveryProcessor(catalog: try c.catalog()), updates = UpdateProcessor(catalog: try c.catalog())
+                    for round in 0..<2 {
+                        let nodes = (0..<fleet.size).map { fleet.node($0, round: round, fraction: 0.3) }
+                        let found = nodes.map { Delivery(fleet.discoveryResult($0, sequence: Int64(round + 1))) }
+                        let values = nodes.flatMap { fleet.updateResults($0, sequence: Int64(round + 1)) }.map { Delivery($0) }
+                        let outcomes: [String]
+                        if batched {
+                            outcomes = try discovery.apply(found, on: c).map { "\($0)" } + updates.apply(values, on: c).map { "\($0)" }
+                        } else {
+                            outcomes =
+                                try found.map { "\(try discovery.apply($0.result, on: c))" } + values.map { "\(try updates.apply($0.result, on: c))" }
+                        }
+                        #expect(outcomes.allSatisfy { $0.hasPrefix("applied") }, "\(outcomes.filter { !$0.hasPrefix("applied") })")
                     }
-                    #expect(outcomes.allSatisfy { $0.hasPrefix("applied") }, "\(outcomes.filter { !$0.hasPrefix("applied") })")
-                }
-                return try fingerprint(c)
-            })
+                    return try fingerprint(c)
+                })
         }
         #expect(fingerprints[0] == fingerprints[1])
         #expect(fingerprints[0][3].contains("changed:"), "the second round changes values: \(fingerprints[0][3])")
@@ -75,9 +77,22 @@ import Testing
         defer { Task { await pool.close() } }
         try await pool.withConnection { c in
             let batch = [
-                Delivery(discovery("n1", sequence: 1, [("ComputerSystem", Lines.system("n1"), nil), ("FileSystem", Lines.fileSystem("n1", "/") + Lines.fileSystem("n1", "/data"), nil)])),
-                Delivery(discovery("n1", sequence: 2, [("ComputerSystem", Lines.system("n1"), nil), ("FileSystem", Lines.fileSystem("n1", "/"), nil)])),
-                Delivery(discovery("n1", sequence: 1, [("ComputerSystem", Lines.system("n1"), nil), ("FileSystem", Lines.fileSystem("n1", "/") + Lines.fileSystem("n1", "/data"), nil)])),
+                Delivery(
+                    discovery(
+                        "n1", sequence: 1,
+                        [
+                            ("ComputerSystem", Lines.system("n1"), nil),
+                            ("FileSystem", Lines.fileSystem("n1", "/") + Lines.fileSystem("n1", "/data"), nil),
+                        ])),
+                Delivery(
+                    discovery("n1", sequence: 2, [("ComputerSystem", Lines.system("n1"), nil), ("FileSystem", Lines.fileSystem("n1", "/"), nil)])),
+                Delivery(
+                    discovery(
+                        "n1", sequence: 1,
+                        [
+                            ("ComputerSystem", Lines.system("n1"), nil),
+                            ("FileSystem", Lines.fileSystem("n1", "/") + Lines.fileSystem("n1", "/data"), nil),
+                        ])),
             ]
             let outcomes = try DiscoveryProcessor(catalog: try c.catalog()).apply(batch, on: c)
             #expect(outcomes[0].summary?.created == 3)
@@ -94,12 +109,19 @@ import Testing
         defer { Task { await pool.close() } }
         try await pool.withConnection { c in
             let batch = ["n1", "n2", "n3"].map { node in
-                Delivery(discovery(node, [("ComputerSystem", Lines.system(node), nil),
-                                          ("FileSystem", node == "n2" ? line("CIM_FileSystem", "CIM_ComputerSystem", node) : Lines.fileSystem(node, "/"), nil)]))
+                Delivery(
+                    discovery(
+                        node,
+                        [
+                            ("ComputerSystem", Lines.system(node), nil),
+                            ("FileSystem", node == "n2" ? line("CIM_FileSystem", "CIM_ComputerSystem", node) : Lines.fileSystem(node, "/"), nil),
+                        ]))
             }
             let outcomes = try DiscoveryProcessor(catalog: try c.catalog()).apply(batch, on: c)
             #expect(outcomes[0].summary?.created == 2 && outcomes[2].summary?.created == 2)
-            #expect(outcomes[1].errors.count == 1 && outcomes[1].errors[0].hasPrefix("node n2, monitor default, settings FileSystem, discovery output line 1"))
+            #expect(
+                outcomes[1].errors.count == 1
+                    && outcomes[1].errors[0].hasPrefix("node n2, monitor default, settings FileSystem, discovery output line 1"))
             #expect(try c.count("SELECT * FROM cimdb.instance_source WHERE node = 'n2'") == 0)
             #expect(try c.count("SELECT * FROM cimdb.rejected_result WHERE node = 'n2'") == 1)
             #expect(try c.count("SELECT * FROM CIM_ComputerSystem") == 2)
@@ -112,7 +134,8 @@ import Testing
         let pool = try await inventoryDatabase()
         defer { Task { await pool.close() } }
         try await pool.withConnection { c in
-            try c.executeScript("""
+            try c.executeScript(
+                """
                 CREATE FUNCTION pg_temp.no_scratch() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
                     IF NEW.name = '/scratch' OR NEW.filesystemsize = 666 THEN RAISE EXCEPTION 'no %', NEW.name; END IF;
@@ -120,16 +143,29 @@ import Testing
                 END $$;
                 CREATE TRIGGER no_scratch BEFORE INSERT OR UPDATE ON cim.cim_filesystem FOR EACH ROW EXECUTE FUNCTION pg_temp.no_scratch();
                 """)
-            let found = try DiscoveryProcessor(catalog: try c.catalog()).apply(["n1", "n2", "n3"].map { node in
-                Delivery(discovery(node, [("ComputerSystem", Lines.system(node), nil), ("FileSystem", Lines.fileSystem(node, node == "n2" ? "/scratch" : "/"), nil)]))
-            }, on: c)
+            let found = try DiscoveryProcessor(catalog: try c.catalog()).apply(
+                ["n1", "n2", "n3"].map { node in
+                    Delivery(
+                        discovery(
+                            node,
+                            [
+                                ("ComputerSystem", Lines.system(node), nil),
+                                ("FileSystem", Lines.fileSystem(node, node == "n2" ? "/scratch" : "/"), nil),
+                            ]))
+                }, on: c)
             #expect(found[0].summary?.created == 2 && found[2].summary?.created == 2, "\(found)")
-            #expect(found[1].errors.count == 1 && found[1].errors[0].contains("node n2, monitor default: the database refused the result: no /scratch"), "\(found[1])")
+            #expect(
+                found[1].errors.count == 1 && found[1].errors[0].contains("node n2, monitor default: the database refused the result: no /scratch"),
+                "\(found[1])")
             #expect(try c.count("SELECT * FROM cimdb.instance_source WHERE node = 'n2'") == 0)
 
-            let sizes = try UpdateProcessor(catalog: try c.catalog()).apply(["n1", "n3"].map { node in
-                Delivery(update(node, "FileSystem", "FileSystemSize", line("CIM_FileSystem", "CIM_ComputerSystem", node, "/", node == "n1" ? "666" : "7")))
-            }, on: c)
+            let sizes = try UpdateProcessor(catalog: try c.catalog()).apply(
+                ["n1", "n3"].map { node in
+                    Delivery(
+                        update(
+                            node, "FileSystem", "FileSystemSize", line("CIM_FileSystem", "CIM_ComputerSystem", node, "/", node == "n1" ? "666" : "7"))
+                    )
+                }, on: c)
             #expect(sizes[0].errors.count == 1 && sizes[0].errors[0].contains("the database refused the result: no /"), "\(sizes[0])")
             #expect(sizes[1].summary?.changed == 1)
             #expect(try c.execute("SELECT csname, filesystemsize FROM cim_filesystem ORDER BY csname").map { $0.string(1) } == [nil, "7"])
@@ -144,11 +180,18 @@ import Testing
         let pool = try await inventoryDatabase()
         defer { Task { await pool.close() } }
         try await pool.withConnection { c in
-            let first = try c.discover(discovery("n1", [("ComputerSystem", Lines.system("n1"), Lines.hosted("n1", "/") + Lines.hosted("n1", "/data")),
-                                                        ("FileSystem", Lines.fileSystem("n1", "/") + Lines.fileSystem("n1", "/data"), nil)]))
+            let first = try c.discover(
+                discovery(
+                    "n1",
+                    [
+                        ("ComputerSystem", Lines.system("n1"), Lines.hosted("n1", "/") + Lines.hosted("n1", "/data")),
+                        ("FileSystem", Lines.fileSystem("n1", "/") + Lines.fileSystem("n1", "/data"), nil),
+                    ]))
             #expect(first.summary?.created == 5, "\(first)")
-            let gone = try c.discover(discovery("n1", [("ComputerSystem", "", nil), ("FileSystem", Lines.fileSystem("n1", "/"), nil)],
-                                                status: ["ComputerSystem": .failed]))
+            let gone = try c.discover(
+                discovery(
+                    "n1", [("ComputerSystem", "", nil), ("FileSystem", Lines.fileSystem("n1", "/"), nil)],
+                    status: ["ComputerSystem": .failed]))
             #expect(gone.summary?.deleted == 2, "\(gone)")
             #expect(try c.count("SELECT * FROM CIM_HostedFileSystem") == 1)
             let events = try c.execute("SELECT class_name, severity, instance_path FROM cimdb.event WHERE kind = 'deleted' ORDER BY id")

@@ -11,10 +11,16 @@ import Testing
 @Suite struct CanonicalCaseTests {
     /// Node n1 with two file systems and their CIM_HostedFileSystem associations.
     func twoDisks(_ connection: Connection) throws {
-        let outcome = try connection.discover(discovery("n1", [
-            ("ComputerSystem", Lines.system("n1"), nil),
-            ("FileSystem", Lines.fileSystem("n1", "/") + Lines.fileSystem("n1", "/data"), Lines.hosted("n1", "/") + Lines.hosted("n1", "/data")),
-        ]))
+        let outcome = try connection.discover(
+            discovery(
+                "n1",
+                [
+                    ("ComputerSystem", Lines.system("n1"), nil),
+                    (
+                        "FileSystem", Lines.fileSystem("n1", "/") + Lines.fileSystem("n1", "/data"),
+                        Lines.hosted("n1", "/") + Lines.hosted("n1", "/data")
+                    ),
+                ]))
         #expect(outcome.summary?.created == 5, "\(outcome)")
     }
 
@@ -25,10 +31,13 @@ import Testing
             try twoDisks(c)
             #expect(try c.count("SELECT * FROM cimdb.update_deployment WHERE node = 'n1' AND settings = 'FileSystem'") == 2)
             let events = try c.count("SELECT * FROM cimdb.event")
-            let outcome = try c.discover(discovery("n1", [
-                ("ComputerSystem", Lines.system("n1"), nil),
-                ("FileSystem", Lines.fileSystem("n1", "/"), Lines.hosted("n1", "/")),
-            ]))
+            let outcome = try c.discover(
+                discovery(
+                    "n1",
+                    [
+                        ("ComputerSystem", Lines.system("n1"), nil),
+                        ("FileSystem", Lines.fileSystem("n1", "/"), Lines.hosted("n1", "/")),
+                    ]))
             #expect(outcome.summary?.deleted == 2)
             // The instance and its association are gone; the other disk and its association stay.
             #expect(try c.count("SELECT * FROM CIM_FileSystem") == 1)
@@ -53,11 +62,16 @@ import Testing
         defer { Task { await pool.close() } }
         try await pool.withConnection { c in
             try twoDisks(c)
-            let outcome = try c.discover(discovery("n1", [
-                ("ComputerSystem", Lines.system("n1"), nil),
-                ("FileSystem", Lines.fileSystem("n1", "/") + Lines.fileSystem("n1", "/data") + Lines.fileSystem("n1", "/scratch"),
-                 Lines.hosted("n1", "/") + Lines.hosted("n1", "/data") + Lines.hosted("n1", "/scratch")),
-            ]))
+            let outcome = try c.discover(
+                discovery(
+                    "n1",
+                    [
+                        ("ComputerSystem", Lines.system("n1"), nil),
+                        (
+                            "FileSystem", Lines.fileSystem("n1", "/") + Lines.fileSystem("n1", "/data") + Lines.fileSystem("n1", "/scratch"),
+                            Lines.hosted("n1", "/") + Lines.hosted("n1", "/data") + Lines.hosted("n1", "/scratch")
+                        ),
+                    ]))
             #expect(outcome.summary?.created == 2)
             #expect(outcome.summary?.deployedUpdateMonitors == 0)
             #expect(try c.count("SELECT * FROM CIM_FileSystem") == 3)
@@ -77,9 +91,10 @@ import Testing
             let size = { (bytes: String) in line("CIM_FileSystem", "CIM_ComputerSystem", "n1", "/", bytes) }
             let first = try c.apply(update("n1", "FileSystem", "FileSystemSize", size("1000")))
             #expect(first.summary?.changed == 1)
-            #expect(first.summary?.events == 0)   // the first value an update writes is not a change
+            #expect(first.summary?.events == 0)  // the first value an update writes is not a change
             let before = try c.count("SELECT * FROM cimdb.event")
-            let second = try c.apply(update("n1", "FileSystem", "FileSystemSize", size("2000") + line("CIM_FileSystem", "CIM_ComputerSystem", "n1", "/data", "5")))
+            let second = try c.apply(
+                update("n1", "FileSystem", "FileSystemSize", size("2000") + line("CIM_FileSystem", "CIM_ComputerSystem", "n1", "/data", "5")))
             #expect(second.summary?.changed == 2)
             #expect(second.summary?.events == 1)
             #expect(try c.execute("SELECT filesystemsize FROM CIM_FileSystem WHERE name = '/'").first?["filesystemsize"] == "2000")
@@ -90,7 +105,10 @@ import Testing
             #expect(event["severity"] == "info" && event["node"] == "n1")
             #expect(event["instance_path"] == Lines.fileSystemPath("n1", "/"))
             // The value carries its node and time.
-            #expect(try c.execute("SELECT node FROM cimdb.property_source ps JOIN cimdb.instance i ON i.id = ps.instance_id WHERE i.path = \(Lines.fileSystemPath("n1", "/"))").first?["node"] == "n1")
+            #expect(
+                try c.execute(
+                    "SELECT node FROM cimdb.property_source ps JOIN cimdb.instance i ON i.id = ps.instance_id WHERE i.path = \(Lines.fileSystemPath("n1", "/"))"
+                ).first?["node"] == "n1")
             // An unchanged value writes nothing; an instance without a line keeps its value.
             let third = try c.apply(update("n1", "FileSystem", "FileSystemSize", size("2000")))
             #expect(third.summary?.changed == 0)
@@ -106,18 +124,30 @@ import Testing
             try twoDisks(c)
             let events = try c.count("SELECT * FROM cimdb.event")
             let instances = try c.count("SELECT * FROM cimdb.instance")
-            let again = try c.discover(discovery("n1", [
-                ("ComputerSystem", Lines.system("n1"), nil),
-                ("FileSystem", Lines.fileSystem("n1", "/") + Lines.fileSystem("n1", "/data"), Lines.hosted("n1", "/") + Lines.hosted("n1", "/data")),
-            ]))
+            let again = try c.discover(
+                discovery(
+                    "n1",
+                    [
+                        ("ComputerSystem", Lines.system("n1"), nil),
+                        (
+                            "FileSystem", Lines.fileSystem("n1", "/") + Lines.fileSystem("n1", "/data"),
+                            Lines.hosted("n1", "/") + Lines.hosted("n1", "/data")
+                        ),
+                    ]))
             #expect(again.summary?.created == 0 && again.summary?.deleted == 0)
             #expect(try c.count("SELECT * FROM cimdb.event") == events)
             #expect(try c.count("SELECT * FROM cimdb.instance") == instances)
             // Same instances in another order, with an extra blank line: a different digest,
             // still nothing changes.
-            let reordered = try c.discover(discovery("n1", [
-                ("FileSystem", Lines.fileSystem("n1", "/data") + "\n" + Lines.fileSystem("n1", "/"), Lines.hosted("n1", "/data") + Lines.hosted("n1", "/")),
-            ]))
+            let reordered = try c.discover(
+                discovery(
+                    "n1",
+                    [
+                        (
+                            "FileSystem", Lines.fileSystem("n1", "/data") + "\n" + Lines.fileSystem("n1", "/"),
+                            Lines.hosted("n1", "/data") + Lines.hosted("n1", "/")
+                        )
+                    ]))
             #expect(reordered.summary?.created == 0 && reordered.summary?.deleted == 0)
             #expect(try c.count("SELECT * FROM cimdb.event") == events)
             // The same update twice: one set of changes.

@@ -37,7 +37,8 @@ import Testing
         try await pool.withConnection { c in
             let ports = Lines.port("n1", "eth0")
             let endpoints = Lines.endpoint("n1", "IPv4_eth0")
-            let first = try c.discover(discovery("n1", [("ComputerSystem", Lines.system("n1"), nil), ("EthernetPort", ports, nil), ("IPProtocolEndpoint", endpoints, nil)]))
+            let first = try c.discover(
+                discovery("n1", [("ComputerSystem", Lines.system("n1"), nil), ("EthernetPort", ports, nil), ("IPProtocolEndpoint", endpoints, nil)]))
             #expect(first.summary?.created == 3)
             #expect(try c.count("SELECT * FROM cimdb.update_deployment WHERE settings = 'IPProtocolEndpoint'") == 4)
             // No ports any more: the endpoints' settings (child of EthernetPort) are skipped, so
@@ -49,7 +50,10 @@ import Testing
             #expect(try c.count("SELECT * FROM cimdb.update_deployment WHERE settings = 'IPProtocolEndpoint'") == 0)
             // A child that reports instances although its parent found none is inconsistent.
             let inconsistent = try c.discover(discovery("n1", [("EthernetPort", "", nil), ("IPProtocolEndpoint", endpoints, nil)]))
-            #expect(inconsistent.errors == ["node n1, monitor default, settings IPProtocolEndpoint: the parent EthernetPort found no instances, so this settings object is skipped, but its output reports instances"])
+            #expect(
+                inconsistent.errors == [
+                    "node n1, monitor default, settings IPProtocolEndpoint: the parent EthernetPort found no instances, so this settings object is skipped, but its output reports instances"
+                ])
             // The agent marks the skip itself, too.
             let marked = try c.discover(discovery("n1", [("ComputerSystem", "", nil), ("FileSystem", "", nil)], status: ["FileSystem": .skipped]))
             #expect(marked.errors.isEmpty)
@@ -62,7 +66,8 @@ import Testing
         defer { Task { await pool.close() } }
         try await pool.withConnection { c in
             try c.discover(discovery("n1", [("ComputerSystem", Lines.system("n1"), nil), ("FileSystem", Lines.fileSystem("n1", "/"), nil)]))
-            let failed = try c.discover(discovery("n1", [("ComputerSystem", Lines.system("n1"), nil), ("FileSystem", "", nil)], status: ["FileSystem": .failed]))
+            let failed = try c.discover(
+                discovery("n1", [("ComputerSystem", Lines.system("n1"), nil), ("FileSystem", "", nil)], status: ["FileSystem": .failed]))
             #expect(failed.summary?.failedSettings == ["FileSystem"])
             #expect(failed.summary?.deleted == 0)
             #expect(try c.count("SELECT * FROM CIM_FileSystem") == 1)
@@ -80,13 +85,25 @@ import Testing
             try c.discover(discovery("n2", [("ComputerSystem", Lines.system("n2"), nil)]))
             let before = try c.count("SELECT * FROM cimdb.instance")
             // n1 reports its file system hosted by n2's computer system, which n1 does not report.
-            let outcome = try c.discover(discovery("n1", [
-                ("ComputerSystem", Lines.system("n1"), nil),
-                ("FileSystem", Lines.fileSystem("n1", "/"), InstancePath(className: "CIM_HostedFileSystem", keys: [
-                    ("GroupComponent", .string(Lines.systemPath("n2"))), ("PartComponent", .string(Lines.fileSystemPath("n1", "/"))),
-                ]).description + "\n"),
-            ]))
-            #expect(outcome.errors == ["node n1, monitor default, settings FileSystem, association output line 1, column 1: CIM_HostedFileSystem.GroupComponent refers to \(Lines.systemPath("n2")), which node n1 does not report"])
+            let outcome = try c.discover(
+                discovery(
+                    "n1",
+                    [
+                        ("ComputerSystem", Lines.system("n1"), nil),
+                        (
+                            "FileSystem", Lines.fileSystem("n1", "/"),
+                            InstancePath(
+                                className: "CIM_HostedFileSystem",
+                                keys: [
+                                    ("GroupComponent", .string(Lines.systemPath("n2"))), ("PartComponent", .string(Lines.fileSystemPath("n1", "/"))),
+                                ]
+                            ).description + "\n"
+                        ),
+                    ]))
+            #expect(
+                outcome.errors == [
+                    "node n1, monitor default, settings FileSystem, association output line 1, column 1: CIM_HostedFileSystem.GroupComponent refers to \(Lines.systemPath("n2")), which node n1 does not report"
+                ])
             // Nothing of that result was applied.
             #expect(try c.count("SELECT * FROM cimdb.instance") == before)
             #expect(try c.count("SELECT * FROM cimdb.instance_source WHERE node = 'n1'") == 0)
@@ -97,8 +114,11 @@ import Testing
         let pool = try await inventoryDatabase()
         defer { Task { await pool.close() } }
         try await pool.withConnection { c in
-            try c.discover(discovery("n1", [("ComputerSystem", Lines.system("n1"), nil), ("EthernetPort", Lines.port("n1", "eth0") + Lines.port("n1", "eth1"), nil)]))
-            let addresses = line("CIM_EthernetPort", "eth0", "CIM_ComputerSystem", "n1", "001122334455" + US + GS + US + "AABBCCDDEEFF")
+            try c.discover(
+                discovery(
+                    "n1", [("ComputerSystem", Lines.system("n1"), nil), ("EthernetPort", Lines.port("n1", "eth0") + Lines.port("n1", "eth1"), nil)]))
+            let addresses =
+                line("CIM_EthernetPort", "eth0", "CIM_ComputerSystem", "n1", "001122334455" + US + GS + US + "AABBCCDDEEFF")
                 + line("CIM_EthernetPort", "eth1", "CIM_ComputerSystem", "n1", GS)
             #expect(try c.apply(update("n1", "EthernetPort", "NetworkAddresses", addresses)).summary?.changed == 1)
             let rows = try c.execute("SELECT deviceid, networkaddresses FROM CIM_EthernetPort ORDER BY deviceid")

@@ -17,7 +17,8 @@ import Testing
     }
 
     func discoverDisks(_ c: Connection, _ names: [String]) throws {
-        let outcome = try c.discover(discovery("n1", [("ComputerSystem", Lines.system("n1"), nil), ("FileSystem", names.map { Lines.fileSystem("n1", $0) }.joined(), nil)]))
+        let outcome = try c.discover(
+            discovery("n1", [("ComputerSystem", Lines.system("n1"), nil), ("FileSystem", names.map { Lines.fileSystem("n1", $0) }.joined(), nil)]))
         #expect(outcome.errors.isEmpty, "\(outcome)")
     }
 
@@ -49,9 +50,10 @@ import Testing
             try discoverDisks(c, disks)
             try c.apply(update("n1", "FileSystem", "FileSystemSize", sizes(["1", "2", "3"])))
             let bad = try c.apply(update("n1", "FileSystem", "FileSystemSize", "\n" + sizes(["1", "2", "x"])))
-            #expect(bad.errors == [
-                "node n1, settings FileSystem, property FileSystemSize, update output line 4, column 47: value of the wrong type for CIM_FileSystem.FileSystemSize: \"x\" is not an integer (uint64)",
-            ])
+            #expect(
+                bad.errors == [
+                    "node n1, settings FileSystem, property FileSystemSize, update output line 4, column 47: value of the wrong type for CIM_FileSystem.FileSystemSize: \"x\" is not an integer (uint64)"
+                ])
             #expect(try stored(c) == ["1", "2", "3"])
         }
     }

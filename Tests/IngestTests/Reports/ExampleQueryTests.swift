@@ -55,7 +55,8 @@ import Testing
         case "nearly-full-file-systems":
             return objects("FileSystem").filter { pair in
                 guard let size = text(pair.object, "FileSystemSize").flatMap({ Decimal(string: $0) }),
-                      let free = text(pair.object, "AvailableSpace").flatMap({ Decimal(string: $0) }) else { return false }
+                    let free = text(pair.object, "AvailableSpace").flatMap({ Decimal(string: $0) })
+                else { return false }
                 return free < size / 10
             }.map { [$0.node.name, $0.object.keys["Name"], text($0.object, "FileSystemType")] }
                 .sorted { ($0[0]!, $0[1]!) < ($1[0]!, $1[1]!) }
@@ -64,7 +65,9 @@ import Testing
         case "storage-per-type":
             let all = objects("FileSystem")
             return Set(all.compactMap { text($0.object, "FileSystemType") }).sorted().map { type in
-                let sizes = all.filter { text($0.object, "FileSystemType") == type }.compactMap { text($0.object, "FileSystemSize").flatMap { Decimal(string: $0) } }
+                let sizes = all.filter { text($0.object, "FileSystemType") == type }.compactMap {
+                    text($0.object, "FileSystemSize").flatMap { Decimal(string: $0) }
+                }
                 return [type, String(sizes.count), "\(sizes.reduce(0, +))"]
             }
         case "ports-per-type":
@@ -82,7 +85,9 @@ import Testing
             return nodes.filter { $0.texts("IPProtocolEndpoint", "IPv6Address").contains { ($0 ?? "").isEmpty } }.map { [$0.name] }
         case "addresses-in-subnet":
             return objects("IPProtocolEndpoint").compactMap { pair -> [String?]? in
-                guard let address = text(pair.object, "IPv4Address"), let second = Int(address.split(separator: ".")[1]), second < 128 else { return nil }
+                guard let address = text(pair.object, "IPv4Address"), let second = Int(address.split(separator: ".")[1]), second < 128 else {
+                    return nil
+                }
                 return [pair.node.name, pair.object.keys["Name"], address]
             }.sorted { ($0[0]!, $0[1]!) < ($1[0]!, $1[1]!) }
         case "kernels":
@@ -91,7 +96,10 @@ import Testing
             return grouped(objects("Mainboard").compactMap { text($0.object, "Manufacturer") })
         case "devices-per-class":
             let cpus = objects("Processor").count, ports = objects("EthernetPort").count
-            return [["CIM_EthernetPort", String(ports)], ["CIM_LogicalDevice", String(cpus + ports)], ["CIM_NetworkPort", String(ports)], ["CIM_Processor", String(cpus)]]
+            return [
+                ["CIM_EthernetPort", String(ports)], ["CIM_LogicalDevice", String(cpus + ports)], ["CIM_NetworkPort", String(ports)],
+                ["CIM_Processor", String(cpus)],
+            ]
         case "stale-nodes":
             return []
         default:
@@ -105,8 +113,8 @@ import Testing
         #expect(Set(examples.map(\.name)).count == examples.count, "example names are unique")
         let (pool, fleet) = try await fleetDatabase(nodes: 8, seed: 17, rounds: 2)
         defer { Task { await pool.close() } }
-        let before = (0 ..< fleet.size).map { fleet.node($0) }
-        let after = (0 ..< fleet.size).map { fleet.node($0, round: 1) }
+        let before = (0..<fleet.size).map { fleet.node($0) }
+        let after = (0..<fleet.size).map { fleet.node($0, round: 1) }
         let answers = try await pool.withConnection { c in
             try examples.map { example in
                 let result = try c.execute(.verbatim(example.sql))  // sql/examples.sql

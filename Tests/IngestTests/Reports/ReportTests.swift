@@ -19,10 +19,10 @@ func fleetDatabase(nodes: Int, seed: UInt64, rounds: Int = 1) async throws -> (C
         try ConfigurationStore.apply(configuration, on: c)
         try Reports.install(on: c)
         let catalog = try c.catalog()
-        for round in 0 ..< rounds {
-            let found = (0 ..< nodes).map { Delivery(fleet.discoveryResult(fleet.node($0, round: round), sequence: Int64(round + 1))) }
+        for round in 0..<rounds {
+            let found = (0..<nodes).map { Delivery(fleet.discoveryResult(fleet.node($0, round: round), sequence: Int64(round + 1))) }
             for outcome in try DiscoveryProcessor(catalog: catalog).apply(found, on: c) where outcome.summary == nil { Issue.record("\(outcome)") }
-            let values = (0 ..< nodes).flatMap { fleet.updateResults(fleet.node($0, round: round), sequence: Int64(round + 1)) }.map { Delivery($0) }
+            let values = (0..<nodes).flatMap { fleet.updateResults(fleet.node($0, round: round), sequence: Int64(round + 1)) }.map { Delivery($0) }
             for outcome in try UpdateProcessor(catalog: catalog).apply(values, on: c) where outcome.summary == nil { Issue.record("\(outcome)") }
         }
     }
@@ -48,7 +48,7 @@ extension FleetNode {
     @Test func nodeSummaryMatchesTheFleet() async throws {
         let (pool, fleet) = try await fleetDatabase(nodes: 6, seed: 5)
         defer { Task { await pool.close() } }
-        try await pool.withConnection { c in try Self.expectSummary(of: (0 ..< fleet.size).map { fleet.node($0) }, on: c) }
+        try await pool.withConnection { c in try Self.expectSummary(of: (0..<fleet.size).map { fleet.node($0) }, on: c) }
     }
 
     /// node_summary answers from stored aggregates: a changed value or a vanished instance
@@ -60,10 +60,10 @@ extension FleetNode {
             let catalog = try c.catalog()
             #expect(try Reports.refreshAggregates(on: c) == 3)
             #expect(try c.count("SELECT * FROM report.node_hardware_dirty") == 0)
-            try Self.expectSummary(of: (0 ..< 3).map { fleet.node($0) }, on: c)
+            try Self.expectSummary(of: (0..<3).map { fleet.node($0) }, on: c)
 
             // Every value changes (models, capacities, sizes, speeds); node 0 loses a processor.
-            var changed = (0 ..< 3).map { fleet.node($0, round: 1, fraction: 1) }
+            var changed = (0..<3).map { fleet.node($0, round: 1, fraction: 1) }
             changed[0].objects["Processor"]!.removeLast()
             changed[0].associations["Processor"]!.removeLast()
             _ = try DiscoveryProcessor(catalog: catalog).apply([Delivery(fleet.discoveryResult(changed[0], sequence: 2))], on: c)
@@ -81,14 +81,18 @@ extension FleetNode {
         let (pool, _) = try await fleetDatabase(nodes: 1, seed: 2)
         defer { Task { await pool.close() } }
         try await pool.withConnection { c in
-            let relations = try c.execute("""
+            let relations = try c.execute(
+                """
                 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE n.nspname = 'report' AND c.relkind IN ('r', 'v', 'm') AND obj_description(c.oid, 'pg_class') IS NULL
-                """).compactMap { $0.string(0) }
-            let functions = try c.execute("""
+                """
+            ).compactMap { $0.string(0) }
+            let functions = try c.execute(
+                """
                 SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                 WHERE n.nspname = 'report' AND obj_description(p.oid, 'pg_proc') IS NULL
-                """).compactMap { $0.string(0) }
+                """
+            ).compactMap { $0.string(0) }
             #expect(relations.isEmpty, "without a comment: \(relations)")
             #expect(functions.isEmpty, "without a comment: \(functions)")
             #expect(try c.count("SELECT * FROM pg_views WHERE schemaname = 'report'") >= 8)
@@ -97,12 +101,16 @@ extension FleetNode {
 
     /// node_summary against the nodes' own values, computed here.
     static func expectSummary(of nodes: [FleetNode], on c: Connection) throws {
-        let rows = try c.execute("SELECT node, hostname, cpus, cpu_model, memory_bytes, filesystem_bytes, nics, fastest_nic_bps, last_discovery IS NOT NULL AS seen, stale FROM report.node_summary ORDER BY node")
-            .map { row in (0 ..< 10).map { row.string($0) } }
+        let rows = try c.execute(
+            "SELECT node, hostname, cpus, cpu_model, memory_bytes, filesystem_bytes, nics, fastest_nic_bps, last_discovery IS NOT NULL AS seen, stale FROM report.node_summary ORDER BY node"
+        )
+        .map { row in (0..<10).map { row.string($0) } }
         #expect(rows.count == nodes.count)
         for (node, row) in zip(nodes, rows) {
             let models = node.texts("Processor", "Description").compactMap { $0 }
-            let commonest = Dictionary(grouping: models, by: { $0 }).max { a, b in a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key }?.key
+            let commonest = Dictionary(grouping: models, by: { $0 }).max { a, b in
+                a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key
+            }?.key
             let speeds = node.texts("EthernetPort", "Speed").compactMap { $0.flatMap { Int64($0) } }
             #expect(row[0] == node.name && row[1] == node.name)
             #expect(row[2] == String(node.objects["Processor"]!.count))
@@ -119,10 +127,11 @@ extension FleetNode {
         let (pool, fleet) = try await fleetDatabase(nodes: 4, seed: 9, rounds: 2)
         defer { Task { await pool.close() } }
         try await pool.withConnection { c in
-            let cpus = (0 ..< fleet.size).reduce(0) { $0 + fleet.node($1).objects["Processor"]!.count }
-            let objects = (0 ..< fleet.size).reduce(0) { $0 + fleet.node($1).instanceCount }
-            let counts = Dictionary(uniqueKeysWithValues: try c.execute("SELECT class_name, instances, own_instances FROM report.instance_counts")
-                .map { ($0.string(0)!, [$0.int(1)!, $0.int(2)!]) })
+            let cpus = (0..<fleet.size).reduce(0) { $0 + fleet.node($1).objects["Processor"]!.count }
+            let objects = (0..<fleet.size).reduce(0) { $0 + fleet.node($1).instanceCount }
+            let counts = Dictionary(
+                uniqueKeysWithValues: try c.execute("SELECT class_name, instances, own_instances FROM report.instance_counts")
+                    .map { ($0.string(0)!, [$0.int(1)!, $0.int(2)!]) })
             #expect(counts["CIM_Processor"] == [cpus, cpus])
             #expect(counts["CIM_ManagedElement"]?[0] == objects)  // every non-association instance descends from it
             #expect(counts["CIM_ManagedElement"]?[1] == 0)
@@ -130,7 +139,8 @@ extension FleetNode {
             #expect(counts["CIM_LogicalDevice"]?[0] == devices)
 
             // The second round changed values: each is an event with readable names.
-            let changed = try c.execute("SELECT class, property, old_value, new_value, old_name, new_name, instance FROM report.recent_changes WHERE kind = 'changed'")
+            let changed = try c.execute(
+                "SELECT class, property, old_value, new_value, old_name, new_name, instance FROM report.recent_changes WHERE kind = 'changed'")
             let events = try c.count("SELECT * FROM cimdb.event WHERE kind = 'changed'")
             #expect(changed.count == events)
             #expect(changed.count > 0)
@@ -146,9 +156,14 @@ extension FleetNode {
             // Nothing is overdue right after the updates; a monitor whose last run is older
             // than its period is.
             #expect(try c.count("SELECT * FROM report.overdue_properties") == 0)
-            try c.execute("UPDATE cimdb.update_run SET applied_at = now() - interval '1 hour' WHERE node = \(fleet.node(1).name) AND property_name = 'CurrentClockSpeed'")
+            try c.execute(
+                "UPDATE cimdb.update_run SET applied_at = now() - interval '1 hour' WHERE node = \(fleet.node(1).name) AND property_name = 'CurrentClockSpeed'"
+            )
             let overdue = try c.execute("SELECT node, property, period, overdue_by > interval '50 minutes' FROM report.overdue_properties")
-            #expect(overdue.map { [$0.string(0), $0.string(1), $0.string(2), $0.string(3)] } == [[fleet.node(1).name, "CurrentClockSpeed", "00:08:00", "t"]])
+            #expect(
+                overdue.map { [$0.string(0), $0.string(1), $0.string(2), $0.string(3)] } == [
+                    [fleet.node(1).name, "CurrentClockSpeed", "00:08:00", "t"]
+                ])
         }
     }
 
@@ -165,10 +180,15 @@ extension FleetNode {
             let cpusA = a.objects["Processor"]!.count, cpusB = b.objects["Processor"]!.count
             #expect(onlyA == max(0, cpusA - cpusB) && onlyB == max(0, cpusB - cpusA))
             // CPU0 exists on both: its clock speed differs exactly when the fleet's does.
-            let clock = rows.filter { $0.string(0) == "CIM_Processor" && $0.string(2) == "CurrentClockSpeed" && $0.string(1)!.contains(#"DeviceID="CPU0""#) }
+            let clock = rows.filter {
+                $0.string(0) == "CIM_Processor" && $0.string(2) == "CurrentClockSpeed" && $0.string(1)!.contains(#"DeviceID="CPU0""#)
+            }
             let expected = a.texts("Processor", "CurrentClockSpeed")[0] != b.texts("Processor", "CurrentClockSpeed")[0]
             #expect(clock.count == (expected ? 1 : 0))
-            if let row = clock.first { #expect([row.string(3), row.string(4)] == [a.texts("Processor", "CurrentClockSpeed")[0], b.texts("Processor", "CurrentClockSpeed")[0]]) }
+            if let row = clock.first {
+                #expect(
+                    [row.string(3), row.string(4)] == [a.texts("Processor", "CurrentClockSpeed")[0], b.texts("Processor", "CurrentClockSpeed")[0]])
+            }
             #expect(rows.allSatisfy { $0.string(1)?.contains(a.name) == false && $0.string(1)?.contains(b.name) == false })
         }
     }
@@ -195,9 +215,11 @@ extension FleetNode {
             #expect(try c.count("SELECT * FROM report.ethernet_ports") > 0)
             #expect(try c.count("SELECT * FROM report.recent_changes") > 0)
             #expect(try c.execute("SELECT cimdb.value_name('CIM_EthernetPort', 'PortType', 55)").first?.string(0) != nil)
-            for forbidden: SQL in ["SELECT * FROM cimdb.script", "SELECT * FROM cimdb.rejected_result", "SELECT * FROM cimdb.inventory_settings",
-                              "INSERT INTO cimdb.instance (class_name, path) VALUES ('CIM_ComputerSystem', 'x')",
-                              "UPDATE cim.cim_computersystem SET caption = 'x'", "DELETE FROM cim.cim_processor", "CREATE TABLE report.mine (x int)"] {
+            for forbidden: SQL in [
+                "SELECT * FROM cimdb.script", "SELECT * FROM cimdb.rejected_result", "SELECT * FROM cimdb.inventory_settings",
+                "INSERT INTO cimdb.instance (class_name, path) VALUES ('CIM_ComputerSystem', 'x')",
+                "UPDATE cim.cim_computersystem SET caption = 'x'", "DELETE FROM cim.cim_processor", "CREATE TABLE report.mine (x int)",
+            ] {
                 #expect(throws: PostgresError.self, "\(forbidden)") { try c.execute(forbidden) }
             }
         }

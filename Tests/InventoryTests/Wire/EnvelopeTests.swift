@@ -16,7 +16,8 @@ import Testing
         ])
 
     /// The example in docs/wire-formats.md.
-    static let exampleText = #"{"finishedAt":"2026-01-31T12:00:01.250Z","format":"cimdb-discovery-result/1","monitor":"hardware","node":"n1","sequence":42,"settings":[{"associations":"","discovery":"c2RhHkNJTV9EaXNrRHJpdmUK","exitCode":0,"id":"disk","status":"ok"},{"discovery":"","id":"partition","status":"skipped"},{"discovery":"","exitCode":2,"failure":"exit code 2","id":"nic","status":"failed","stderr":"aXA6IG5vdCBmb3VuZAo="}],"startedAt":"2026-01-31T12:00:00.000Z"}"#
+    static let exampleText =
+        #"{"finishedAt":"2026-01-31T12:00:01.250Z","format":"cimdb-discovery-result/1","monitor":"hardware","node":"n1","sequence":42,"settings":[{"associations":"","discovery":"c2RhHkNJTV9EaXNrRHJpdmUK","exitCode":0,"id":"disk","status":"ok"},{"discovery":"","id":"partition","status":"skipped"},{"discovery":"","exitCode":2,"failure":"exit code 2","id":"nic","status":"failed","stderr":"aXA6IG5vdCBmb3VuZAo="}],"startedAt":"2026-01-31T12:00:00.000Z"}"#
 
     @Test func encodesTheDocumentedExample() throws {
         #expect(String(decoding: Envelope.encode(Self.example), as: UTF8.self) == Self.exampleText)
@@ -26,11 +27,15 @@ import Testing
     }
 
     @Test func encodesAnUpdateResult() throws {
-        let result = UpdateResult(node: "n1", settings: "disk", property: "Capacity", sequence: 7,
-                                  startedAt: "2026-01-31T12:00:00.000Z", finishedAt: "2026-01-31T12:00:00.020Z",
-                                  status: .ok, output: Array("sda\u{1E}500107862016\n".utf8), exitCode: 0)
+        let result = UpdateResult(
+            node: "n1", settings: "disk", property: "Capacity", sequence: 7,
+            startedAt: "2026-01-31T12:00:00.000Z", finishedAt: "2026-01-31T12:00:00.020Z",
+            status: .ok, output: Array("sda\u{1E}500107862016\n".utf8), exitCode: 0)
         let text = String(decoding: Envelope.encode(result), as: UTF8.self)
-        #expect(text == #"{"exitCode":0,"finishedAt":"2026-01-31T12:00:00.020Z","format":"cimdb-update-result/1","node":"n1","output":"c2RhHjUwMDEwNzg2MjAxNgo=","property":"Capacity","sequence":7,"settings":"disk","startedAt":"2026-01-31T12:00:00.000Z","status":"ok"}"#)
+        #expect(
+            text
+                == #"{"exitCode":0,"finishedAt":"2026-01-31T12:00:00.020Z","format":"cimdb-update-result/1","node":"n1","output":"c2RhHjUwMDEwNzg2MjAxNgo=","property":"Capacity","sequence":7,"settings":"disk","startedAt":"2026-01-31T12:00:00.000Z","status":"ok"}"#
+        )
         #expect(try Envelope.decodeUpdate(Array(text.utf8)) == result)
     }
 
@@ -94,17 +99,19 @@ import Testing
         let all = (0...255).map { UInt8($0) }
         for length in 0..<6 {
             let output = Array(all.prefix(length)) + all + all.reversed()
-            let result = UpdateResult(node: "n", settings: "s", property: "p", sequence: 0, startedAt: "2026-01-31T12:00:00.000Z",
-                                      finishedAt: "2026-01-31T12:00:00.000Z", status: .ok, output: output, stderr: all)
+            let result = UpdateResult(
+                node: "n", settings: "s", property: "p", sequence: 0, startedAt: "2026-01-31T12:00:00.000Z",
+                finishedAt: "2026-01-31T12:00:00.000Z", status: .ok, output: output, stderr: all)
             #expect(try Envelope.decodeUpdate(Envelope.encode(result)) == result)
         }
     }
 
     @Test func overheadIsBase64PlusAFewHundredBytes() {
         let output = [UInt8](repeating: 0x41, count: 30_000)
-        let result = DiscoveryResult(node: "node-0001", monitor: "hardware", sequence: 1, startedAt: "2026-01-31T12:00:00.000Z",
-                                     finishedAt: "2026-01-31T12:00:00.000Z",
-                                     settings: [.init(id: "disk", status: .ok, discovery: output, associations: output, exitCode: 0)])
+        let result = DiscoveryResult(
+            node: "node-0001", monitor: "hardware", sequence: 1, startedAt: "2026-01-31T12:00:00.000Z",
+            finishedAt: "2026-01-31T12:00:00.000Z",
+            settings: [.init(id: "disk", status: .ok, discovery: output, associations: output, exitCode: 0)])
         let size = Envelope.encode(result).count
         #expect(size >= 80_000 && size <= 80_000 + 300)
     }
@@ -132,8 +139,10 @@ import Testing
         #expect(Envelope.timestamp(Date(timeIntervalSince1970: -1e300)) == "0000-01-01T00:00:00.000Z")
         #expect(Envelope.isTimestamp("2026-01-31T12:00:00.000Z"))
         #expect(Envelope.isTimestamp("2026-06-30T23:59:60.000Z"))
-        for bad in ["2026-01-31T12:00:00Z", "2026-01-31T12:00:00.000+00:00", "2026-00-31T12:00:00.000Z", "2026-01-32T12:00:00.000Z",
-                    "2026-01-31T24:00:00.000Z", "2026-01-31t12:00:00.000Z", "２026-01-31T12:00:00.000Z", ""] {
+        for bad in [
+            "2026-01-31T12:00:00Z", "2026-01-31T12:00:00.000+00:00", "2026-00-31T12:00:00.000Z", "2026-01-32T12:00:00.000Z",
+            "2026-01-31T24:00:00.000Z", "2026-01-31t12:00:00.000Z", "２026-01-31T12:00:00.000Z", "",
+        ] {
             #expect(!Envelope.isTimestamp(bad), "\(bad)")
         }
         // Random instants agree with Foundation's formatter.

@@ -16,17 +16,22 @@ import Testing
 
     /// Paths (as in the corpus) where pywbem 1.9 and we disagree, and why.
     static let differences: [String: String] = {
-        let namespace = "we read paths without namespace or host (SPEC §4: CIM object names without namespace); pywbem reads DSP0207's namespace and host prefixes"
-        let escapes = "we decode \\n, \\r and \\t in quoted values (DSP0004 escapes; SPEC §4 writes a line break as \\n); pywbem drops every backslash and keeps the letter (re.sub(r'\\\\(.)', r'\\1', ...)), so \"a\\nb\" is \"anb\""
+        let namespace =
+            "we read paths without namespace or host (SPEC §4: CIM object names without namespace); pywbem reads DSP0207's namespace and host prefixes"
+        let escapes =
+            "we decode \\n, \\r and \\t in quoted values (DSP0004 escapes; SPEC §4 writes a line break as \\n); pywbem drops every backslash and keeps the letter (re.sub(r'\\\\(.)', r'\\1', ...)), so \"a\\nb\" is \"anb\""
         let keyless = "we accept a path without keys (a keyless class: singleton); pywbem's regular expression needs at least one key binding"
-        let identifiers = "names follow DSP0004 IDENTIFIER: a letter, '_' or a non-ASCII character first; pywbem takes Python's \\w+, so it accepts a leading digit and rejects symbols such as € or 😀"
+        let identifiers =
+            "names follow DSP0004 IDENTIFIER: a letter, '_' or a non-ASCII character first; pywbem takes Python's \\w+, so it accepts a leading digit and rejects symbols such as € or 😀"
         let duplicate = "we reject a key bound twice (names compare case-insensitively); pywbem keeps the last value silently"
         let char16 = "char16 is one UTF-16 code unit: we reject a character outside the BMP; pywbem accepts any one code point"
-        let radix = "DSP0004 integerValue also has hexadecimal (0x1F) and binary (101b) forms; pywbem reads them, we reject them (our formatter writes decimal only; see the report on octal)"
+        let radix =
+            "DSP0004 integerValue also has hexadecimal (0x1F) and binary (101b) forms; pywbem reads them, we reject them (our formatter writes decimal only; see the report on octal)"
         let range = "CIM integers are 64-bit: we reject what fits neither uint64 nor sint64; pywbem's integers are unbounded"
         let special = "INF, -INF and NaN are a pywbem extension (DSP0004 realValue has none); we reject them"
         let unquotedDatetime = "DSP0207 requires datetimes in double quotes: we reject a bare one; pywbem tolerates it with a warning"
-        let leadingZero = "pywbem's octal pattern 0[1-7]* rejects 010 and 08 (DSP0004 reads 010 as octal 8, 08 as invalid); we read leading-zero integers as decimal, as script output's numeric keys are read"
+        let leadingZero =
+            "pywbem's octal pattern 0[1-7]* rejects 010 and 08 (DSP0004 reads 010 as octal 8, 08 as invalid); we read leading-zero integers as decimal, as script output's numeric keys are read"
         let exponent = "DSP0004 realValue needs a '.'; we also accept 1e5, as our MOF lexer does; pywbem follows DSP0004"
         return [
             "/root/cimv2:C.k=1": namespace, ":C.k=1": namespace, "http://example.com/root/cimv2:C.k=1": namespace,
@@ -48,13 +53,16 @@ import Testing
 
     /// pywbem's reading of every corpus path, one JSON object per path.
     static func pywbemReadings() throws -> [[String: Any]] {
-        try #require(FileManager.default.isExecutableFile(atPath: python),
-                     "pywbem's Python is missing at \(python): run `bash .ci/run` (or set CIMDB_PYTHON)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: python),
+            "pywbem's Python is missing at \(python): run `bash .ci/run` (or set CIMDB_PYTHON)")
         let crosscheck = wireRepositoryRoot.appendingPathComponent("Tests/crosscheck")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [crosscheck.appendingPathComponent("instance_paths.py").path,
-                             crosscheck.appendingPathComponent("instance_paths.txt").path]
+        process.arguments = [
+            crosscheck.appendingPathComponent("instance_paths.py").path,
+            crosscheck.appendingPathComponent("instance_paths.txt").path,
+        ]
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors

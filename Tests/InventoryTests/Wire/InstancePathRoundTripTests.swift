@@ -61,8 +61,9 @@ import Testing
             guard p.name == o.name else { return false }
             if case .reference(let text) = o.value {
                 guard case .string(let parsedText) = p.value, parsedText == text,
-                      let nested = try? InstancePath.parse(parsedText), let originalNested = try? InstancePath.parse(text),
-                      same(nested, originalNested) else { return false }
+                    let nested = try? InstancePath.parse(parsedText), let originalNested = try? InstancePath.parse(text),
+                    same(nested, originalNested)
+                else { return false }
             } else if p.value != untyped(o.value) {
                 return false
             }
@@ -87,13 +88,18 @@ import Testing
     }
 
     @Test func nestedTwoLevels() throws {
-        let inner = InstancePath(className: "CIM_ComputerSystem", keys: [("CreationClassName", .string("CIM_ComputerSystem")), ("Name", .string("n\"1\\"))])
+        let inner = InstancePath(
+            className: "CIM_ComputerSystem", keys: [("CreationClassName", .string("CIM_ComputerSystem")), ("Name", .string("n\"1\\"))])
         let middle = InstancePath(className: "CIM_DiskDrive", keys: [("System", .reference(inner.description)), ("DeviceID", .string("sda\n"))])
         let outer = InstancePath(className: "CIM_Assoc", keys: [("Part", .reference(middle.description)), ("Count", .unsigned(3))])
         let text = outer.description
-        #expect(text == #"CIM_Assoc.Part="CIM_DiskDrive.System=\"CIM_ComputerSystem.CreationClassName=\\\"CIM_ComputerSystem\\\",Name=\\\"n\\\\\\\"1\\\\\\\\\\\"\",DeviceID=\"sda\\n\"",Count=3"#)
+        #expect(
+            text
+                == #"CIM_Assoc.Part="CIM_DiskDrive.System=\"CIM_ComputerSystem.CreationClassName=\\\"CIM_ComputerSystem\\\",Name=\\\"n\\\\\\\"1\\\\\\\\\\\"\",DeviceID=\"sda\\n\"",Count=3"#
+        )
         let parsed = try InstancePath.parse(text)
-        guard case .string(let middleText) = parsed.keys[0].value, case .string(let innerText) = try InstancePath.parse(middleText).keys[0].value else {
+        guard case .string(let middleText) = parsed.keys[0].value, case .string(let innerText) = try InstancePath.parse(middleText).keys[0].value
+        else {
             Issue.record("not nested: \(parsed)")
             return
         }

@@ -36,22 +36,27 @@ import Testing
         Case("escape of a tab", "a\\\tb\n", "line 1, column 2: invalid escape \\U+0009 (TAB) \(escape)"),
         Case("escape of a non-ASCII letter", "Ä\\é\n", "line 1, column 2: invalid escape \\é \(escape)"),
         Case("escape of a quote", "\"\\\"\"\n", "line 1, column 2: invalid escape \\\" \(escape)"),
-        Case("backslash at the end of the line", "abc\\\n", fields: 1,
-             "line 1, column 4: a backslash ends the field: write \\\\ for a backslash"),
-        Case("backslash before RS", "a\\\(rs)b\n", fields: 2,
-             "line 1, column 2: a backslash ends the field: write \\\\ for a backslash"),
-        Case("backslash at the end of the output", "ok\nx\\", fields: 1,
-             "line 2, column 2: a backslash ends the field: write \\\\ for a backslash"),
+        Case(
+            "backslash at the end of the line", "abc\\\n", fields: 1,
+            "line 1, column 4: a backslash ends the field: write \\\\ for a backslash"),
+        Case(
+            "backslash before RS", "a\\\(rs)b\n", fields: 2,
+            "line 1, column 2: a backslash ends the field: write \\\\ for a backslash"),
+        Case(
+            "backslash at the end of the output", "ok\nx\\", fields: 1,
+            "line 2, column 2: a backslash ends the field: write \\\\ for a backslash"),
         Case("two RS in a row", "a\(rs)\(rs)b\n", fields: 3, "line 1, column 3: \(emptyField)"),
         Case("RS at the start", "\(rs)a\n", fields: 2, "line 1, column 1: \(emptyField)"),
         Case("trailing RS", "a\(rs)\n", fields: 1, "line 1, column 2: expected 1 field, found 2", "line 1, column 3: \(emptyField)"),
         Case("trailing RS, count right", "a\(rs)b\(rs)\n", fields: 3, "line 1, column 5: \(emptyField)"),
-        Case("only RS", "\(rs)\(rs)\n", fields: 3,
-             "line 1, column 1: the line holds only field separators (2 RS) and no value: write GS for an empty value"),
-        Case("too few fields", "x\nx\nabcd\(rs)efgh\(rs)ijk\n", fields: 4, meaning: keys,
-             "line 1, column 2: expected 4 fields (\(keys)), found 1",
-             "line 2, column 2: expected 4 fields (\(keys)), found 1",
-             "line 3, column 14: expected 4 fields (\(keys)), found 3"),
+        Case(
+            "only RS", "\(rs)\(rs)\n", fields: 3,
+            "line 1, column 1: the line holds only field separators (2 RS) and no value: write GS for an empty value"),
+        Case(
+            "too few fields", "x\nx\nabcd\(rs)efgh\(rs)ijk\n", fields: 4, meaning: keys,
+            "line 1, column 2: expected 4 fields (\(keys)), found 1",
+            "line 2, column 2: expected 4 fields (\(keys)), found 1",
+            "line 3, column 14: expected 4 fields (\(keys)), found 3"),
         Case("too many fields", "a\(rs)b\(rs)c\(rs)d\n", fields: 2, "line 1, column 4: expected 2 fields, found 4"),
         Case("too few fields, CR at the end", "a\(rs)b\r\n", fields: 3, "line 1, column 5: expected 3 fields, found 2"),
         Case("GS after a value", "a\(gs)\n", "line 1, column 2: \(misplacedGS)"),
@@ -66,23 +71,30 @@ import Testing
         Case("invalid byte", [0x61, 0xFF, 0x62, 0x0A], fields: 1, ["line 1, column 2: invalid UTF-8 (0xFF); the rest of the line is not read"]),
         Case("bad continuation", [0xC3, 0x28, 0x0A], ["line 1, column 1: invalid UTF-8 (0xC3 0x28); the rest of the line is not read"]),
         Case("overlong slash", [0x41, 0x1E, 0xC0, 0xAF], fields: 2, ["line 1, column 3: invalid UTF-8 (0xC0); the rest of the line is not read"]),
-        Case("surrogate", Array("é".utf8) + [0xED, 0xA0, 0x80], ["line 1, column 2: invalid UTF-8 (0xED 0xA0 0x80); the rest of the line is not read"]),
-        Case("above U+10FFFF", [0xF4, 0x90, 0x80, 0x80], ["line 1, column 1: invalid UTF-8 (0xF4 0x90 0x80 0x80); the rest of the line is not read"]),
-        Case("truncated sequence", Array("ab".utf8) + [0xE2, 0x82, 0x0A] + Array("ok".utf8), fields: 1,
-             ["line 1, column 3: invalid UTF-8 (0xE2 0x82); the rest of the line is not read"]),
+        Case(
+            "surrogate", Array("é".utf8) + [0xED, 0xA0, 0x80], ["line 1, column 2: invalid UTF-8 (0xED 0xA0 0x80); the rest of the line is not read"]),
+        Case(
+            "above U+10FFFF", [0xF4, 0x90, 0x80, 0x80], ["line 1, column 1: invalid UTF-8 (0xF4 0x90 0x80 0x80); the rest of the line is not read"]),
+        Case(
+            "truncated sequence", Array("ab".utf8) + [0xE2, 0x82, 0x0A] + Array("ok".utf8), fields: 1,
+            ["line 1, column 3: invalid UTF-8 (0xE2 0x82); the rest of the line is not read"]),
         Case("stray continuation byte", [0x80], ["line 1, column 1: invalid UTF-8 (0x80); the rest of the line is not read"]),
         Case("invalid UTF-8 after a backslash", [0x5C, 0xFF], ["line 1, column 2: invalid UTF-8 (0xFF); the rest of the line is not read"]),
-        Case("invalid UTF-8 after an error in the field", Array("\\q".utf8) + [0xFF, 0x1E, 0x61], fields: 2, [
-            "line 1, column 1: invalid escape \\q \(escape)",
-            "line 1, column 3: invalid UTF-8 (0xFF); the rest of the line is not read",
-        ]),
+        Case(
+            "invalid UTF-8 after an error in the field", Array("\\q".utf8) + [0xFF, 0x1E, 0x61], fields: 2,
+            [
+                "line 1, column 1: invalid escape \\q \(escape)",
+                "line 1, column 3: invalid UTF-8 (0xFF); the rest of the line is not read",
+            ]),
         Case("columns count characters", "ok\n\nÄö日\\x\n", fields: 1, "line 3, column 4: invalid escape \\x \(escape)"),
-        Case("one error per field, every field", "\\q\(rs)a\(us)\(rs)\(gs)\(gs)\n", fields: 3,
-             "line 1, column 1: invalid escape \\q \(escape)", "line 1, column 6: \(emptyEntry)", "line 1, column 7: \(misplacedGS)"),
-        Case("errors on several lines, good lines between", "\\q\ngood\n\(rs)\nalso good\na\(gs)", fields: 1,
-             "line 1, column 1: invalid escape \\q \(escape)",
-             "line 3, column 1: the line holds only field separators (1 RS) and no value: write GS for an empty value",
-             "line 5, column 2: \(misplacedGS)"),
+        Case(
+            "one error per field, every field", "\\q\(rs)a\(us)\(rs)\(gs)\(gs)\n", fields: 3,
+            "line 1, column 1: invalid escape \\q \(escape)", "line 1, column 6: \(emptyEntry)", "line 1, column 7: \(misplacedGS)"),
+        Case(
+            "errors on several lines, good lines between", "\\q\ngood\n\(rs)\nalso good\na\(gs)", fields: 1,
+            "line 1, column 1: invalid escape \\q \(escape)",
+            "line 3, column 1: the line holds only field separators (1 RS) and no value: write GS for an empty value",
+            "line 5, column 2: \(misplacedGS)"),
     ]
 
     @Test(arguments: cases)

@@ -12,10 +12,11 @@ import Testing
     @Test func readsFieldsAndColumns() {
         let (lines, errors) = parse("eth0\(Self.rs)n1\nÄrger\(Self.rs)日本\(Self.rs)x\n")
         #expect(errors.isEmpty)
-        #expect(lines == [
-            OutputLine(number: 1, fields: [.value("eth0"), .value("n1")], fieldColumns: [1, 6]),
-            OutputLine(number: 2, fields: [.value("Ärger"), .value("日本"), .value("x")], fieldColumns: [1, 7, 10]),
-        ])
+        #expect(
+            lines == [
+                OutputLine(number: 1, fields: [.value("eth0"), .value("n1")], fieldColumns: [1, 6]),
+                OutputLine(number: 2, fields: [.value("Ärger"), .value("日本"), .value("x")], fieldColumns: [1, 7, 10]),
+            ])
     }
 
     @Test func decodesTheTwoEscapes() {
@@ -94,12 +95,18 @@ import Testing
         #expect(ScriptOutput.check([.value("a"), .empty]) == nil)
         #expect(ScriptOutput.check([.value("a\u{1F}\u{1D}")]) == nil)
         #expect(ScriptOutput.check([]) == OutputError(line: 1, column: 1, message: "a line needs at least one field"))
-        #expect(ScriptOutput.check([.empty, .value("a\\b\u{1E}")]) == OutputError(
-            line: 1, column: 7, message: "RS (0x1E) cannot be written in a value: the format has no escape for it"))
-        #expect(ScriptOutput.check([.value("x"), .value("a\u{0}")]) == OutputError(line: 1, column: 4, message: "NUL (0x00) is not allowed in a value"))
-        #expect(ScriptOutput.check([.value("a\u{1F}\u{1F}")]) == OutputError(line: 1, column: 3, message: "an array entry may not be empty: write GS"))
-        #expect(ScriptOutput.check([.value("a\u{1D}")]) == OutputError(
-            line: 1, column: 2, message: "GS (an empty value) must be a whole field or a whole array entry"))
+        #expect(
+            ScriptOutput.check([.empty, .value("a\\b\u{1E}")])
+                == OutputError(
+                    line: 1, column: 7, message: "RS (0x1E) cannot be written in a value: the format has no escape for it"))
+        #expect(
+            ScriptOutput.check([.value("x"), .value("a\u{0}")]) == OutputError(line: 1, column: 4, message: "NUL (0x00) is not allowed in a value"))
+        #expect(
+            ScriptOutput.check([.value("a\u{1F}\u{1F}")]) == OutputError(line: 1, column: 3, message: "an array entry may not be empty: write GS"))
+        #expect(
+            ScriptOutput.check([.value("a\u{1D}")])
+                == OutputError(
+                    line: 1, column: 2, message: "GS (an empty value) must be a whole field or a whole array entry"))
     }
 
     @Test func errorDescriptionNamesLineAndColumn() {
