@@ -15,10 +15,10 @@
 //          Inventory + ModelStore ← Ingest             discovery and update processing (load → decide → write), configuration store
 //          Migrations + ModelStore ← Installation      migrate, reports, reader roles
 //          ModelStore + CLibXML2 ← Export              CIM-XML (DSP0201)
-//          Ingest + Export + Installation + Hummingbird ← Server
+//          Ingest + Export + Installation + CommandSupport + Hummingbird ← Server   middleware, routes, ingest queue
 //          HTTPClient                                  plain http:// over POSIX sockets, no Foundation (the agent's client)
 //          AgentProtocol + HTTPClient + CSQLite + Subprocess ← Agent
-//          CommandSupport ← AgentCLI ← cimdb-agent     errors, version, signals, logging; the agent command; the node's executable
+//          SQLCore ← CommandSupport ← AgentCLI ← cimdb-agent   errors, version, signals, logging; the agent command; the node's executable
 //          all ← Benchmarks, CLI ← cimdb               `cimdb bench`; the command tree; the executable
 //          MOF + SchemaGen ← cimdb-generate            regenerates what is generated (no database, no generated code)
 //

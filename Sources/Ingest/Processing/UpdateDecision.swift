@@ -175,10 +175,13 @@ enum UpdateDecision {
     /// Stage two: every line's instance, among those the node reports under the settings object
     /// (`found`, one id per lookup, 0 for none). A line naming anything else refuses its result,
     /// with every error the parse found, in output order.
-    static func resolve(_ items: [Item], _ results: [UpdateResult], found: [Int64]) -> [Item] {
+    static func resolve(_ items: consuming [Item], _ results: [UpdateResult], found: [Int64]) -> [Item] {
         var position = 0
-        return zip(items, results).map { item, result in
-            guard var accepted = item.accepted else { return item }
+        for index in items.indices {
+            guard case .accepted(var accepted) = items[index] else { continue }
+            // The array's only reference is `accepted`'s now: the lines are updated in place, not copied.
+            items[index] = .refused([])
+            let result = results[index]
             var errors = accepted.errors
             var lineOf: [Int64: Int] = [:]
             for i in accepted.lines.indices {
@@ -198,14 +201,16 @@ enum UpdateDecision {
             }
             guard errors.isEmpty else {
                 let place = Self.place(result)
-                return .refused(
+                items[index] = .refused(
                     errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) }.map {
                         place.with(output: .update, line: $0.line, column: $0.column, $0.message)
                     })
+                continue
             }
             accepted.summary.values += accepted.lines.count
             accepted.errors = []
-            return .accepted(accepted)
+            items[index] = .accepted(accepted)
         }
+        return items
     }
 }

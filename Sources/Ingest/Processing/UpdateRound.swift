@@ -17,8 +17,10 @@ struct UpdateRound {
     func run(_ deliveries: [Delivery<UpdateResult>]) throws -> [UpdateOutcome] {
         try IndexProbes.only(on: connection)
         let results = deliveries.map(\.result)
-        var items = UpdateDecision.check(results, loaded: try load(results), maximumOutputBytes: processor.maximumOutputBytes)
-        items = UpdateDecision.resolve(items, results, found: try instanceIDs(UpdateDecision.lookups(items, results)))
+        let checked = UpdateDecision.check(results, loaded: try load(results), maximumOutputBytes: processor.maximumOutputBytes)
+        let found = try instanceIDs(UpdateDecision.lookups(checked, results))
+        // Handed over, not shared: resolve sets the lines' ids in place.
+        let items = UpdateDecision.resolve(consume checked, results, found: found)
         var outcomes: [UpdateOutcome?] = try items.enumerated().map { index, item in
             switch item {
             case .accepted: return nil
