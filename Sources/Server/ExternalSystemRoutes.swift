@@ -35,12 +35,21 @@ struct ExternalSystemRoutes: Sendable {
     final class ExportCount: Sendable {
         private let count = Mutex(0)
         /// Takes a place when one is free.
-        func enter(limit: Int) -> Bool {
-            count.withLock {
+        func enter(limit: Int) -> Place? {
+            let taken = count.withLock {
                 if $0 >= limit { return false }; $0 += 1; return true
             }
+            return taken ? Place(self) : nil
         }
-        func leave() { count.withLock { $0 -= 1 } }
+        fileprivate func leave() { count.withLock { $0 -= 1 } }
+
+        /// A place taken: given back when the response body that holds it goes away — whether
+        /// it was written to the end, cut off by the reader, or never written at all.
+        final class Place: Sendable {
+            private let count: ExportCount
+            fileprivate init(_ count: ExportCount) { self.count = count }
+            deinit { count.leave() }
+        }
     }
 
     /// Throws unless the request carries the export token.
@@ -99,14 +108,13 @@ struct ExternalSystemRoutes: Sendable {
         } catch let error as ExportError where error.isRequestError {
             throw ClientError(.notFound, error.description)
         }
-        guard exportsUnderWay.enter(limit: Self.concurrentExports) else {
+        guard let place = exportsUnderWay.enter(limit: Self.concurrentExports) else {
             throw ClientError(.serviceUnavailable, "\(Self.concurrentExports) exports are under way: try again shortly", retryAfter: 5)
         }
         let conninfo = configuration.conninfo
         let logger = logger
-        let exportsUnderWay = exportsUnderWay
         let body = ResponseBody { writer in
-            defer { exportsUnderWay.leave() }
+            withExtendedLifetime(place) {}  // the body holds the place for as long as it exists
             let (chunks, continuation) = AsyncStream.makeStream(of: [UInt8].self)
             let credits = DispatchSemaphore(value: Self.chunksInFlight)
             let stopped = Mutex(false)
