@@ -39,7 +39,9 @@ public struct AgentCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .customLong("server"), help: ArgumentHelp("A server's base URL; give two for redundancy.", valueName: "url"))
+    @Option(
+        name: .customLong("server"),
+        help: ArgumentHelp("A server's base URL, http:// (requests are signed, not encrypted); give two for redundancy.", valueName: "url"))
     var servers: [String] = []
 
     @Option(help: ArgumentHelp("This node's name (default: the host name).", valueName: "name"))
