@@ -48,12 +48,18 @@ public struct ResultBatch: Sendable, Hashable {
             guard let lf = bytes[i...].firstIndex(of: 0x0A), lf - i <= 32 else {
                 throw ResultBatchError(offset: i, message: "expected `KIND LENGTH` and a line feed")
             }
-            let head = String(decoding: bytes[i..<lf], as: UTF8.self).split(separator: " ")
-            guard head.count == 2, let kind = Kind(rawValue: String(head[0])) else {
+            // Exactly `KIND SP DIGITS`: no second space, no sign, nothing after the digits.
+            let head = bytes[i..<lf]
+            guard let space = head.firstIndex(of: 0x20), let kind = Kind(rawValue: String(decoding: head[..<space], as: UTF8.self)) else {
                 throw ResultBatchError(offset: i, message: "expected `discovery LENGTH` or `update LENGTH`")
             }
-            guard let length = Int(head[1]), length >= 0, lf + 1 + length < bytes.count, bytes[lf + 1 + length] == 0x0A else {
-                throw ResultBatchError(offset: i, message: "the length \(head[1]) does not match the bytes that follow")
+            let digits = head[(space + 1)...]
+            guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                throw ResultBatchError(offset: i, message: "the length must be decimal digits only, ending the line")
+            }
+            let length = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            guard lf + 1 + length < bytes.count, bytes[lf + 1 + length] == 0x0A else {
+                throw ResultBatchError(offset: i, message: "the length \(length) does not match the bytes that follow")
             }
             items.append(Item(kind: kind, envelope: Array(bytes[(lf + 1)..<(lf + 1 + length)])))
             i = lf + 2 + length

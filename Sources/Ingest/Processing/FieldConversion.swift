@@ -11,12 +11,13 @@ enum FieldConversion {
     /// `scalar` is `scalar(property)`, for callers converting many fields of the same key.
     static func key(_ field: OutputField, _ property: PropertyMapping, scalar: PropertyMapping? = nil, className: String) throws(ValueError) -> Value
     {
+        // A key names the instance: never empty (an empty key identifies nothing; docs/wire-formats.md).
         switch field {
         case .empty:
-            guard property.type == .string else { throw ValueError("key \(property.name) (\(property.type.rawValue)) cannot be empty") }
-            return .string("")
+            throw ValueError("key \(property.name) cannot be empty (GS): a key names the instance")
         case .value(let text):
             if property.isReference { throw ValueError("key \(property.name) is a reference; references come from association scripts") }
+            if text.utf8.contains(ScriptOutput.entrySeparator) { throw Self.separatorInScalar(property) }
             return try ValueCoding.parse(text, for: scalar ?? Self.scalar(property), of: className)
         }
     }
@@ -42,8 +43,13 @@ enum FieldConversion {
         case .empty:
             return property.type == .string || property.type == .object ? .string("") : .null
         case .value(let text):
+            if !property.isArray && text.utf8.contains(ScriptOutput.entrySeparator) { throw Self.separatorInScalar(property) }
             return try ValueCoding.parse(text, for: scalar(property), of: className)
         }
+    }
+
+    static func separatorInScalar(_ property: PropertyMapping) -> ValueError {
+        ValueError("\(property.name) is a single value: US (0x1F) separates array entries and cannot be in it")
     }
 
     static func scalar(_ property: PropertyMapping) -> PropertyMapping {

@@ -20,7 +20,8 @@ extension InventoryConfiguration {
         var ids: Set<String> = []
         for s in settings {
             let key = "settings \(s.id)"
-            if hasWhitespace(s.id) { fail(key, "settings id '\(s.id)' must be a name without whitespace") }
+            // The id names the agent's instance cache file (cache/ID): a plain file name.
+            if let problem = FileName.problem(s.id) { fail(key, "settings id \(problem) must be a plain name: letters, digits, '.', '_', '-'") }
             if !ids.insert(s.id).inserted { fail(key, "settings \(s.id) is declared twice") }
             guard let cls = catalog.class(named: s.className) else {
                 fail(key, "settings \(s.id): class \(s.className) is not in the installed model")

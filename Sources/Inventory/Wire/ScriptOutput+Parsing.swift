@@ -23,8 +23,11 @@ extension ScriptOutput {
                 var end = start
                 while end < buffer.count && buffer[end] != lineEnd { end += 1 }
                 number += 1
-                if end > start {
-                    var parser = OutputLineParser(bytes: buffer, start: start, end: end, number: number)
+                // CR LF ends a line like LF (scripts and tools that write CR LF); a CR anywhere
+                // else is a control character, refused in values.
+                let contentEnd = end > start && buffer[end - 1] == carriageReturn ? end - 1 : end
+                if contentEnd > start {
+                    var parser = OutputLineParser(bytes: buffer, start: start, end: contentEnd, number: number)
                     if let line = parser.parse(expected: fields, meaning: meaning) { lines.append(line) }
                     errors += parser.errors
                     if errors.count >= errorLimit {
@@ -66,6 +69,17 @@ struct OutputLineParser {
 
     static let misplacedEmptyMark = "GS (an empty value) must be a whole field or a whole array entry"
     static let emptyEntry = "an array entry may not be empty: write GS"
+
+    /// C0 controls but TAB (RS, GS, US and LF are the format's own), DEL and the C1 controls:
+    /// stored, they would reach terminals and pages verbatim (ESC sequences, a CR that
+    /// overwrites what was shown), so values may not hold them (docs/wire-formats.md).
+    static func isRefusedControl(_ value: UInt32) -> Bool {
+        (value < 0x20 && value != 0x09) || (0x7F...0x9F).contains(value)
+    }
+
+    static func controlMessage(_ scalar: Unicode.Scalar) -> String {
+        "control character \(WireText.describe(scalar)) is not allowed in a value (TAB is; write \\n for a line break)"
+    }
 
     mutating func record(_ message: String, at column: Int) {
         errors.append(OutputError(line: number, column: column, message: message))
@@ -165,10 +179,22 @@ struct OutputLineParser {
                 column += 1
             default:
                 if byte < 0x80 {
+                    if Self.isRefusedControl(UInt32(byte)) {
+                        failure = (column, Self.controlMessage(Unicode.Scalar(byte)))
+                        index += 1
+                        column += 1
+                        continue
+                    }
                     text.append(byte)
                     index += 1
                 } else {
-                    guard let (_, length) = scalar(at: index) else { return abandon(nil) }
+                    guard let (decoded, length) = scalar(at: index) else { return abandon(nil) }
+                    if Self.isRefusedControl(decoded.value) {
+                        failure = (column, Self.controlMessage(decoded))
+                        index += length
+                        column += 1
+                        continue
+                    }
                     text.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<(index + length)]))
                     index += length
                 }

@@ -33,6 +33,8 @@ public enum ScriptOutput {
     public static let emptyMark: UInt8 = 0x1D
     /// US: separates the entries of an array value.
     public static let entrySeparator: UInt8 = 0x1F
+    /// Before LF, part of the line end (CR LF); anywhere else refused.
+    static let carriageReturn: UInt8 = 0x0D
     /// The escape character, `\`.
     public static let escape: UInt8 = 0x5C
     /// `parse` stops after this many errors.

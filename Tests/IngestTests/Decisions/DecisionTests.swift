@@ -78,6 +78,25 @@ struct DecisionTests {
             duplicateLine.description.hasPrefix("node n2, monitor m, settings disks, discovery output line 2, column 1: the same instance as line 1"))
     }
 
+    /// Finding 12 and 13 of "Trust and durability": a CR LF output made the key `x1\r` (1
+    /// instance created, 13 deleted); GS as a whole key stored an empty key; US in a scalar key
+    /// was stored verbatim. Now CR LF is a line end, and the others refuse the result at their place.
+    @Test func crLFOutputKeepsItsKeys_emptyKeysAndSeparatorsInKeysAreRefused() throws {
+        let crlf = Self.check([Self.result(hosts: "h\r\n", disks: "d1\r\nd2\r\n")])
+        guard case .accepted = crlf[0] else { Issue.record("CR LF output refused: \(Self.errors(crlf[0]))"); return }
+        for (disks, column, message) in [
+            ("d1\n\u{1D}\n", 1, "key Name cannot be empty (GS)"),
+            ("d1\nd\u{1F}2\n", 1, "Name is a single value: US (0x1F) separates array entries"),
+            ("d1\nd\u{1B}[2J\n", 2, "control character U+001B (ESC)"),
+            ("d1\r\nd\r2\r\n", 2, "control character U+000D (CR)"),
+        ] {
+            let items = Self.check([Self.result(disks: disks)])
+            let error = try #require(Self.errors(items[0]).first, "\(disks.debugDescription) was not refused")
+            #expect(error.line == 2 && error.column == column, "\(disks.debugDescription): \(error)")
+            #expect(error.description.contains(message), "\(error)")
+        }
+    }
+
     @Test func whatANodeReportedBeforeDecidesWhatIsCreatedAndWhatIsGone() throws {
         let items = Self.check([Self.result(disks: "d2\nd3\n")])
         let plan = try #require(items[0].accepted)

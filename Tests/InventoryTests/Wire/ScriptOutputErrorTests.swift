@@ -58,7 +58,10 @@ import Testing
             "line 2, column 2: expected 4 fields (\(keys)), found 1",
             "line 3, column 14: expected 4 fields (\(keys)), found 3"),
         Case("too many fields", "a\(rs)b\(rs)c\(rs)d\n", fields: 2, "line 1, column 4: expected 2 fields, found 4"),
-        Case("too few fields, CR at the end", "a\(rs)b\r\n", fields: 3, "line 1, column 5: expected 3 fields, found 2"),
+        Case("too few fields, CR LF line end", "a\(rs)b\r\n", fields: 3, "line 1, column 4: expected 3 fields, found 2"),
+        Case(
+            "CR inside a value", "a\rb\n",
+            "line 1, column 2: control character U+000D (CR) is not allowed in a value (TAB is; write \\n for a line break)"),
         Case("GS after a value", "a\(gs)\n", "line 1, column 2: \(misplacedGS)"),
         Case("GS before a value", "\(gs)a\n", "line 1, column 1: \(misplacedGS)"),
         Case("two GS", "\(gs)\(gs)\n", "line 1, column 1: \(misplacedGS)"),

@@ -31,7 +31,7 @@ import Testing
         var rng = SplitMix64(seed: seed)
         for _ in 0..<1_500 {
             let entries: [OutputField] = (0..<Int(2 + rng.next() % 5)).map { _ in
-                let text = WireRandom.string(&rng, maxLength: 8, excluding: [0x00, 0x1D, 0x1E, 0x1F])
+                let text = WireRandom.string(&rng, maxLength: 8, excluding: WireRandom.scriptReserved)
                 return text.isEmpty ? .empty : .value(text)
             }
             let field = ScriptOutput.encodeArray(entries)

@@ -45,17 +45,37 @@ import Testing
         #expect(parse("  \n", fields: 1).lines.first?.fields == [.value("  ")])
     }
 
-    @Test func carriageReturnIsData() {
-        let (lines, errors) = parse("a\r\(Self.rs)b\r\n", fields: 2)
+    /// Finding 12 of "Trust and durability": a CR LF script made the key `x1\r`.
+    @Test func crLFEndsALine() {
+        let (lines, errors) = parse("x1\(Self.rs)b\r\nx2\(Self.rs)c\r\n", fields: 2)
         #expect(errors.isEmpty)
-        #expect(lines.first?.fields == [.value("a\r"), .value("b\r")])
-        #expect(parse("\r\n", fields: 1).lines.first?.fields == [.value("\r")])
+        #expect(lines.map(\.fields) == [[.value("x1"), .value("b")], [.value("x2"), .value("c")]])
+        #expect(lines.map(\.number) == [1, 2])
+        // A line that is only CR LF is blank.
+        #expect(parse("\r\n", fields: 1).lines.isEmpty && parse("\r\n", fields: 1).errors.isEmpty)
     }
 
-    @Test func controlCharactersAndByteOrderMarkAreData() {
-        let (lines, errors) = parse("\u{FEFF}a\tb\u{1B}[0m\u{7F}\n", fields: 1)
+    @Test func carriageReturnInsideAValueIsRefused() {
+        let (lines, errors) = parse("a\rb\(Self.rs)c\n", fields: 2)
+        #expect(lines.isEmpty)
+        #expect(errors.map(\.column) == [2])
+        #expect(errors.first?.message.hasPrefix("control character U+000D (CR) is not allowed in a value") == true)
+        // CR CR LF: the last CR is the line end's, the first one is in the value.
+        #expect(parse("a\r\r\n", fields: 1).errors.map(\.column) == [2])
+    }
+
+    @Test func terminalEscapesAndOtherControlsAreRefused_tabAndByteOrderMarkAreData() {
+        let (lines, errors) = parse("\u{FEFF}a\tb\n", fields: 1)
         #expect(errors.isEmpty)
-        #expect(lines.first?.fields == [.value("\u{FEFF}a\tb\u{1B}[0m\u{7F}")])
+        #expect(lines.first?.fields == [.value("\u{FEFF}a\tb")])
+        for (text, column, name) in [
+            ("x\u{1B}[31m", 2, "U+001B (ESC)"), ("\u{7F}", 1, "U+007F (DEL)"), ("ab\u{9B}1m", 3, "U+009B"), ("\u{8}", 1, "U+0008"),
+        ] {
+            let (refused, errors) = parse(text + "\n", fields: 1)
+            #expect(refused.isEmpty, "\(text.debugDescription)")
+            #expect(errors.map(\.column) == [column], "\(text.debugDescription)")
+            #expect(errors.first?.message.contains(name) == true, "\(errors)")
+        }
     }
 
     @Test func groupSeparatorIsAnEmptyField() {

@@ -34,9 +34,14 @@ enum WireRandom {
         return String(text)
     }
 
-    /// A field as a script may print it: empty, a value (no RS, GS, US or NUL), or an array.
+    /// What a value in script output cannot hold: NUL, the separators RS, GS and US, and the
+    /// control characters the parser refuses (C0 but TAB and LF, which is written `\n`; DEL;
+    /// C1).
+    static let scriptReserved: Set<UInt32> = Set((0x00...0x1F).filter { $0 != 0x09 && $0 != 0x0A }).union(0x7F...0x9F)
+
+    /// A field as a script may print it: empty, a value (none of `scriptReserved`), or an array.
     static func field(_ rng: inout SplitMix64) -> OutputField {
-        let reserved: Set<UInt32> = [0x00, 0x1D, 0x1E, 0x1F]
+        let reserved = scriptReserved
         func value() -> OutputField {
             let text = string(&rng, maxLength: 12, excluding: reserved)
             return text.isEmpty ? .empty : .value(text)
