@@ -72,13 +72,16 @@ final class DatabaseProcessors: BatchProcessor {
                         .apply(deliveries, on: connection).map(Self.outcome)
                 case .undecodable(let kind, let error):
                     let r = results[0]
-                    let (id, message) = try UndecodableEnvelope.reject(
-                        r.raw, kind: kind, error: error, from: "node \(r.node) via \(source)",
-                        node: r.node, on: connection)
+                    // Durable like the batches: the agent deletes what the answer settles.
+                    let (id, message) = try connection.transaction(durable: true) {
+                        try UndecodableEnvelope.reject(r.raw, kind: kind, error: error, from: "node \(r.node) via \(source)", node: r.node, on: $0)
+                    }
                     return [.init(status: .rejected, rejectedID: id, errors: [message])]
                 case .misaddressed(let kind, let named):
                     let r = results[0]
-                    let (id, message) = try MisaddressedResult.reject(r.raw, kind: kind, signedBy: r.node, names: named, on: connection)
+                    let (id, message) = try connection.transaction(durable: true) {
+                        try MisaddressedResult.reject(r.raw, kind: kind, signedBy: r.node, names: named, on: $0)
+                    }
                     return [.init(status: .rejected, rejectedID: id, errors: [message])]
                 }
             }

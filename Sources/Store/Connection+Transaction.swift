@@ -6,13 +6,18 @@ extension Connection {
     /// the caller began) use savepoints, so an inner failure undoes only the inner work when the
     /// outer body catches it.
     @discardableResult
-    public func transaction<T>(_ body: (Connection) throws -> T) throws -> T {
+    ///
+    /// `durable`: the commit returns only once it is on disk (`synchronous_commit = on` for
+    /// this transaction, whatever the cluster's default) — for what is acknowledged to a client
+    /// the moment it commits (ingest: the agent deletes what a 200 settled).
+    public func transaction<T>(durable: Bool = false, _ body: (Connection) throws -> T) throws -> T {
         // Inside a transaction (one of ours, or a BEGIN the caller ran), nest with a savepoint.
         let savepoint = transactionDepth > 0 || isInTransaction ? "cimdb_savepoint_\(transactionDepth)" : nil
         if let savepoint {
             try execute("SAVEPOINT \(identifier: savepoint)")
         } else {
             try execute("BEGIN")
+            if durable { try execute("SET LOCAL synchronous_commit = on") }
         }
         transactionDepth += 1
         let value: T

@@ -29,9 +29,12 @@ public struct EmbeddedCluster: Sendable {
 
     /// What an inventory database needs beyond PostgreSQL's defaults, which are sized for a
     /// small shared host: room for bulk ingest (larger buffers, fewer forced checkpoints) and
-    /// asynchronous commit — a crash can lose the last few hundred milliseconds of commits
-    /// (the agents resend them) but never corrupts data; fsync stays on. Change any of them
-    /// with ALTER SYSTEM.
+    /// asynchronous commit by default — a crash of PostgreSQL or the machine can lose the last
+    /// few hundred milliseconds of commits of what is not acknowledged to anyone (report
+    /// aggregates, request nonces, `last_seen_at`), but never corrupts data; fsync stays on.
+    /// What is acknowledged — ingest, whose 200 lets the agent delete its results — commits
+    /// synchronously in any case (`transaction(durable:)`), so a crash loses nothing
+    /// acknowledged. Change any of them with ALTER SYSTEM.
     public static let defaultSettings: [String: String] = [
         "shared_buffers": "256MB",
         "max_wal_size": "2GB",

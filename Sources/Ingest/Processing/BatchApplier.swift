@@ -7,6 +7,9 @@ import Store
 /// merged); each round is applied in one transaction; should the database refuse a round (a
 /// constraint no check foresaw), its results are applied one by one, and the one the database
 /// refuses is rejected with the database's reason — one bad result never sinks the others.
+///
+/// Every transaction here is durable (synchronous commit): the server answers 200 after the
+/// last of them, and the agent then deletes the results from its journal.
 protocol RoundProcessing {
     associatedtype Result: Sendable
     associatedtype Outcome
@@ -36,7 +39,7 @@ enum BatchApplier {
         for round in rounds(of: batch.count, key: { processor.roundKey(batch[$0].result) }) {
             let deliveries = round.map { batch[$0] }
             do {
-                let results = try connection.transaction { try processor.applyRound(deliveries, on: $0) }
+                let results = try connection.transaction(durable: true) { try processor.applyRound(deliveries, on: $0) }
                 for (index, outcome) in zip(round, results) { outcomes[index] = outcome }
             } catch let error as PostgresError where error.kind != .connection && !error.isTransient && deliveries.count > 1 {
                 for (index, delivery) in zip(round, deliveries) { outcomes[index] = try applyAlone(delivery, with: processor, on: connection) }
@@ -49,12 +52,12 @@ enum BatchApplier {
     /// Applies one result in its own transaction; a database refusal rejects it.
     static func applyAlone<P: RoundProcessing>(_ delivery: Delivery<P.Result>, with processor: P, on connection: Connection) throws -> P.Outcome {
         do {
-            return try connection.transaction { try processor.applyRound([delivery], on: $0)[0] }
+            return try connection.transaction(durable: true) { try processor.applyRound([delivery], on: $0)[0] }
         } catch let error as PostgresError where error.kind != .connection && !error.isTransient {
             let (record, reason) = processor.refusal(
                 of: delivery.result,
                 message: "the database refused the result: \(error.message)" + (error.detail.map { " (\($0))" } ?? ""))
-            let id = try connection.transaction { connection in
+            let id = try connection.transaction(durable: true) { connection in
                 try Rejection.record(record, raw: delivery.raw ?? processor.encode(delivery.result), errors: [reason], on: connection)
             }
             return processor.rejected(id: id, errors: [reason])

@@ -45,11 +45,13 @@ struct EventBatch {
     }
 
     /// Writes the collected events (ids reserved from the table's identity, then one COPY).
+    /// The ids are taken under the lock that orders them by commit (migration 0009).
     mutating func write(on connection: Connection) throws {
         guard !events.isEmpty else { return }
-        let ids = try connection.execute(
-            "SELECT nextval('cimdb.event_id_seq') AS id FROM generate_series(1, \(events.count))"
-        ).compactMap { $0.int64(0) }
+        try connection.execute("SELECT cimdb.lock_event_order()")
+        let ids = try connection.execute("SELECT nextval('cimdb.event_id_seq') AS id FROM generate_series(1, \(events.count))").compactMap {
+            $0.int64(0)
+        }
         try connection.copyIn("COPY cimdb.event (id, node, kind, class_name, instance_path, property, old_value, new_value, severity) FROM STDIN") {
             writer in
             for (event, id) in zip(events, ids) {
