@@ -1,3 +1,5 @@
+public import HTTPClient
+
 /// Why the agent could not do what it was asked, by kind: the daemon retries what a retry can
 /// fix (`noServerAnswered`) and stops on the rest. `description` is for people.
 public enum AgentError: Error, CustomStringConvertible, Sendable {
@@ -8,6 +10,11 @@ public enum AgentError: Error, CustomStringConvertible, Sendable {
     case refused(request: String, server: String, message: String)
     /// This node has no credential and no enrollment token was given.
     case notEnrolled(node: String)
+    /// A server could not be reached or did not answer in time.
+    case transport(server: String, HTTPClientError)
+    /// An answer that is not signed by a site key this agent trusts, or not for this request:
+    /// logged, and treated as no answer (nothing is run, nothing leaves the journal).
+    case unverifiedAnswer(server: String, status: Int, reason: String)
     /// The state directory or its SQLite file cannot be read or written.
     case state(String)
     /// The agent was started with something it cannot use (servers, state directory, configuration).
@@ -17,7 +24,10 @@ public enum AgentError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .noServerAnswered(let failures): "no server answered: " + failures.joined(separator: "; ")
         case .refused(let request, let server, let message): "\(request) refused by \(server): \(message)"
-        case .notEnrolled(let node): "node \(node) is not enrolled: give --token (made by `cimdb node enroll \(node)`)"
+        case .notEnrolled(let node):
+            "node \(node) is not enrolled: give its enrollment token (made by `cimdb node enroll \(node)`) with --token-file FILE or CIMDB_TOKEN"
+        case .transport(let server, let error): "\(server): \(error)"
+        case .unverifiedAnswer(let server, let status, let reason): "\(server) answered \(status), not accepted: \(reason)"
         case .state(let message), .configuration(let message): message
         }
     }

@@ -1,9 +1,10 @@
 import AgentProtocol
 
-/// What an agent keeps on disk, in its state directory: its credential (`identity`, mode
-/// 0600), the SQLite file `state.db` — the result journal, sequence numbers, the instance
-/// cache and the last assignments — the scripts by hash (`scripts/`), the instance cache as
-/// text for the bash helpers (`cache/`), and `helpers.sh`.
+/// What an agent keeps on disk, in its state directory (mode 0700, files 0600, repaired at
+/// every start): its credential (`identity`), the SQLite file `state.db` — the result
+/// journal, sequence numbers, the pinned site keys, the instance cache and the last
+/// assignments — the scripts by hash (`scripts/`), the instance cache as text for the bash
+/// helpers (`cache/`), the process groups of running scripts (`running/`), and `helpers.sh`.
 ///
 /// Everything but the journal and the credential is a cache (SPEC §7: agents are dataless):
 /// deleting it costs a refetch and, for the instance cache, a discovery run.
@@ -22,6 +23,7 @@ final class AgentState: Sendable {
     var identityPath: String { file.identityPath }
     var scriptsDirectory: String { file.scriptsDirectory }
     var cacheDirectory: String { file.cacheDirectory }
+    var runningDirectory: String { file.runningDirectory }
     var helpersPath: String { file.helpersPath }
 
     private init(file: StateFile, queue: BlockingQueue) {
@@ -50,6 +52,16 @@ final class AgentState: Sendable {
 
     func saveIdentity(_ identity: NodeIdentity) async throws(AgentError) {
         try await run { file throws(AgentError) in try file.saveIdentity(identity) }
+    }
+
+    // MARK: Site keys
+
+    func loadSiteKeys() async throws(AgentError) -> [SiteKey.Public] {
+        try await run { file throws(AgentError) in try file.loadSiteKeys() }
+    }
+
+    func saveSiteKeys(_ keys: [SiteKey.Public]) async throws(AgentError) {
+        try await run { file throws(AgentError) in try file.saveSiteKeys(keys) }
     }
 
     // MARK: Journal
@@ -110,7 +122,7 @@ final class AgentState: Sendable {
 
     // MARK: Files
 
-    func writeAtomically(_ bytes: [UInt8], to path: String, permissions: Int = 0o644) async throws(AgentError) {
+    func writeAtomically(_ bytes: [UInt8], to path: String, permissions: Int = 0o600) async throws(AgentError) {
         try await run { file throws(AgentError) in try file.writeAtomically(bytes, to: path, permissions: permissions) }
     }
 }

@@ -5,9 +5,11 @@ struct Backoff {
 
     init(maximum: Duration = .seconds(60)) { self.maximum = maximum }
 
-    mutating func wait() async throws {
+    /// Waits the current delay (jittered), at least `floor` (a server's Retry-After), and doubles it.
+    mutating func wait(atLeast floor: Duration = .zero) async throws {
         let milliseconds = Double(current.components.seconds) * 1000 + Double(current.components.attoseconds) / 1e15
-        try await Task.sleep(for: .milliseconds(Int64(milliseconds * Double.random(in: 0.75...1.25))))
+        let jittered = Duration.milliseconds(Int64(milliseconds * Double.random(in: 0.75...1.25)))
+        try await Task.sleep(for: max(jittered, floor))
         current = min(current * 2, maximum)
     }
 

@@ -78,7 +78,8 @@ struct MonitorRuns: Sendable {
                 )
                 continue
             }
-            let discovery = await runner.run(discoveryPath, environment: environment, timeout: timeout)
+            let discovery = await runner.run(
+                discoveryPath, environment: environment, timeout: timeout, label: "discovery \(monitor.monitor), settings \(settings.id)")
             guard discovery.succeeded else {
                 failed.insert(settings.id)
                 runs.append(
@@ -99,7 +100,8 @@ struct MonitorRuns: Sendable {
                     )
                     continue
                 }
-                let run = await runner.run(path, environment: environment, timeout: timeout)
+                let run = await runner.run(
+                    path, environment: environment, timeout: timeout, label: "associations \(monitor.monitor), settings \(settings.id)")
                 guard run.succeeded else {
                     failed.insert(settings.id)
                     runs.append(
@@ -143,7 +145,7 @@ struct MonitorRuns: Sendable {
                 startedAt: Envelope.timestamp(started), finishedAt: Envelope.timestamp(Date()), status: .failed, output: [],
                 failure: "the update script \(monitor.script) is not available")
         }
-        let run = await runner.run(path, environment: environment, timeout: timeout)
+        let run = await runner.run(path, environment: environment, timeout: timeout, label: "update \(monitor.key)")
         return UpdateResult(
             node: node, settings: monitor.settings, property: monitor.property, sequence: 0,
             startedAt: Envelope.timestamp(started), finishedAt: Envelope.timestamp(Date()),

@@ -9,7 +9,8 @@ public struct AgentConfiguration: Sendable {
     public var servers: [URL]
     public var stateDirectory: String
     public var node: String
-    /// The enrollment token, needed once (when the state directory holds no credential).
+    /// The enrollment token, needed once (when the state directory holds no credential): read
+    /// from a file or the environment, never an argument (the process list is public).
     public var token: String?
     /// The first run of each monitor waits a random time up to this (at most its period), so
     /// that a fleet started together does not report in the same second.
@@ -50,22 +51,33 @@ public actor NodeAgent {
     private var deliveryWake: AsyncStream<Void>.Continuation?
     /// Servers whose last heartbeat got no answer: logged once, not at every beat.
     private var silentServers: Set<URL> = []
+    /// How long the last server that refused results for now asked the agent to wait.
+    private var retryAfter: Duration?
 
     public init(configuration: AgentConfiguration, logger: Logger) async throws(AgentError) {
         guard !configuration.servers.isEmpty else { throw .configuration("no server given (--server URL, up to two)") }
         self.configuration = configuration
-        self.state = try await AgentState.open(directory: configuration.stateDirectory)
-        self.transport = Transport(servers: configuration.servers)
+        let state = try await AgentState.open(directory: configuration.stateDirectory)
+        self.state = state
+        let keyring = Keyring(try await state.loadSiteKeys()) { keys throws(AgentError) in try await state.saveSiteKeys(keys) }
+        self.transport = Transport(servers: configuration.servers, node: configuration.node, keyring: keyring)
         self.logger = logger
         self.schedule = Schedule(spread: configuration.spread, generator: SystemRandomNumberGenerator())
         try await state.writeAtomically(Helpers.script, to: state.helpersPath)
         try await state.restoreCacheFiles()
+        // Scripts an earlier agent (killed, so it could not kill them) left running.
+        for leftover in await processGroups.reapLeftovers() {
+            if leftover.killed { logger.warning("\(leftover)") } else { logger.notice("\(leftover)") }
+        }
     }
 
     private var runs: MonitorRuns {
         MonitorRuns(
-            node: configuration.node, state: state, runner: ScriptRunner(maximumOutputBytes: configuration.maximumOutputBytes), logger: logger)
+            node: configuration.node, state: state,
+            runner: ScriptRunner(maximumOutputBytes: configuration.maximumOutputBytes, groups: processGroups), logger: logger)
     }
+
+    private var processGroups: ProcessGroups { ProcessGroups(directory: state.runningDirectory, queue: state.queue) }
 
     private var scripts: ScriptCache {
         let transport = transport
@@ -94,16 +106,28 @@ public actor NodeAgent {
             guard stored.node == configuration.node else {
                 throw AgentError.configuration("the state directory \(state.directory) belongs to node \(stored.node), not \(configuration.node)")
             }
+            guard !transport.keyring.trusted.isEmpty else {
+                throw AgentError.configuration(
+                    "no site key is pinned in \(state.directory) (enrolled by an agent that did not check answers): enroll again with a new token (cimdb node enroll \(stored.node))"
+                )
+            }
             identity = stored
             return stored
         }
         guard let token = configuration.token else { throw AgentError.notEnrolled(node: configuration.node) }
+        guard let fingerprint = EnrollmentToken.fingerprint(of: token) else {
+            throw AgentError.configuration(
+                "the enrollment token does not end in the site key's fingerprint (cimdb-SECRET.FINGERPRINT): make a new one with cimdb node enroll \(configuration.node)"
+            )
+        }
         let candidate = NodeIdentity(node: configuration.node)
         let body = try JSONEncoder().encode(EnrollRequest(node: candidate.node, token: token, publicKey: candidate.publicKeyBase64))
         var backoff = retryBackoff
         while true {
             do throws(AgentError) {
-                let response = try await transport.send("POST", "/v1/enroll", body: [UInt8](body), contentType: "application/json", identity: nil)
+                // Accepted only when signed by the key the token names; that key is then pinned.
+                let response = try await transport.send(
+                    "POST", "/v1/enroll", body: [UInt8](body), contentType: "application/json", identity: nil, enrolling: fingerprint)
                 if response.isSuccess {
                     try await state.saveIdentity(candidate)
                     identity = candidate
@@ -136,6 +160,11 @@ public actor NodeAgent {
             fresh = try JSONDecoder().decode(Assignments.self, from: response.body)
         } catch {
             logger.warning("assignments: \(error)")
+            return false
+        }
+        let problems = fresh.problems
+        guard problems.isEmpty else {
+            logger.error("assignments refused, the last ones kept: \(problems.prefix(5).joined(separator: "; "))")
             return false
         }
         adopt(fresh)
@@ -234,7 +263,10 @@ public actor NodeAgent {
                 guard response.isSuccess, let settled = try? JSONDecoder().decode(ResultBatchResponse.self, from: response.body),
                     settled.outcomes.count == entries.count
                 else {
-                    logger.warning("results not taken by \(response.server.absoluteString): \(response.message)")
+                    retryAfter = response.retryAfter.map { .seconds(min(max($0, 0), 300)) }
+                    logger.warning(
+                        "results not taken by \(response.server.absoluteString): \(response.message)\(retryAfter.map { "; it asks to wait \($0)" } ?? "")"
+                    )
                     return false
                 }
                 try await state.acknowledge(through: last.id)
@@ -272,6 +304,10 @@ public actor NodeAgent {
                 // Wait for a new result; a short pause lets results finished together travel together.
                 guard await iterator.next() != nil else { return }
                 do { try await Task.sleep(for: .milliseconds(100)) } catch { return }
+            } else if let wait = retryAfter {
+                // The server said when to come back (Retry-After): not before, whatever the backoff.
+                retryAfter = nil
+                do { try await backoff.wait(atLeast: wait) } catch { return }
             } else {
                 do { try await backoff.wait() } catch { return }
             }

@@ -48,8 +48,17 @@ struct ScriptRunner: Sendable {
     var maximumOutputBytes: Int
     /// Bytes of standard error kept (the last ones).
     var standardErrorBytes = 16 * 1024
+    /// Where running groups are recorded (the daemon's state directory), so that the next start
+    /// kills what a killed agent left running.
+    var groups: ProcessGroups?
 
-    func run(_ path: String, environment: [String: String], timeout: Duration) async -> ScriptRun {
+    init(maximumOutputBytes: Int, groups: ProcessGroups? = nil) {
+        self.maximumOutputBytes = maximumOutputBytes
+        self.groups = groups
+    }
+
+    /// Runs a script; `label` names the run in `groups` ("discovery default, settings X").
+    func run(_ path: String, environment: [String: String], timeout: Duration, label: String = "a script") async -> ScriptRun {
         var options = PlatformOptions()
         options.processGroupID = 0
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500))]
@@ -58,40 +67,53 @@ struct ScriptRunner: Sendable {
         let start = ContinuousClock.now
         let cap = maximumOutputBytes
         let errorBytes = standardErrorBytes
+        let groups = groups
         do {
             let result = try await Subprocess.run(
                 .path(.init(path)), environment: .inherit.updating(updates), platformOptions: options,
                 input: .none, output: .sequence, error: .sequence
             ) { execution in
                 let group = execution.processIdentifier.value
+                await groups?.started(group, running: label)
                 defer { kill(-group, SIGKILL) }
-                return try await withThrowingTaskGroup(of: Captured.self) { tasks in
-                    tasks.addTask { try await Self.head(of: execution.standardOutput, cap: cap) }
-                    tasks.addTask { .error(try await Self.tail(of: execution.standardError, keep: errorBytes)) }
-                    tasks.addTask {
-                        try await Task.sleep(for: timeout)
-                        return .timedOut
-                    }
-                    var output: [UInt8] = [], errors: [UInt8] = [], finished = 0
-                    var ending: ScriptRun.Ending?
-                    while finished < 2, let captured = try await tasks.next() {
-                        switch captured {
-                        case .output(let bytes): output = bytes; finished += 1
-                        case .error(let bytes): errors = bytes; finished += 1
-                        case .overflow(let bytes):
-                            output = bytes
-                            ending = .outputTooLarge
-                            kill(-group, SIGKILL)
-                            finished += 1
-                        case .timedOut:
-                            ending = .timedOut
-                            kill(-group, SIGKILL)
-                            finished = 2
+                let captured: ([UInt8], [UInt8], ScriptRun.Ending?)
+                do {
+                    captured = try await withThrowingTaskGroup(of: Captured.self) { tasks in
+                        tasks.addTask { try await Self.head(of: execution.standardOutput, cap: cap) }
+                        tasks.addTask { .error(try await Self.tail(of: execution.standardError, keep: errorBytes)) }
+                        tasks.addTask {
+                            try await Task.sleep(for: timeout)
+                            return .timedOut
                         }
+                        var output: [UInt8] = [], errors: [UInt8] = [], finished = 0
+                        var ending: ScriptRun.Ending?
+                        while finished < 2, let captured = try await tasks.next() {
+                            switch captured {
+                            case .output(let bytes): output = bytes; finished += 1
+                            case .error(let bytes): errors = bytes; finished += 1
+                            case .overflow(let bytes):
+                                output = bytes
+                                ending = .outputTooLarge
+                                kill(-group, SIGKILL)
+                                finished += 1
+                            case .timedOut:
+                                ending = .timedOut
+                                kill(-group, SIGKILL)
+                                finished = 2
+                            }
+                        }
+                        tasks.cancelAll()
+                        return (output, errors, ending)
                     }
-                    tasks.cancelAll()
-                    return (output, errors, ending)
+                } catch {
+                    kill(-group, SIGKILL)
+                    await groups?.finished(group)
+                    throw error
                 }
+                // The group is gone (killed, and reaped by the kernel once the leader exits): forget it.
+                kill(-group, SIGKILL)
+                await groups?.finished(group)
+                return captured
             }
             let (output, errors, forced) = result.closureResult
             let ending: ScriptRun.Ending =

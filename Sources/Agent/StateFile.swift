@@ -1,5 +1,6 @@
 import AgentProtocol
 import Foundation
+import Inventory
 
 /// The state directory's blocking side: SQLite calls and file reads and writes, done where
 /// they are called. Only AgentState calls it, on its serial queue (see there for what is kept).
@@ -14,16 +15,29 @@ final class StateFile: @unchecked Sendable {
     var cacheDirectory: String { directory + "/cache" }
     var helpersPath: String { directory + "/helpers.sh" }
 
+    var runningDirectory: String { directory + "/running" }
+
+    /// Opens the state directory, creating it and its subdirectories (mode 0700) when needed and
+    /// repairing the modes of what is there: the directories 0700, the files 0600, the cached
+    /// scripts 0700 — the journal, the credential and the caches are this node's secrets.
     init(directory: String) throws(AgentError) {
         self.directory = directory
-        for path in [directory, directory + "/scripts", directory + "/cache"] {
+        for path in [directory, directory + "/scripts", directory + "/cache", directory + "/running"] {
             do {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
                 throw .state("cannot create the state directory \(path): \(error.localizedDescription)")
             }
         }
-        database = try SQLiteDatabase(path: directory + "/state.db")
+        try Self.repairModes(directory)
+        // SQLite gives its -wal and -shm files the database file's mode: create it 0600 first.
+        let databasePath = directory + "/state.db"
+        if !FileManager.default.fileExists(atPath: databasePath) {
+            guard FileManager.default.createFile(atPath: databasePath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw .state("cannot create \(databasePath)")
+            }
+        }
+        database = try SQLiteDatabase(path: databasePath)
         // WAL with synchronous=FULL: a journaled result survives a crash of the agent and of
         // the machine once `journal` returns.
         try database.execute(
@@ -44,11 +58,57 @@ final class StateFile: @unchecked Sendable {
                 discovered_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
             );
             CREATE TABLE IF NOT EXISTS assignments (id INTEGER PRIMARY KEY CHECK (id = 1), json BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS site_key (position INTEGER PRIMARY KEY, public_key BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS undeliverable (
                 id INTEGER PRIMARY KEY, kind TEXT NOT NULL, envelope BLOB NOT NULL, reason TEXT NOT NULL,
                 set_aside_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
             );
             """)
+    }
+
+    /// Directories 0700 and files 0600 (executables 0700) under `directory`, whatever an older
+    /// agent, a restore or an administrator left.
+    static func repairModes(_ directory: String) throws(AgentError) {
+        guard chmod(directory, 0o700) == 0 else { throw .state("cannot set the mode of \(directory) to 0700: \(String(cString: strerror(errno)))") }
+        guard let walker = FileManager.default.enumerator(atPath: directory) else { return }
+        while let relative = walker.nextObject() as? String {
+            let path = directory + "/" + relative
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFLNK else { continue }
+            let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+            let wanted: mode_t = isDirectory || (info.st_mode & 0o100) != 0 ? 0o700 : 0o600
+            if info.st_mode & 0o777 != wanted, chmod(path, wanted) != 0 {
+                throw .state("cannot set the mode of \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    /// The path of a file named by the server (a settings id) inside `directory`: the name must be
+    /// a plain file name (FileName), so the file is never created outside the state directory.
+    func path(in directory: String, named name: String) throws(AgentError) -> String {
+        if let problem = FileName.problem(name) { throw .state("refused to use \(problem) as a file name in \(directory)") }
+        return directory + "/" + name
+    }
+
+    // MARK: Site keys
+
+    /// The site keys this agent trusts, oldest first (pinned at enrollment; see ResponseSignature).
+    func loadSiteKeys() throws(AgentError) -> [SiteKey.Public] {
+        try database.query("SELECT public_key FROM site_key ORDER BY position").map { row throws(AgentError) in
+            guard let raw = row[0].blob, let key = SiteKey.Public(Data(raw)) else {
+                throw .state("\(database.path): a pinned site key is unreadable")
+            }
+            return key
+        }
+    }
+
+    func saveSiteKeys(_ keys: [SiteKey.Public]) throws(AgentError) {
+        try database.transaction { () throws(AgentError) in
+            try database.query("DELETE FROM site_key")
+            for (position, key) in keys.enumerated() {
+                try database.query("INSERT INTO site_key (position, public_key) VALUES (?, ?)", [.integer(Int64(position)), .blob([UInt8](key.raw))])
+            }
+        }
     }
 
     // MARK: Identity
@@ -157,7 +217,7 @@ final class StateFile: @unchecked Sendable {
             ON CONFLICT (settings) DO UPDATE SET key_property_order = excluded.key_property_order, lines = excluded.lines,
                 discovered_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
             """, [.text(settings), .text(keyPropertyOrder.joined(separator: ",")), .blob(output)])
-        try writeAtomically(text, to: cacheDirectory + "/" + settings)
+        try writeAtomically(text, to: try path(in: cacheDirectory, named: settings))
     }
 
     /// Instances of a settings object in the cache (lines of its last discovery).
@@ -172,7 +232,7 @@ final class StateFile: @unchecked Sendable {
     func restoreCacheFiles() throws(AgentError) {
         for row in try database.query("SELECT settings, key_property_order, lines FROM instance_cache") {
             guard let settings = row[0].text, let order = row[1].text, let lines = row[2].blob else { continue }
-            let path = cacheDirectory + "/" + settings
+            let path = try path(in: cacheDirectory, named: settings)
             if !FileManager.default.fileExists(atPath: path) {
                 try cacheInstances(settings: settings, keyPropertyOrder: order.split(separator: ",").map(String.init), output: lines)
             }
@@ -205,7 +265,7 @@ final class StateFile: @unchecked Sendable {
 
     // MARK: Files
 
-    func writeAtomically(_ bytes: [UInt8], to path: String, permissions: Int = 0o644) throws(AgentError) {
+    func writeAtomically(_ bytes: [UInt8], to path: String, permissions: Int = 0o600) throws(AgentError) {
         let temporary = path + ".new"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: permissions]),
             rename(temporary, path) == 0

@@ -25,14 +25,18 @@ public struct AgentCommand: AsyncParsableCommand {
             object's discovery and its updates.
 
             The first start needs an enrollment token (`cimdb node enroll NAME` on the server \
-            side); the agent exchanges it for its own key, kept in the state directory.
+            side), given in a file (--token-file) or in the environment (CIMDB_TOKEN) — never as \
+            an argument, which every local user can read in the process list. The agent \
+            exchanges it for its own key, kept in the state directory (mode 0700), and pins the \
+            site key the token names: it acts only on answers signed with it.
 
             With --print no server is needed: the configuration's discovery scripts (default: the \
             built-in default configuration) run here and the results are shown, each line checked \
             against the wire format — for writing and debugging scripts.
 
             Examples:
-              cimdb agent --server http://s1:7480 --server http://s2:7480 --token cimdb-…
+              cimdb agent --server http://s1:7480 --server http://s2:7480 --token-file /root/n1.token
+              CIMDB_TOKEN=cimdb-… cimdb agent --server http://s1:7480
               cimdb agent --server http://s1:7480 --once
               cimdb agent --once --print
               cimdb agent --once --print --config my-inventory.yaml --updates
@@ -50,7 +54,11 @@ public struct AgentCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The state directory: credential, journal, caches (default $CIMDB_HOME/agent/NODE).", valueName: "dir"))
     var state: String?
 
-    @Option(help: ArgumentHelp("The enrollment token, needed on the first start only.", valueName: "token"))
+    @Option(help: ArgumentHelp("A file holding the enrollment token, needed on the first start only (or set CIMDB_TOKEN).", valueName: "file"))
+    var tokenFile: String?
+
+    /// Refused with the reason: a token in argv is readable by every local user.
+    @Option(help: .hidden)
     var token: String?
 
     @Flag(help: "Run every monitor once, deliver, and exit.")
@@ -80,6 +88,10 @@ public struct AgentCommand: AsyncParsableCommand {
     public init() {}
 
     public func validate() throws {
+        if token != nil {
+            throw ValidationError(
+                "--token is not accepted: an argument is readable by every local user (/proc/PID/cmdline); give --token-file FILE or set CIMDB_TOKEN")
+        }
         if print && !once { throw ValidationError("--print works with --once") }
         if !print && servers.isEmpty { throw ValidationError("give --server URL (up to two), or --once --print to run without a server") }
         if servers.count > 2 { throw ValidationError("an agent knows two servers at most") }
@@ -100,7 +112,7 @@ public struct AgentCommand: AsyncParsableCommand {
             if print { return try await printLocally() }
             let logger = LogSetup.make("cimdb.agent", level: logLevel)
             let configuration = AgentConfiguration(
-                servers: servers.compactMap { URL(string: $0) }, stateDirectory: stateDirectory, node: nodeName, token: token,
+                servers: servers.compactMap { URL(string: $0) }, stateDirectory: stateDirectory, node: nodeName, token: try enrollmentToken(),
                 spread: .milliseconds(Int64(spread * 1000)), heartbeat: .milliseconds(Int64(heartbeat * 1000)),
                 maximumOutputBytes: maxOutputBytes, version: "cimdb \(cimdbVersion)")
             let agent = try await NodeAgent(configuration: configuration, logger: logger)
@@ -118,6 +130,25 @@ public struct AgentCommand: AsyncParsableCommand {
             } catch is CancellationError {}
             logger.info("agent stopped")
         }
+    }
+
+    /// The token from --token-file, else from CIMDB_TOKEN; nil when neither is given.
+    private func enrollmentToken() throws -> String? {
+        if let tokenFile {
+            do {
+                let text = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                guard !text.isEmpty else { throw AgentError.configuration("the token file \(tokenFile) is empty") }
+                return text
+            } catch let error as AgentError {
+                throw error
+            } catch {
+                throw AgentError.configuration("cannot read the token file \(tokenFile): \(error.localizedDescription)")
+            }
+        }
+        let environment = ProcessInfo.processInfo.environment["CIMDB_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Read once and gone: the scripts the agent runs inherit its environment.
+        unsetenv("CIMDB_TOKEN")
+        return environment?.isEmpty == false ? environment : nil
     }
 
     private func printLocally() async throws {

@@ -66,6 +66,32 @@ public struct Assignments: Sendable, Hashable, Codable {
         self.updates = updates
     }
 
+    /// What in the assignments an agent must not use: names that would become paths (settings
+    /// ids name the instance cache's files) and script names that are not SHA-256 hex. An agent
+    /// refuses assignments with any of them, whoever signed them.
+    public var problems: [String] {
+        var problems: [String] = []
+        func script(_ hash: String, _ place: String) {
+            if hash.utf8.count != 64 || !hash.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) {
+                problems.append("\(place): script '\(hash)' is not a SHA-256 in hex")
+            }
+        }
+        for monitor in discovery {
+            for settings in monitor.settings {
+                let place = "monitor \(monitor.monitor), settings \(settings.id)"
+                if let problem = FileName.problem(settings.id) { problems.append("monitor \(monitor.monitor): settings id \(problem)") }
+                if let parent = settings.parent, let problem = FileName.problem(parent) { problems.append("\(place): parent \(problem)") }
+                script(settings.discoveryScript, place)
+                if let association = settings.associationScript { script(association, place) }
+            }
+        }
+        for update in updates {
+            if let problem = FileName.problem(update.settings) { problems.append("update \(update.key): settings id \(problem)") }
+            script(update.script, "update \(update.key)")
+        }
+        return problems
+    }
+
     /// A digest of the assignments: servers answer every result batch and heartbeat with it, so
     /// an agent fetches its assignments again only when they changed.
     public var version: String {

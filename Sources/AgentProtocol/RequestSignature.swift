@@ -5,8 +5,9 @@ import Inventory
 /// How an agent signs its requests and a server checks them (SPEC §6 last point: requests
 /// between server and agents are authenticated and tamper-evident).
 ///
-/// Every request after enrollment carries four headers: the node, a timestamp (Unix
-/// milliseconds), a nonce (16 random bytes, hex) and an Ed25519 signature (base64) over
+/// Every request after enrollment carries five headers: the node, a timestamp (Unix
+/// milliseconds), a nonce (16 random bytes, hex), the body's SHA-256 (hex) and an Ed25519
+/// signature (base64) over
 ///
 ///     cimdb-request/1 LF METHOD LF PATH-WITH-QUERY LF NODE LF TIMESTAMP LF NONCE LF SHA256-HEX(BODY)
 ///
@@ -15,20 +16,23 @@ import Inventory
 /// timestamp outside the allowed skew is refused; a nonce seen before is a replay (servers
 /// record nonces in the shared database, so a request replayed against another server is
 /// refused too).
+///
+/// The body's hash travels as a header so that a server checks the signature before it reads
+/// the body: an unsigned body is never read beyond a small limit (the server then checks that
+/// the body it reads has the signed hash).
 public enum RequestSignature {
     public static let nodeHeader = "X-Cimdb-Node"
     public static let timestampHeader = "X-Cimdb-Timestamp"
     public static let nonceHeader = "X-Cimdb-Nonce"
     public static let signatureHeader = "X-Cimdb-Signature"
+    public static let contentHashHeader = "X-Cimdb-Content-SHA256"
 
     /// How far a request's timestamp may be from the server's clock.
     public static let allowedSkewMilliseconds: Int64 = 5 * 60 * 1000
 
     /// The bytes that are signed.
-    public static func canonical(method: String, path: String, node: String, timestamp: Int64, nonce: String, body: some Sequence<UInt8>) -> [UInt8] {
-        var text = "cimdb-request/1\n\(method.uppercased())\n\(path)\n\(node)\n\(timestamp)\n\(nonce)\n"
-        text += Digest.sha256(body)
-        return Array(text.utf8)
+    public static func canonical(method: String, path: String, node: String, timestamp: Int64, nonce: String, bodyHash: String) -> [UInt8] {
+        Array("cimdb-request/1\n\(method.uppercased())\n\(path)\n\(node)\n\(timestamp)\n\(nonce)\n\(bodyHash)".utf8)
     }
 
     /// The four headers for a request.
@@ -36,11 +40,12 @@ public enum RequestSignature {
         method: String, path: String, body: [UInt8], identity: NodeIdentity,
         timestamp: Int64 = currentMilliseconds(), nonce: String = randomNonce()
     ) -> [(name: String, value: String)] {
-        let message = canonical(method: method, path: path, node: identity.node, timestamp: timestamp, nonce: nonce, body: body)
+        let bodyHash = Digest.sha256(body)
+        let message = canonical(method: method, path: path, node: identity.node, timestamp: timestamp, nonce: nonce, bodyHash: bodyHash)
         let signature = (try? identity.privateKey.signature(for: message)).map { Data($0).base64EncodedString() } ?? ""
         return [
             (nodeHeader, identity.node), (timestampHeader, String(timestamp)),
-            (nonceHeader, nonce), (signatureHeader, signature),
+            (nonceHeader, nonce), (contentHashHeader, bodyHash), (signatureHeader, signature),
         ]
     }
 
@@ -49,12 +54,15 @@ public enum RequestSignature {
         public var node: String
         public var timestamp: Int64
         public var nonce: String
+        /// The SHA-256 (hex) of the body the request says it carries.
+        public var bodyHash: String
         public var signature: Data
 
-        public init(node: String, timestamp: Int64, nonce: String, signature: Data) {
+        public init(node: String, timestamp: Int64, nonce: String, bodyHash: String, signature: Data) {
             self.node = node
             self.timestamp = timestamp
             self.nonce = nonce
+            self.bodyHash = bodyHash
             self.signature = signature
         }
 
@@ -65,21 +73,28 @@ public enum RequestSignature {
             guard let timestamp = Int64(stamp) else { return .failure(.malformed(timestampHeader)) }
             guard let nonce = header(nonceHeader) else { return .failure(.missing(nonceHeader)) }
             guard nonce.utf8.count == 32, nonce.utf8.allSatisfy({ isHexDigit($0) }) else { return .failure(.malformed(nonceHeader)) }
+            guard let bodyHash = header(contentHashHeader) else { return .failure(.missing(contentHashHeader)) }
+            guard bodyHash.utf8.count == 64, bodyHash.utf8.allSatisfy({ isHexDigit($0) }) else { return .failure(.malformed(contentHashHeader)) }
             guard let text = header(signatureHeader) else { return .failure(.missing(signatureHeader)) }
             guard let signature = Data(base64Encoded: text), signature.count == 64 else { return .failure(.malformed(signatureHeader)) }
-            return .success(Claim(node: node, timestamp: timestamp, nonce: nonce, signature: signature))
+            return .success(Claim(node: node, timestamp: timestamp, nonce: nonce, bodyHash: bodyHash, signature: signature))
         }
 
-        /// Checks the signature with the node's public key and the timestamp against `now`.
-        public func verify(
-            method: String, path: String, body: some Sequence<UInt8>, publicKey rawKey: Data,
-            now: Int64 = currentMilliseconds()
-        ) -> SignatureError? {
-            if abs(now - timestamp) > allowedSkewMilliseconds { return .stale(skewMilliseconds: now - timestamp) }
+        /// Checks the timestamp against `now` and the signature with the node's public key —
+        /// before the body is read: the body's hash is one of the signed headers.
+        public func verify(method: String, path: String, publicKey rawKey: Data, now: Int64 = currentMilliseconds()) -> SignatureError? {
+            // Any Int64 may arrive: the difference is taken without overflow.
+            let (skew, overflow) = now.subtractingReportingOverflow(timestamp)
+            if overflow || skew > allowedSkewMilliseconds || skew < -allowedSkewMilliseconds {
+                return .stale(skewMilliseconds: overflow ? (timestamp < 0 ? .max : .min) : skew)
+            }
             guard let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: rawKey) else { return .badSignature }
-            let message = canonical(method: method, path: path, node: node, timestamp: timestamp, nonce: nonce, body: body)
+            let message = canonical(method: method, path: path, node: node, timestamp: timestamp, nonce: nonce, bodyHash: bodyHash)
             return publicKey.isValidSignature(signature, for: message) ? nil : .badSignature
         }
+
+        /// Whether a body read after the signature was checked is the one that was signed.
+        public func matches(body: some Sequence<UInt8>) -> Bool { Digest.sha256(body) == bodyHash }
     }
 
     public static func currentMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
@@ -100,6 +115,8 @@ public enum SignatureError: Error, Sendable, Hashable, CustomStringConvertible {
     case unknownNode(String)
     case badSignature
     case replayed(nonce: String)
+    /// The body read is not the one whose hash was signed.
+    case bodyMismatch
 
     public var description: String {
         switch self {
@@ -109,6 +126,7 @@ public enum SignatureError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unknownNode(let node): "node \(node) is not enrolled"
         case .badSignature: "signature does not match the request (tampered, or signed with another key)"
         case .replayed(let nonce): "nonce \(nonce) was used before (replayed request)"
+        case .bodyMismatch: "the body does not have the signed SHA-256 (changed on the way)"
         }
     }
 }

@@ -115,9 +115,9 @@ struct BenchAgentFootprint: AsyncParsableCommand {
                     let status = try await ChildProcess.run(
                         agent,
                         prefix + [
-                            "--server", "http://127.0.0.1:\(port)", "--node", "bench-node", "--state", state, "--token", token,
+                            "--server", "http://127.0.0.1:\(port)", "--node", "bench-node", "--state", state,
                             "--spread", "0", "--log-level", "warning",
-                        ], log: directory + "/agent.log")
+                        ], log: directory + "/agent.log", environment: ["CIMDB_TOKEN": token])
                     throw CommandFailure("the agent \(status); see \(directory)/agent.log")
                 }
                 group.addTask {

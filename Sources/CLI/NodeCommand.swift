@@ -17,8 +17,12 @@ struct NodeCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make an enrollment token for a node's agent (single use, expiring).",
             discussion: """
-                Prints the token once; only its SHA-256 is stored. Start the node's agent with it:
-                  cimdb agent --server http://SERVER:7480 --node NAME --token TOKEN
+                Prints the token once; only its SHA-256 is stored. The token ends in the site key's \
+                fingerprint: the agent accepts only answers signed with that key. Hand it to the \
+                node out of band and start the node's agent with it in its environment or in a \
+                file (never as an argument: the process list is readable by every local user):
+                  CIMDB_TOKEN=TOKEN cimdb agent --server http://SERVER:7480 --node NAME
+                  cimdb agent --server http://SERVER:7480 --node NAME --token-file FILE
                 The agent exchanges it for its own key pair; enrolling a node again (a new token)
                 replaces its key, e.g. after its state directory was lost.
                 """
@@ -43,7 +47,9 @@ struct NodeCommand: AsyncParsableCommand {
                 defer { connection.close() }
                 let token = try Enrollment.createToken(for: name, validFor: .seconds(expires * 3600), on: connection)
                 print(token)
-                Output.error("enrollment token for node \(name), valid \(expires) h, single use: start its agent with --token \(token)")
+                Output.error(
+                    "enrollment token for node \(name), valid \(expires) h, single use: start its agent with CIMDB_TOKEN=\(token) or --token-file FILE"
+                )
             }
         }
     }

@@ -84,11 +84,12 @@ struct UpCommand: AsyncParsableCommand {
 
             let node = nodeName
             let agentState = home + "/agent/" + node
-            var arguments = ["--server", "http://127.0.0.1:\(port)", "--node", node, "--state", agentState, "--spread", "0"]
+            let arguments = ["--server", "http://127.0.0.1:\(port)", "--node", node, "--state", agentState, "--spread", "0"]
+            // The token goes to the agent in its environment (readable by this user only), not in argv.
+            var agentEnvironment: [String: String] = [:]
             if !FileManager.default.fileExists(atPath: agentState + "/identity") {
                 step("enrolling node \(node)")
-                let token = try Enrollment.createToken(for: node, validFor: .seconds(3600), on: connection)
-                arguments += ["--token", token]
+                agentEnvironment["CIMDB_TOKEN"] = try Enrollment.createToken(for: node, validFor: .seconds(3600), on: connection)
                 done("token made")
             }
             try "\(getpid())\n".write(toFile: UpCommand.pidFile, atomically: true, encoding: .utf8)
@@ -96,7 +97,7 @@ struct UpCommand: AsyncParsableCommand {
 
             let executable = ChildProcess.selfExecutable
             let since = try connection.execute("SELECT now()::text AS t").first?["t"] ?? ""
-            let agentArguments = arguments
+            let agentArguments = arguments, agentTokenEnvironment = agentEnvironment
             let stopDatabase = database.source == .embedded && !keepDatabase
             do {
                 try await Signals.cancellingOnTermination { [port, timeout] in
@@ -112,7 +113,8 @@ struct UpCommand: AsyncParsableCommand {
                         done("http://127.0.0.1:\(port) (log: \(logs)/server.log)")
                         step("agent for node \(node)")
                         group.addTask {
-                            let status = try await ChildProcess.run(executable, ["agent"] + agentArguments, log: logs + "/agent.log")
+                            let status = try await ChildProcess.run(
+                                executable, ["agent"] + agentArguments, log: logs + "/agent.log", environment: agentTokenEnvironment)
                             return "the agent \(status) (see \(logs)/agent.log)"
                         }
                         done("started (log: \(logs)/agent.log)")

@@ -6078,5 +6078,61 @@ CREATE TABLE cimdb.model_source (
 COMMENT ON TABLE cimdb.model_source IS 'The MOF files of the installed model (cimdb migrate): the files compiled (root_order) and those they include.';
 
 """#),
+        Migration(version: 8, name: "create_site_key", sql: #"""
+-- 0008: the site key (issue "Trust and durability"): every server of a site signs what it
+-- answers agents with the same Ed25519 key, and agents pin it at enrollment (the enrollment
+-- token carries its fingerprint). At most one key is current and at most one is announced as
+-- next (`cimdb site-key rotate`); `cimdb site-key finish` makes the next one current.
+--
+-- The private key is readable only by the role that owns the schema (the servers' role):
+-- reader roles (cimdb db grant-reader) are given no access to this table.
+CREATE TABLE cimdb.site_key (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    private_key bytea NOT NULL CHECK (length(private_key) = 32),
+    public_key bytea NOT NULL UNIQUE CHECK (length(public_key) = 32),
+    fingerprint text NOT NULL UNIQUE,       -- hex of the first 16 bytes of SHA-256(public_key)
+    state text NOT NULL CHECK (state IN ('current', 'next', 'retired')),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    activated_at timestamptz,
+    retired_at timestamptz
+);
+CREATE UNIQUE INDEX site_key_one_per_state ON cimdb.site_key (state) WHERE state IN ('current', 'next');
+REVOKE ALL ON cimdb.site_key FROM PUBLIC;
+COMMENT ON TABLE cimdb.site_key IS 'The Ed25519 key servers sign their answers to agents with (current), the one announced for a rotation (next), and former ones (retired).';
+
+-- Every refused request is recorded, not only those refused for their credentials: the HTTP
+-- status says which (400 malformed, 401 credentials, 403 enrollment, 413 too large).
+ALTER TABLE cimdb.refused_request ADD COLUMN status smallint;
+COMMENT ON TABLE cimdb.refused_request IS 'Agent requests refused (malformed, too large, tampered, replayed, unsigned, unknown node), with the status answered and the reason.';
+
+"""#),
+        Migration(version: 9, name: "order_events_by_commit", sql: #"""
+-- 0009: change events get their ids in commit order (issue "Trust and durability", finding 7).
+--
+-- Ids come from a sequence; with two servers ingesting, a transaction holding id 9 could
+-- commit after one holding id 10, and a reader of "events after the last id I saw" (the
+-- subscriptions, the change feed) would skip 9. Now every writer takes one transaction-level
+-- advisory lock before it takes event ids, and holds it until it commits: the next writer
+-- takes its ids only after the previous one's events are visible, so ids are visible in
+-- increasing order and a reader that has seen id N will never see a smaller one appear.
+--
+-- The lock is taken by a statement trigger on every INSERT or COPY into cimdb.event (so no
+-- writer can forget it); a writer that reserves ids before inserting (nextval, as the ingest
+-- does for its COPY) calls cimdb.lock_event_order() first. Cost: writers of events from
+-- different servers commit one after the other (a single server has one ingest writer).
+CREATE FUNCTION cimdb.lock_event_order() RETURNS void LANGUAGE sql AS $$
+    SELECT pg_advisory_xact_lock(7163376960224458356)  -- 'cimdbevt' as a 64-bit number
+$$;
+COMMENT ON FUNCTION cimdb.lock_event_order() IS 'Takes the lock that orders event ids by commit; call before taking ids from cimdb.event_id_seq.';
+
+CREATE FUNCTION cimdb.event_order_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM cimdb.lock_event_order();
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER order_by_commit BEFORE INSERT ON cimdb.event FOR EACH STATEMENT EXECUTE FUNCTION cimdb.event_order_trigger();
+
+"""#),
     ]
 }

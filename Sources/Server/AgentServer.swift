@@ -10,6 +10,8 @@ import Store
 /// the database, so any number of server processes can run in front of one database and an
 /// agent can switch between them at any time.
 ///
+/// Every answer on the `/v1/` agent routes is signed with the site key (`SignedResponses`).
+///
 /// | Route | Signed | What |
 /// |---|---|---|
 /// | `POST /v1/enroll` | no (token) | exchange an enrollment token for the node's credential |
@@ -39,7 +41,7 @@ public struct AgentServer: Sendable {
         let credentials = Credentials(pool: pool, serverName: configuration.name, logger: logger, metrics: metrics)
         let routes = Routes(
             configuration: configuration, pool: pool, sink: queue, queueDepth: { await queue.depth }, credentials: credentials,
-            metrics: metrics, logger: logger)
+            siteKeys: SiteKeys(pool: pool), metrics: metrics, logger: logger)
         let router = routes.router()
         let worker = IngestWorker(
             queue: queue, processor: DatabaseProcessors(pool: pool, configuration: configuration, logger: logger),

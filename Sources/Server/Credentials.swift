@@ -8,7 +8,7 @@ public import Store
 import Synchronization
 
 /// Checks signed requests and enrollments against the database all servers share.
-final class Credentials: RequestAuthenticator {
+final class Credentials: RequestAuthenticator, RefusalRecorder {
     private let pool: ConnectionPool
     private let serverName: String
     private let logger: Logger
@@ -23,10 +23,12 @@ final class Credentials: RequestAuthenticator {
         self.metrics = metrics
     }
 
-    /// The node a request is signed by, or why it is refused (the refusal is logged and recorded).
+    /// The checked claim of a request (its node, and the body hash the body must have), or why
+    /// it is refused (the refusal is logged and recorded). The body is not needed: its hash is
+    /// one of the signed headers.
     func authenticate(
-        method: String, path: String, body: [UInt8], remote: String?, header: (String) -> String?
-    ) async throws -> Result<String, SignatureError> {
+        method: String, path: String, remote: String?, header: (String) -> String?
+    ) async throws -> Result<RequestSignature.Claim, SignatureError> {
         let claim: RequestSignature.Claim
         switch RequestSignature.Claim.read(header) {
         case .success(let c): claim = c
@@ -36,7 +38,7 @@ final class Credentials: RequestAuthenticator {
         guard let key = try await publicKey(of: claim.node) else {
             return try await refuse(.unknownNode(claim.node), node: claim.node, method: method, path: path, remote: remote)
         }
-        if let error = claim.verify(method: method, path: path, body: body, publicKey: key) {
+        if let error = claim.verify(method: method, path: path, publicKey: key) {
             return try await refuse(error, node: claim.node, method: method, path: path, remote: remote)
         }
         let server = serverName
@@ -58,7 +60,7 @@ final class Credentials: RequestAuthenticator {
         if !fresh {
             return try await refuse(.replayed(nonce: claim.nonce), node: claim.node, method: method, path: path, remote: remote)
         }
-        return .success(claim.node)
+        return .success(claim)
     }
 
     private func publicKey(of node: String) async throws -> Data? {
@@ -74,19 +76,24 @@ final class Credentials: RequestAuthenticator {
 
     /// Records a refused request (`cimdb.refused_request` and the log) and returns the failure.
     func refuse<T>(_ error: SignatureError, node: String?, method: String, path: String, remote: String?) async throws -> Result<T, SignatureError> {
-        try await record(reason: error.description, label: error.reason, node: node, method: method, path: path, remote: remote)
+        try await recordRefusal(error, node: node, method: method, path: path, remote: remote)
         return .failure(error)
     }
 
+    func recordRefusal(_ error: SignatureError, node: String?, method: String, path: String, remote: String?) async throws {
+        try await record(status: 401, reason: error.description, label: error.reason, node: node, method: method, path: path, remote: remote)
+    }
+
     /// Logs a refused request, counts it under `label`, and keeps it in cimdb.refused_request.
-    private func record(reason: String, label: String, node: String?, method: String, path: String, remote: String?) async throws {
-        logger.warning("refused \(method) \(path) from \(remote ?? "?") (node \(node ?? "?")): \(reason)")
+    func record(status: Int, reason: String, label: String, node: String?, method: String, path: String, remote: String?) async throws {
+        logger.warning("refused \(method) \(path) from \(remote ?? "?") (node \(node ?? "?")) with \(status): \(reason)")
         metrics.refused(reason: label)
         let server = serverName
         try await pool.withConnection { connection in
             try connection.execute(
                 """
-                INSERT INTO cimdb.refused_request (server, remote, node, method, path, reason) VALUES (\(server), \(remote), \(node), \(method), \(path), \(reason))
+                INSERT INTO cimdb.refused_request (server, remote, node, method, path, reason, status)
+                VALUES (\(server), \(remote), \(node), \(method), \(path), \(reason), \(status))
                 """)
         }
     }
@@ -130,7 +137,7 @@ final class Credentials: RequestAuthenticator {
         }
         if !accepted {
             try await record(
-                reason: EnrollmentRefusal.invalidToken.description, label: "enrollment", node: request.node,
+                status: 403, reason: EnrollmentRefusal.invalidToken.description, label: "enrollment", node: request.node,
                 method: "POST", path: "/v1/enroll", remote: remote)
             return .failure(.invalidToken)
         }
@@ -150,6 +157,7 @@ extension SignatureError {
         case .unknownNode: "unknown_node"
         case .badSignature: "bad_signature"
         case .replayed: "replayed"
+        case .bodyMismatch: "body_mismatch"
         }
     }
 }
@@ -157,14 +165,17 @@ extension SignatureError {
 /// Enrollment tokens: made by an administrator (`cimdb node enroll NAME`), shown once, stored
 /// as their SHA-256.
 public enum Enrollment {
-    /// Creates a token for `node`, valid for `validity`; returns the token.
+    /// Creates a token for `node`, valid for `validity`; returns the token. The token ends in
+    /// the site key's fingerprint (`cimdb-SECRET.FINGERPRINT`, AgentProtocol.EnrollmentToken):
+    /// the agent accepts the enrollment answer only when it is signed by that key.
     public static func createToken(for node: String, validFor validity: Duration, on connection: Connection) throws -> String {
+        let fingerprint = try SiteKeyStore.signing(on: connection).current.public.fingerprint
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let token =
             "cimdb-"
             + Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_") + "." + fingerprint
         let seconds = Double(validity.components.seconds)
         try connection.execute(
             """

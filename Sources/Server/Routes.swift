@@ -14,8 +14,9 @@ import Store
 ///
 /// Every route sits behind `RouteMetrics` (counted and timed) and `ErrorResponses` (what a
 /// handler throws becomes an answer); the agents' routes but enrollment also behind
-/// `SignedRequests`, which sets `context.node`. Handlers throw `ClientError` for what the
-/// client must change; anything else is a 500.
+/// `SignedRequests`, which sets `context.node`, and all of them behind `SignedResponses`, which
+/// signs every answer with the site key. Handlers throw `ClientError` for what the client must
+/// change; anything else is a 500.
 struct Routes: Sendable {
     var configuration: ServerConfiguration
     var pool: ConnectionPool
@@ -24,15 +25,20 @@ struct Routes: Sendable {
     /// How many results wait, for `/health`.
     var queueDepth: @Sendable () async -> Int
     var credentials: Credentials
+    /// The key the agents' routes sign their answers with.
+    var siteKeys: SiteKeys
     var metrics: ServerMetrics
     var logger: Logger
 
     func router() -> Router<ServerContext> {
         let router = Router(context: ServerContext.self)
+        let errors = ErrorResponses(maximumBodyBytes: configuration.maximumBodyBytes, refusals: credentials)
         router.add(middleware: RouteMetrics(metrics: metrics))
-        router.add(middleware: ErrorResponses(maximumBodyBytes: configuration.maximumBodyBytes))
-        router.post("/v1/enroll") { request, context in try await enroll(request, context) }
-        router.group()
+        router.add(middleware: errors)
+        // The agents' routes: every answer signed with the site key, refusals included.
+        let agents = router.group().add(middleware: SignedResponses(keys: siteKeys, errors: errors))
+        agents.post("/v1/enroll") { request, context in try await enroll(request, context) }
+        agents.group()
             .add(middleware: SignedRequests(authenticator: credentials, maximumBodyBytes: configuration.maximumBodyBytes))
             .get("/v1/assignments") { _, context in try await assignments(context) }
             .get("/v1/scripts/:hash") { _, context in try await script(context) }

@@ -82,14 +82,15 @@ final class Installation: @unchecked Sendable {
     func startAgent(_ node: String) async throws {
         var arguments = ["agent", "--node", node, "--state", directory + "/agents/" + node, "--spread", "0", "--heartbeat", "1"]
         for url in serverURLs { arguments += ["--server", url] }
+        var environment = ["FIXTURE_DIR": directory + "/nodes"]
         if !FileManager.default.fileExists(atPath: directory + "/agents/" + node + "/identity") {
             let enroll = try await cimdb(["node", "enroll", node, "--database-url", conninfo])
             guard enroll.status == 0, let token = enroll.output.split(separator: "\n").first(where: { $0.hasPrefix("cimdb-") }) else {
                 throw TestFailure("node enroll failed: \(enroll.output)")
             }
-            arguments += ["--token", String(token)]
+            environment["CIMDB_TOKEN"] = String(token)
         }
-        agents[node] = try Spawned(arguments, environment: ["FIXTURE_DIR": directory + "/nodes"], log: directory + "/agent-\(node).log")
+        agents[node] = try Spawned(arguments, environment: environment, log: directory + "/agent-\(node).log")
     }
 
     /// Kills a node's agent at once (SIGKILL: no clean shutdown).

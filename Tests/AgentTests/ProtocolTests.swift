@@ -14,23 +14,27 @@ struct ProtocolTests {
 
     var publicKey: Data { identity.privateKey.publicKey.rawRepresentation }
 
-    @Test("a signed request verifies; any changed part does not")
+    @Test("a signed request verifies; any changed part does not; the body is checked against its signed hash")
     func signatureCoversEveryPart() throws {
         let now: Int64 = 1_800_000_000_000
         let headers = RequestSignature.sign(method: "POST", path: "/v1/results", body: body, identity: identity, timestamp: now)
         let signed = try claim(headers)
-        #expect(signed.verify(method: "POST", path: "/v1/results", body: body, publicKey: publicKey, now: now) == nil)
-        #expect(signed.verify(method: "POST", path: "/v1/results", body: body + [0x0A], publicKey: publicKey, now: now) == .badSignature)
-        #expect(signed.verify(method: "POST", path: "/v1/heartbeat", body: body, publicKey: publicKey, now: now) == .badSignature)
-        #expect(signed.verify(method: "GET", path: "/v1/results", body: body, publicKey: publicKey, now: now) == .badSignature)
+        #expect(signed.verify(method: "POST", path: "/v1/results", publicKey: publicKey, now: now) == nil)
+        #expect(signed.matches(body: body))
+        #expect(!signed.matches(body: body + [0x0A]))
+        var otherBody = signed
+        otherBody.bodyHash = String(repeating: "0", count: 64)
+        #expect(otherBody.verify(method: "POST", path: "/v1/results", publicKey: publicKey, now: now) == .badSignature)
+        #expect(signed.verify(method: "POST", path: "/v1/heartbeat", publicKey: publicKey, now: now) == .badSignature)
+        #expect(signed.verify(method: "GET", path: "/v1/results", publicKey: publicKey, now: now) == .badSignature)
         var otherNode = signed
         otherNode.node = "n2"
-        #expect(otherNode.verify(method: "POST", path: "/v1/results", body: body, publicKey: publicKey, now: now) == .badSignature)
+        #expect(otherNode.verify(method: "POST", path: "/v1/results", publicKey: publicKey, now: now) == .badSignature)
         var otherTime = signed
         otherTime.timestamp += 1
-        #expect(otherTime.verify(method: "POST", path: "/v1/results", body: body, publicKey: publicKey, now: now) == .badSignature)
+        #expect(otherTime.verify(method: "POST", path: "/v1/results", publicKey: publicKey, now: now) == .badSignature)
         let stranger = NodeIdentity(node: "n1").privateKey.publicKey.rawRepresentation
-        #expect(signed.verify(method: "POST", path: "/v1/results", body: body, publicKey: stranger, now: now) == .badSignature)
+        #expect(signed.verify(method: "POST", path: "/v1/results", publicKey: stranger, now: now) == .badSignature)
     }
 
     @Test("timestamps outside the allowed skew are refused, either way")
@@ -39,11 +43,27 @@ struct ProtocolTests {
         let skew = RequestSignature.allowedSkewMilliseconds
         for offset in [-skew - 1, skew + 1] {
             let headers = RequestSignature.sign(method: "GET", path: "/v1/assignments", body: [], identity: identity, timestamp: now + offset)
-            let result = try claim(headers).verify(method: "GET", path: "/v1/assignments", body: [], publicKey: publicKey, now: now)
+            let result = try claim(headers).verify(method: "GET", path: "/v1/assignments", publicKey: publicKey, now: now)
             #expect(result == .stale(skewMilliseconds: -offset))
         }
         let edge = RequestSignature.sign(method: "GET", path: "/v1/assignments", body: [], identity: identity, timestamp: now - skew)
-        #expect(try claim(edge).verify(method: "GET", path: "/v1/assignments", body: [], publicKey: publicKey, now: now) == nil)
+        #expect(try claim(edge).verify(method: "GET", path: "/v1/assignments", publicKey: publicKey, now: now) == nil)
+    }
+
+    @Test("any 64-bit timestamp is refused as stale without overflowing (finding 8: −2^63 crashed the server)")
+    func extremeTimestamps() throws {
+        for now: Int64 in [1_800_000_000_000, -1, .max, .min] {
+            // Pairs further apart than the allowed skew (some differences overflow Int64).
+            for stamp: Int64 in [.min, .min + 1, .max, .max - 1, -1_800_000_000_000]
+            where Double(now) - Double(stamp) > 1e9 || Double(stamp) - Double(now) > 1e9 {
+                let headers = RequestSignature.sign(method: "GET", path: "/v1/assignments", body: [], identity: identity, timestamp: stamp)
+                let result = try claim(headers).verify(method: "GET", path: "/v1/assignments", publicKey: publicKey, now: now)
+                guard case .stale = result else {
+                    Issue.record("timestamp \(stamp) at \(now): \(String(describing: result))")
+                    continue
+                }
+            }
+        }
     }
 
     @Test("missing and malformed headers are named")
@@ -61,6 +81,8 @@ struct ProtocolTests {
         #expect(read() == nil)
         #expect(read(without: RequestSignature.nodeHeader) == .missing(RequestSignature.nodeHeader))
         #expect(read(without: RequestSignature.signatureHeader) == .missing(RequestSignature.signatureHeader))
+        #expect(read(without: RequestSignature.contentHashHeader) == .missing(RequestSignature.contentHashHeader))
+        #expect(read(replacing: (RequestSignature.contentHashHeader, "abc")) == .malformed(RequestSignature.contentHashHeader))
         #expect(read(replacing: (RequestSignature.timestampHeader, "soon")) == .malformed(RequestSignature.timestampHeader))
         #expect(read(replacing: (RequestSignature.nonceHeader, "xyz")) == .malformed(RequestSignature.nonceHeader))
         #expect(read(replacing: (RequestSignature.signatureHeader, "AAAA")) == .malformed(RequestSignature.signatureHeader))
@@ -93,6 +115,12 @@ struct ProtocolTests {
             ("inventory 3\nabc\n", 0),  // unknown kind
             ("update 3\nabc\nupdate x\n", 13),  // second frame's length
             ("update 3\nabcd", 0),  // no LF after the bytes
+            ("update 3 \nabc\n", 0),  // a trailing space (finding 13)
+            ("update  3\nabc\n", 0),  // two spaces
+            ("update +3\nabc\n", 0),  // a sign
+            ("update -0\n\n", 0),
+            ("update 3x\nabc\n", 0),
+            ("update \n\n", 0),  // no digits
         ])
     func brokenFraming(input: String, offset: Int) {
         #expect(throws: ResultBatchError.self) { try ResultBatch.decode(Array(input.utf8)) }

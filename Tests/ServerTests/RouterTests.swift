@@ -46,11 +46,22 @@ struct RouterTests {
         /// A results request signed by the fixture's node.
         func resultsRequest(_ items: [ResultBatch.Item], as identity: NodeIdentity? = nil) -> (HTTPFields, ByteBuffer) {
             let body = ResultBatch(items).encoded()
-            var headers: HTTPFields = [.contentType: ResultBatch.contentType]
-            for (name, value) in RequestSignature.sign(method: "POST", path: "/v1/results", body: body, identity: identity ?? self.identity) {
+            var headers = Self.signed("POST", "/v1/results", body: body, identity: identity ?? self.identity, nonce: RequestSignature.randomNonce())
+            headers[.contentType] = ResultBatch.contentType
+            return (headers, ByteBuffer(bytes: body))
+        }
+
+        static func signed(_ method: String, _ path: String, body: [UInt8], identity: NodeIdentity, nonce: String) -> HTTPFields {
+            var headers: HTTPFields = [:]
+            for (name, value) in RequestSignature.sign(method: method, path: path, body: body, identity: identity, nonce: nonce) {
                 headers[HTTPField.Name(name)!] = value
             }
-            return (headers, ByteBuffer(bytes: body))
+            return headers
+        }
+
+        /// The site's current public key, as the agents pin it.
+        func siteKey() async throws -> SiteKey.Public {
+            try await pool.withConnection { try SiteKeyStore.signing(on: $0).current.public }
         }
     }
 
@@ -68,7 +79,7 @@ struct RouterTests {
         guard case .success = enrolled else { throw TestFailure("enrollment refused") }
         let routes = Routes(
             configuration: configuration, pool: pool, sink: sink, queueDepth: { 42 }, credentials: credentials,
-            metrics: metrics, logger: logger)
+            siteKeys: SiteKeys(pool: pool), metrics: metrics, logger: logger)
         return Fixture(routes: routes, identity: identity, sink: sink, pool: pool)
     }
 
@@ -190,8 +201,13 @@ struct RouterTests {
                 #expect(response.status == .badRequest)
                 #expect(Self.errorMessage(response.body)?.hasPrefix("result batch, byte") == true)
             }
+            // Over the limit: an unsigned body is refused before it is read; a signed one is 413.
             let big = [UInt8](repeating: 0x41, count: 10_000)
             try await client.execute(uri: "/v1/results", method: .post, body: ByteBuffer(bytes: big)) { response in
+                #expect(response.status == .unauthorized)
+            }
+            let bigHeaders = Fixture.signed("POST", "/v1/results", body: big, identity: fixture.identity, nonce: RequestSignature.randomNonce())
+            try await client.execute(uri: "/v1/results", method: .post, headers: bigHeaders, body: ByteBuffer(bytes: big)) { response in
                 #expect(response.status == .contentTooLarge)
                 #expect(Self.errorMessage(response.body)?.contains("4096 bytes") == true)
             }
@@ -214,5 +230,69 @@ struct RouterTests {
                 #expect(Self.errorMessage(response.body)?.contains("--export-token") == true)
             }
         }
+    }
+
+    @Test("every answer on the agents' routes is signed with the site key for the request's nonce, refusals included")
+    func answersAreSigned() async throws {
+        let fixture = try await Self.fixture()
+        let siteKey = try await fixture.siteKey()
+        try await fixture.application().test(.router) { client in
+            func check(_ response: TestResponse, method: String, path: String, node: String, nonce: String) {
+                let verified = ResponseSignature.verify(
+                    status: Int(response.status.code), method: method, path: path, node: node, nonce: nonce, body: response.body.readableBytesView,
+                    header: { name in HTTPField.Name(name).flatMap { response.headers[$0] } }, trusted: [siteKey])
+                #expect((try? verified.get())?.signer == siteKey, "\(method) \(path) \(response.status): \(verified)")
+                // Bound to the request: the same answer does not verify for another nonce.
+                let moved = ResponseSignature.verify(
+                    status: Int(response.status.code), method: method, path: path, node: node, nonce: RequestSignature.randomNonce(),
+                    body: response.body.readableBytesView, header: { name in HTTPField.Name(name).flatMap { response.headers[$0] } },
+                    trusted: [siteKey])
+                #expect(moved == .failure(.badSignature))
+            }
+            let nonce = RequestSignature.randomNonce()
+            let headers = Fixture.signed("GET", "/v1/assignments", body: [], identity: fixture.identity, nonce: nonce)
+            try await client.execute(uri: "/v1/assignments", method: .get, headers: headers) { response in
+                #expect(response.status == .ok)
+                check(response, method: "GET", path: "/v1/assignments", node: "n1", nonce: nonce)
+            }
+            // A replay is refused, and the refusal is signed for the replayed request's nonce.
+            try await client.execute(uri: "/v1/assignments", method: .get, headers: headers) { response in
+                #expect(response.status == .unauthorized)
+                check(response, method: "GET", path: "/v1/assignments", node: "n1", nonce: nonce)
+            }
+            let (results, body) = fixture.resultsRequest([Self.update(node: "n1", sequence: 1)])
+            try await client.execute(uri: "/v1/results", method: .post, headers: results, body: body) { response in
+                #expect(response.status == .ok)
+                check(response, method: "POST", path: "/v1/results", node: "n1", nonce: results[HTTPField.Name(RequestSignature.nonceHeader)!]!)
+            }
+        }
+    }
+
+    @Test("a body other than the signed one is refused (401); malformed and oversized requests are recorded with their status")
+    func refusalsAreRecorded() async throws {
+        let fixture = try await Self.fixture(maximumBodyBytes: 4096)
+        try await fixture.application().test(.router) { client in
+            let signedBody = ResultBatch([Self.update(node: "n1", sequence: 1)]).encoded()
+            let headers = Fixture.signed("POST", "/v1/results", body: signedBody, identity: fixture.identity, nonce: RequestSignature.randomNonce())
+            try await client.execute(uri: "/v1/results", method: .post, headers: headers, body: ByteBuffer(bytes: signedBody + [0x0A])) { response in
+                #expect(response.status == .unauthorized)
+                #expect(Self.errorMessage(response.body)?.contains("signed SHA-256") == true)
+            }
+            let garbage = Array("update 3 \nabc\n".utf8)
+            let garbageHeaders = Fixture.signed(
+                "POST", "/v1/results", body: garbage, identity: fixture.identity, nonce: RequestSignature.randomNonce())
+            try await client.execute(uri: "/v1/results", method: .post, headers: garbageHeaders, body: ByteBuffer(bytes: garbage)) { response in
+                #expect(response.status == .badRequest)
+            }
+            let big = [UInt8](repeating: 0x41, count: 10_000)
+            let bigHeaders = Fixture.signed("POST", "/v1/results", body: big, identity: fixture.identity, nonce: RequestSignature.randomNonce())
+            try await client.execute(uri: "/v1/results", method: .post, headers: bigHeaders, body: ByteBuffer(bytes: big)) { response in
+                #expect(response.status == .contentTooLarge)
+            }
+        }
+        let rows = try await fixture.pool.withConnection {
+            try $0.execute("SELECT status, node, reason FROM cimdb.refused_request ORDER BY id").map { "\($0["status"] ?? "") \($0["node"] ?? "")" }
+        }
+        #expect(rows == ["401 n1", "400 n1", "413 n1"])
     }
 }
