@@ -236,7 +236,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "Agent", "AgentProtocol", "Server", "Ingest", "Inventory", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations",
-                "Installation", "ModelStore", "cimdb",
+                "Installation", "ModelStore", "cimdb", "HTTPClient", .product(name: "Hummingbird", package: "hummingbird"),
             ],
             exclude: ["Fixtures"], swiftSettings: strict
         ),

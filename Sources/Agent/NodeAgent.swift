@@ -99,8 +99,9 @@ public actor NodeAgent {
     // MARK: Enrollment
 
     /// The node's credential: from the state directory, or by exchanging the enrollment token,
-    /// retried with backoff until a server accepts or refuses it.
-    func enroll() async throws -> NodeIdentity {
+    /// retried with backoff until a server accepts or refuses it (`retrying`; else each server
+    /// is asked once, for `--once`).
+    func enroll(retrying: Bool = true) async throws -> NodeIdentity {
         if let identity { return identity }
         if let stored = try await state.loadIdentity() {
             guard stored.node == configuration.node else {
@@ -134,10 +135,12 @@ public actor NodeAgent {
                     logger.info("enrolled as node \(candidate.node) with \(response.server.absoluteString)")
                     return candidate
                 }
-                if response.status < 500 { throw .refused(request: "enrollment", server: response.server.absoluteString, message: response.message) }
+                if response.status < 500 || !retrying {
+                    throw .refused(request: "enrollment", server: response.server.absoluteString, message: response.message)
+                }
                 logger.warning("enrollment: \(response.message); trying again in \(backoff.current)")
             } catch {
-                guard case .noServerAnswered = error else { throw error }
+                guard case .noServerAnswered = error, retrying else { throw error }
                 logger.warning("enrollment: \(error); trying again in \(backoff.current)")
             }
             try await backoff.wait()
@@ -414,7 +417,7 @@ extension NodeAgent {
     /// update monitors that discovery deployed, run each once, deliver. Results that could not
     /// be delivered stay journaled for the next run.
     public func runOnce() async throws -> OnceSummary {
-        _ = try await enroll()
+        _ = try await enroll(retrying: false)
         var summary = OnceSummary()
         if !(await refreshAssignments()) { await adoptStoredAssignments() }
         for monitor in assignments.discovery {

@@ -25,7 +25,8 @@ public struct Cimdb: AsyncParsableCommand {
         version: cimdbVersion,
         subcommands: [
             UpCommand.self, DownCommand.self, MOFCommand.self, DBCommand.self, MigrateCommand.self, InventoryCommand.self, IngestCommand.self,
-            InstanceCommand.self, QueryCommand.self, ExportCommand.self, SubscriptionCommand.self, NodeCommand.self, ServerCommand.self,
+            InstanceCommand.self, QueryCommand.self, ExportCommand.self, SubscriptionCommand.self, NodeCommand.self, SiteKeyCommand.self,
+            ServerCommand.self,
             AgentCommand.self, BenchCommand.self,
         ]
     )

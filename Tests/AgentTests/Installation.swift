@@ -19,14 +19,25 @@ final class Installation: @unchecked Sendable {
     private(set) var servers: [Spawned?]
     private(set) var agents: [String: Spawned] = [:]
 
-    init(servers count: Int = 2) async throws {
-        conninfo = try await TestPostgres.createDatabase()
+    /// Agents are given these servers (default: the installation's own); a test puts a man in
+    /// the middle here.
+    var agentServerURLs: [String]?
+
+    /// `conninfo`: a database of the test's own (a dedicated cluster it may kill); default a
+    /// new database on the shared test PostgreSQL. `configuration`: a file of Fixtures/.
+    init(servers count: Int = 2, conninfo: String? = nil, configuration: String = "inventory.yaml") async throws {
+        if let conninfo {
+            self.conninfo = conninfo
+        } else {
+            self.conninfo = try await TestPostgres.createDatabase()
+        }
+        let conninfo = self.conninfo
         directory = try temporaryDirectory("installation")
         ports = try (0..<count).map { _ in try freePort() }
         servers = Array(repeating: nil, count: count)
         let migrate = try await cimdb(["migrate", "--database-url", conninfo])
         guard migrate.status == 0 else { throw TestFailure("migrate failed: \(migrate.output)") }
-        let apply = try await cimdb(["inventory", "apply", fixtures.appendingPathComponent("inventory.yaml").path, "--database-url", conninfo])
+        let apply = try await cimdb(["inventory", "apply", fixtures.appendingPathComponent(configuration).path, "--database-url", conninfo])
         guard apply.status == 0 else { throw TestFailure("inventory apply failed: \(apply.output)") }
     }
 
@@ -81,7 +92,7 @@ final class Installation: @unchecked Sendable {
     /// Enrolls `node` (a token from `cimdb node enroll`) and starts its agent with both servers.
     func startAgent(_ node: String) async throws {
         var arguments = ["agent", "--node", node, "--state", directory + "/agents/" + node, "--spread", "0", "--heartbeat", "1"]
-        for url in serverURLs { arguments += ["--server", url] }
+        for url in agentServerURLs ?? serverURLs { arguments += ["--server", url] }
         var environment = ["FIXTURE_DIR": directory + "/nodes"]
         if !FileManager.default.fileExists(atPath: directory + "/agents/" + node + "/identity") {
             let enroll = try await cimdb(["node", "enroll", node, "--database-url", conninfo])
@@ -99,7 +110,11 @@ final class Installation: @unchecked Sendable {
         agents[node] = nil
     }
 
-    func agentLog(_ node: String) -> String { agents[node]?.output ?? "" }
+    func agentLog(_ node: String) -> String {
+        (try? String(contentsOfFile: directory + "/agent-\(node).log", encoding: .utf8)) ?? ""
+    }
+
+    func agentState(_ node: String) -> String { directory + "/agents/" + node }
 
     /// Runs a query on the installation's database.
     func query(_ sql: SQL) throws -> QueryResult {

@@ -1,0 +1,190 @@
+import AgentProtocol
+import Foundation
+import Inventory
+import SQLCore
+import Store
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Issue "Trust and durability", findings 1–5 and 11, with real servers and agents: a man in
+/// the middle on the agents' link, the enrollment token, the state directory's modes, names
+/// that would be paths, scripts that outlive their agent.
+@Suite("trust: signed answers, secrets, state, scripts", .timeLimit(.minutes(5)))
+struct TrustTests {
+    /// A script a man in the middle would have agents run: it leaves a mark.
+    static func evilScript(mark: String) -> [UInt8] { Array("#!/bin/sh\ntouch '\(mark)'\necho CIM_ComputerSystem\u{1E}pwned\n".utf8) }
+
+    @Test("a man in the middle rewriting assignments or scripts gets nothing run: the agent logs why and keeps what it had")
+    func rewrittenAssignmentsAndScriptsAreNotRun() async throws {
+        let installation = try await Installation(servers: 1)
+        try await installation.startServer(0)
+        try installation.setDisks("n1", ["d1": 11])
+        let mark = installation.directory + "/pwned"
+        let mitm = try await ManInTheMiddle(upstream: installation.serverURLs[0], attack: .rewriteAssignments(script: Self.evilScript(mark: mark)))
+        defer { mitm.stop() }
+        installation.agentServerURLs = [mitm.url]
+        try await installation.startAgent("n1")
+        try await eventually("the assignments were rewritten and refused") {
+            !mitm.rewritten.withLock { $0 }.isEmpty && installation.agentLog("n1").contains("not accepted")
+        }
+        try await Task.sleep(for: .seconds(3))
+        #expect(!FileManager.default.fileExists(atPath: mark), "the man in the middle's script ran")
+        #expect(installation.agentLog("n1").contains("the answer's signature does not match it"))
+        #expect(try installation.count("SELECT count(*) FROM cim.cim_computersystem WHERE name = 'pwned'") == 0)
+        installation.killAgent("n1")
+
+        // Scripts rewritten on the way: refused by hash as before, and now by signature too.
+        let scripts = try await ManInTheMiddle(upstream: installation.serverURLs[0], attack: .rewriteScripts(script: Self.evilScript(mark: mark)))
+        defer { scripts.stop() }
+        installation.agentServerURLs = [scripts.url]
+        try? FileManager.default.removeItem(atPath: installation.agentState("n1") + "/scripts")
+        try await installation.startAgent("n1")
+        try await eventually("a script was rewritten") { !scripts.rewritten.withLock { $0 }.isEmpty }
+        try await Task.sleep(for: .seconds(3))
+        #expect(!FileManager.default.fileExists(atPath: mark), "the man in the middle's script ran")
+        #expect(installation.agentLog("n1").contains("not accepted"))
+    }
+
+    @Test("a man in the middle acknowledging results keeps nothing from the database: the journal keeps them until a real server settles them")
+    func forgedAcknowledgementsDeleteNothing() async throws {
+        let installation = try await Installation(servers: 1)
+        try await installation.startServer(0)
+        try installation.setDisks("n1", ["d1": 11])
+        let mitm = try await ManInTheMiddle(upstream: installation.serverURLs[0], attack: .forgeAcknowledgements)
+        defer { mitm.stop() }
+        installation.agentServerURLs = [mitm.url]
+        try await installation.startAgent("n1")
+        try await eventually("results were acknowledged by the man in the middle", timeout: .seconds(30)) {
+            mitm.rewritten.withLock { $0 }.count >= 3
+        }
+        #expect(try installation.fileSystems("n1").isEmpty, "nothing reached the database")
+        #expect(installation.agentLog("n1").contains("results kept in the journal"))
+        #expect(installation.agentLog("n1").contains("not accepted"))
+        // The real server gets every one of them.
+        installation.killAgent("n1")
+        installation.agentServerURLs = nil
+        try await installation.startAgent("n1")
+        try await eventually("the journal reached the real server") { try installation.fileSystems("n1") == ["/d1": 11] }
+    }
+
+    @Test("enrollment through a man in the middle is refused (the answer is not signed by the token's key); the token is never an argument")
+    func enrollmentIsPinned() async throws {
+        let installation = try await Installation(servers: 1)
+        try await installation.startServer(0)
+        let mitm = try await ManInTheMiddle(upstream: installation.serverURLs[0], attack: .forgeEnrollment)
+        defer { mitm.stop() }
+        let enroll = try await cimdb(["node", "enroll", "n9", "--database-url", installation.conninfo])
+        let token = try #require(enroll.output.split(separator: "\n").first { $0.hasPrefix("cimdb-") }.map(String.init))
+        let fingerprint = try installation.query("SELECT fingerprint FROM cimdb.site_key WHERE state = 'current'").first?["fingerprint"]
+        #expect(EnrollmentToken.fingerprint(of: token) == fingerprint)
+        #expect(!enroll.output.contains("--token \(token)"), "enroll suggests the token as an argument")
+
+        let state = installation.directory + "/agents/n9"
+        let tokenFile = installation.directory + "/n9.token"
+        try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        // Through the man in the middle: refused, no credential kept (the server then
+        // refuses nothing: the token is still unused).
+        let forged = try await cimdb(["agent", "--once", "--server", mitm.url, "--node", "n9", "--state", state, "--token-file", tokenFile])
+        #expect(forged.status != 0)
+        #expect(forged.output.contains("not accepted"), "\(forged.output)")
+        #expect(!FileManager.default.fileExists(atPath: state + "/identity"))
+        // As an argument: refused, with the way to do it.
+        let argv = try await cimdb(["agent", "--once", "--server", installation.serverURLs[0], "--node", "n9", "--token", token])
+        #expect(argv.status != 0)
+        #expect(argv.output.contains("--token is not accepted") && argv.output.contains("CIMDB_TOKEN"))
+        // From the file, against the real server: enrolled, the key pinned.
+        let real = try await cimdb(
+            ["agent", "--once", "--server", installation.serverURLs[0], "--node", "n9", "--state", state, "--token-file", tokenFile],
+            environment: ["FIXTURE_DIR": installation.directory + "/nodes"])
+        #expect(real.status == 0, "\(real.output)")
+        #expect(FileManager.default.fileExists(atPath: state + "/identity"))
+    }
+
+    @Test("the state directory is 0700 and its files 0600, on creation and repaired at the next start")
+    func stateIsPrivate() async throws {
+        let installation = try await Installation(servers: 1)
+        try await installation.startServer(0)
+        try installation.setDisks("n1", ["d1": 11])
+        try await installation.startAgent("n1")
+        try await eventually("n1 discovered") { try installation.fileSystems("n1") == ["/d1": 11] }
+        installation.killAgent("n1")
+        let state = installation.agentState("n1")
+        /// Mode and whether it is a directory, by path relative to the state directory.
+        func modes() -> [String: (mode: Int, isDirectory: Bool)] {
+            var out: [String: (Int, Bool)] = [:]
+            for relative in [""] + ((FileManager.default.subpaths(atPath: state)) ?? []) {
+                guard let attributes = try? FileManager.default.attributesOfItem(atPath: state + "/" + relative),
+                    let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue
+                else { continue }
+                out[relative] = (mode & 0o777, (attributes[.type] as? FileAttributeType) == .typeDirectory)
+            }
+            return out
+        }
+        func check(_ when: String) {
+            for (path, entry) in modes() {
+                let executable = path.hasPrefix("scripts/") && !entry.isDirectory
+                let wanted = entry.isDirectory || executable ? 0o700 : 0o600
+                #expect(entry.mode == wanted, "\(when): \(path.isEmpty ? "the state directory" : path) has mode \(String(entry.mode, radix: 8))")
+            }
+        }
+        check("created")
+        #expect(modes()["state.db"] != nil && modes()["identity"] != nil && modes()["cache"] != nil)
+        // An older agent (or a restore) left it readable: repaired at the start.
+        chmod(state, 0o755)
+        chmod(state + "/state.db", 0o644)
+        chmod(state + "/identity", 0o644)
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: state + "/cache")) ?? [] { chmod(state + "/cache/" + file, 0o644) }
+        try await installation.startAgent("n1")
+        try await eventually("the agent started again") { installation.agentLog("n1").components(separatedBy: "starting; state in").count > 2 }
+        check("repaired")
+    }
+
+    @Test("a script's process group does not outlive its agent unnoticed: the next start kills it and reports the run")
+    func scriptsDieWithTheirAgent() async throws {
+        let installation = try await Installation(servers: 1, configuration: "slow.yaml")
+        try await installation.startServer(0)
+        let pidFile = installation.nodeDirectory("n1") + "/slow.pid"
+        try FileManager.default.createDirectory(atPath: installation.nodeDirectory("n1"), withIntermediateDirectories: true)
+        try await installation.startAgent("n1")
+        try await eventually("the slow script runs") { FileManager.default.fileExists(atPath: pidFile) }
+        let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(kill(pid, 0) == 0)
+        installation.killAgent("n1")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(kill(pid, 0) == 0, "the script is still running after its agent was killed (what the next start is for)")
+        try await installation.startAgent("n1")
+        try await eventually("the left-over script is killed", timeout: .seconds(30)) { !Self.isRunning(pid) }
+        #expect(installation.agentLog("n1").contains("was still running after its agent stopped: killed"))
+        #expect(installation.agentLog("n1").contains("discovery slow, settings Slow"))
+    }
+
+    /// Alive and not a zombie.
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")")
+        else {
+            return false
+        }
+        return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
+    @Test("names from the server are not paths: assignments naming ../ files are refused, and the state never writes outside its directory")
+    func namesAreNotPaths() {
+        let settings = """
+            {"discovery": [{"monitor": "m", "periodMilliseconds": 1000, "timeoutMilliseconds": 1000, "settings": [
+              {"id": "../../../x", "className": "CIM_ComputerSystem", "keyPropertyOrder": ["Name"],
+               "discoveryScript": "\(String(repeating: "a", count: 64))", "createdSeverity": "info", "deletedSeverity": "info"}]}],
+             "updates": [{"settings": "/etc/passwd", "property": "P", "script": "../x", "periodMilliseconds": 1, "timeoutMilliseconds": 1}]}
+            """
+        let assignments = try? JSONDecoder().decode(Assignments.self, from: Data(settings.utf8))
+        let problems = assignments?.problems ?? []
+        #expect(problems.count == 3, "\(problems)")
+        #expect(problems.contains { $0.contains("'../../../x'") })
+        #expect(problems.contains { $0.contains("'/etc/passwd'") })
+        #expect(problems.contains { $0.contains("script '../x' is not a SHA-256") })
+        for good in ["ComputerSystem", "disk-associations", "a.b_c"] { #expect(FileName.problem(good) == nil) }
+        for bad in ["..", ".", ".hidden", "a/b", "", "a b", String(repeating: "x", count: 201)] { #expect(FileName.problem(bad) != nil, "\(bad)") }
+    }
+}
