@@ -14,11 +14,19 @@ final class SiteKeys: Sendable {
     init(pool: ConnectionPool) { self.pool = pool }
 
     /// The key to sign with and the next one to announce; made when the site has none yet.
+    /// While the database does not answer, the keys last read: the server's 503s ("keep the
+    /// results, come back in 5 s") are signed too, and agents act on them.
     func signing() async throws -> SiteKeyStore.Signing {
-        if let cached = cache.withLock({ $0 }), ContinuousClock.now - cached.read < .seconds(10) { return cached.keys }
-        let keys = try await pool.withConnection { try SiteKeyStore.signing(on: $0) }
-        cache.withLock { $0 = (keys, .now) }
-        return keys
+        let cached = cache.withLock { $0 }
+        if let cached, ContinuousClock.now - cached.read < .seconds(10) { return cached.keys }
+        do {
+            let keys = try await pool.withConnection { try SiteKeyStore.signing(on: $0) }
+            cache.withLock { $0 = (keys, .now) }
+            return keys
+        } catch let error as PostgresError where error.kind == .connection {
+            guard let cached else { throw error }
+            return cached.keys
+        }
     }
 }
 

@@ -60,6 +60,8 @@ final class Installation: @unchecked Sendable {
         }
     }
 
+    func serverPID(_ index: Int) -> Int32? { servers[index]?.pid }
+
     func stopServer(_ index: Int, signal: Int32 = SIGTERM) {
         servers[index]?.stop(signal: signal)
         servers[index] = nil

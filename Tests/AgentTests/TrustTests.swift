@@ -1,3 +1,4 @@
+@testable import Agent
 import AgentProtocol
 import Foundation
 import Inventory
@@ -186,5 +187,107 @@ struct TrustTests {
         #expect(problems.contains { $0.contains("script '../x' is not a SHA-256") })
         for good in ["ComputerSystem", "disk-associations", "a.b_c"] { #expect(FileName.problem(good) == nil) }
         for bad in ["..", ".", ".hidden", "a/b", "", "a b", String(repeating: "x", count: 201)] { #expect(FileName.problem(bad) != nil, "\(bad)") }
+    }
+
+    /// The keys an agent has pinned (its state file, read beside the running agent: WAL).
+    static func pinnedKeys(_ state: String) throws -> [String] {
+        try StateFile(directory: state).loadSiteKeys().map(\.fingerprint)
+    }
+
+    @Test("rotation: a key announced under the old one is pinned by running agents; after finish they work with the new key alone")
+    func rotation() async throws {
+        let installation = try await Installation(servers: 1)
+        try await installation.startServer(0)
+        try installation.setDisks("n1", ["d1": 11])
+        try await installation.startAgent("n1")
+        try await eventually("n1 discovered") { try installation.fileSystems("n1") == ["/d1": 11] }
+        let old = try #require(try installation.query("SELECT fingerprint FROM cimdb.site_key WHERE state = 'current'").first?["fingerprint"])
+        #expect(try Self.pinnedKeys(installation.agentState("n1")) == [old])
+
+        let rotate = try await cimdb(["site-key", "rotate", "--database-url", installation.conninfo])
+        #expect(rotate.status == 0, "\(rotate.output)")
+        let new = try #require(try installation.query("SELECT fingerprint FROM cimdb.site_key WHERE state = 'next'").first?["fingerprint"])
+        #expect(rotate.output.contains(new))
+        // Servers read the keys every 10 s; the agent hears a heartbeat answer every second.
+        try await eventually("the agent pinned the announced key", timeout: .seconds(30)) {
+            try Self.pinnedKeys(installation.agentState("n1")) == [old, new]
+        }
+        let again = try await cimdb(["site-key", "rotate", "--database-url", installation.conninfo])
+        #expect(again.status != 0 && again.output.contains("already announced"))
+
+        let finish = try await cimdb(["site-key", "finish", "--database-url", installation.conninfo])
+        #expect(finish.status == 0, "\(finish.output)")
+        try await eventually("the agent dropped the old key", timeout: .seconds(30)) { try Self.pinnedKeys(installation.agentState("n1")) == [new] }
+        // And goes on working with the new one.
+        try installation.addDisk("n1", "d2", size: 22)
+        try await eventually("n1's new disk is discovered") { try installation.fileSystems("n1") == ["/d1": 11, "/d2": 22] }
+        let show = try await cimdb(["site-key", "show", "--database-url", installation.conninfo])
+        #expect(show.output.contains(new) && show.output.contains("retired"))
+        // New tokens name the new key.
+        let token = try await cimdb(["node", "enroll", "n2", "--database-url", installation.conninfo]).output
+        #expect(token.contains(".\(new)"))
+    }
+
+    @Test("a hung server (SIGSTOP) costs an agent seconds, not the 60 s of a request timeout: it delivers through the other")
+    func hungServerFailsOver() async throws {
+        let installation = try await Installation(servers: 2)
+        try await installation.startServer(0)
+        try await installation.startServer(1)
+        try installation.setDisks("n1", ["d1": 11])
+        try await installation.startAgent("n1")
+        try await eventually("n1 discovered") { try installation.fileSystems("n1") == ["/d1": 11] }
+        // The agent's current server is the first; stop it without closing its socket.
+        let stopped = try #require(installation.serverPID(0))
+        kill(stopped, SIGSTOP)
+        defer { kill(stopped, SIGCONT) }
+        let start = ContinuousClock.now
+        try installation.addDisk("n1", "d2", size: 22)
+        try await eventually("n1's new disk is delivered through the other server", timeout: .seconds(40)) {
+            try installation.fileSystems("n1") == ["/d1": 11, "/d2": 22]
+        }
+        let took = ContinuousClock.now - start
+        // Discovery runs every 2 s; the hung server costs at most its 10 s first-byte timeout.
+        #expect(took < .seconds(25), "delivery took \(took) with one server hung")
+    }
+
+    @Test("a malformed chunked body is a 400 (it was a 500), logged and recorded")
+    func malformedChunkedBodyIsA400() async throws {
+        let installation = try await Installation(servers: 1)
+        try await installation.startServer(0)
+        let request =
+            "POST /v1/enroll HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n"
+        let answer = try Self.exchange(port: installation.ports[0], request)
+        #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer.prefix(200))")
+        try await eventually("the refusal is recorded") {
+            try installation.count("SELECT count(*) FROM cimdb.refused_request WHERE status = 400 AND path = '/v1/enroll'") == 1
+        }
+        #expect(installation.serverLog(0).contains("refused POST /v1/enroll"))
+    }
+
+    /// Writes raw bytes to a server and reads its answer until it closes (at most 10 s).
+    static func exchange(port: Int, _ text: String) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { throw TestFailure("cannot connect to port \(port)") }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            answer += buffer[0..<n]
+            if String(decoding: answer, as: UTF8.self).contains("\r\n\r\n") && answer.count > 64 { break }
+        }
+        return String(decoding: answer, as: UTF8.self)
     }
 }

@@ -295,4 +295,21 @@ struct RouterTests {
         }
         #expect(rows == ["401 n1", "400 n1", "413 n1"])
     }
+
+    @Test("a timestamp of −2^63 or 2^63−1 with an enrolled node's name is a 401, not a crash (finding 8)")
+    func extremeTimestampsAreRefused() async throws {
+        let fixture = try await Self.fixture()
+        try await fixture.application().test(.router) { client in
+            for stamp in [Int64.min, Int64.max, Int64.min + 1] {
+                var headers = Fixture.signed("GET", "/v1/assignments", body: [], identity: fixture.identity, nonce: RequestSignature.randomNonce())
+                headers[HTTPField.Name(RequestSignature.timestampHeader)!] = String(stamp)
+                try await client.execute(uri: "/v1/assignments", method: .get, headers: headers) { response in
+                    #expect(response.status == .unauthorized)
+                    #expect(Self.errorMessage(response.body)?.contains("timestamp") == true)
+                }
+            }
+            // The server still answers.
+            try await client.execute(uri: "/health", method: .get) { response in #expect(response.status == .ok) }
+        }
+    }
 }
