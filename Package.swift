@@ -110,6 +110,7 @@ let package = Package(
             dependencies: [
                 "AgentProtocol", "CIM", "Export", "Ingest", "Inventory", "ModelStore", "ORM", "SQLCore", "Store", "CommandSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -117,7 +118,9 @@ let package = Package(
         ),
         // HTTP/1.1 over POSIX sockets for plain http://, without Foundation: the agent's client
         // (URLSession would bring libcurl and two TLS libraries into the agent; docs/agent.md).
-        .target(name: "HTTPClient", swiftSettings: strict),
+        .target(name: "HTTPClient", dependencies: ["CLibSSL"], swiftSettings: strict),
+        // OpenSSL, for the agent's https:// (HTTPClient/TLS.swift).
+        .systemLibrary(name: "CLibSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // SQLite, the agent's node-side cache and journal.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // `cimdb agent`: runs the discovery and update monitors of a node, journals and delivers results.

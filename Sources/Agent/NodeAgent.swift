@@ -2,6 +2,7 @@ import AgentProtocol
 public import Foundation
 import Inventory
 public import Logging
+import HTTPClient
 
 /// How `cimdb agent` runs.
 public struct AgentConfiguration: Sendable {
@@ -19,10 +20,13 @@ public struct AgentConfiguration: Sendable {
     public var heartbeat: Duration
     public var maximumOutputBytes: Int
     public var version: String
+    /// For https:// servers: the CA (or the server's own certificate) to verify them against;
+    /// nil: the system's CAs.
+    public var caFile: String?
 
     public init(
         servers: [URL], stateDirectory: String, node: String, token: String? = nil, spread: Duration = .seconds(30),
-        heartbeat: Duration = .seconds(30), maximumOutputBytes: Int = 16 << 20, version: String = "cimdb-agent"
+        heartbeat: Duration = .seconds(30), maximumOutputBytes: Int = 16 << 20, version: String = "cimdb-agent", caFile: String? = nil
     ) {
         self.servers = servers
         self.stateDirectory = stateDirectory
@@ -32,6 +36,7 @@ public struct AgentConfiguration: Sendable {
         self.heartbeat = heartbeat
         self.maximumOutputBytes = maximumOutputBytes
         self.version = version
+        self.caFile = caFile
     }
 }
 
@@ -60,7 +65,15 @@ public actor NodeAgent {
         let state = try await AgentState.open(directory: configuration.stateDirectory)
         self.state = state
         let keyring = Keyring(try await state.loadSiteKeys()) { keys throws(AgentError) in try await state.saveSiteKeys(keys) }
-        self.transport = Transport(servers: configuration.servers, node: configuration.node, keyring: keyring)
+        var tls: TLSContext?
+        if configuration.servers.contains(where: { $0.scheme?.lowercased() == "https" }) {
+            do {
+                tls = try TLSContext(caFile: configuration.caFile)
+            } catch {
+                throw .configuration("\(error)")
+            }
+        }
+        self.transport = Transport(servers: configuration.servers, node: configuration.node, keyring: keyring, tls: tls)
         self.logger = logger
         self.schedule = Schedule(spread: configuration.spread, generator: SystemRandomNumberGenerator())
         try await state.writeAtomically(Helpers.script, to: state.helpersPath)

@@ -45,8 +45,8 @@ final class Keyring: Sendable {
     }
 }
 
-/// The agent's side of HTTP (HTTPClient: plain http://, no libcurl): signed requests to the
-/// servers it knows, and only verified answers back.
+/// The agent's side of HTTP (HTTPClient: http://, or https:// verified against a CA; no
+/// libcurl): signed requests to the servers it knows, and only verified answers back.
 ///
 /// Both servers are active (SPEC §7): requests go to the current one; when it cannot be
 /// reached, does not answer in time, answers 5xx, or answers with something that does not
@@ -68,13 +68,13 @@ final class Transport: Sendable {
     private let client: HTTPClient
 
     init(
-        servers: [URL], node: String, keyring: Keyring, connectTimeout: Duration = Transport.connectTimeout,
+        servers: [URL], node: String, keyring: Keyring, tls: TLSContext? = nil, connectTimeout: Duration = Transport.connectTimeout,
         timeout: Duration = Transport.responseTimeout
     ) {
         self.servers = servers
         self.node = node
         self.keyring = keyring
-        client = HTTPClient(connectTimeout: connectTimeout, timeout: timeout)
+        client = HTTPClient(connectTimeout: connectTimeout, timeout: timeout, tls: tls)
     }
 
     var currentServer: URL { servers[current.withLock { $0 }] }

@@ -37,6 +37,7 @@ public struct AgentCommand: AsyncParsableCommand {
             Examples:
               cimdb agent --server http://s1:7480 --server http://s2:7480 --token-file /root/n1.token
               CIMDB_TOKEN=cimdb-… cimdb agent --server http://s1:7480
+              cimdb agent --server https://s1:7480 --ca /etc/cimdb/ca.pem
               cimdb agent --server http://s1:7480 --once
               cimdb agent --once --print
               cimdb agent --once --print --config my-inventory.yaml --updates
@@ -45,8 +46,16 @@ public struct AgentCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("server"),
-        help: ArgumentHelp("A server's base URL, http:// (requests are signed, not encrypted); give two for redundancy.", valueName: "url"))
+        help: ArgumentHelp(
+            "A server's base URL: http:// (requests and answers signed, not encrypted) or https:// (TLS too); give two for redundancy.",
+            valueName: "url"))
     var servers: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "For https:// servers: the CA certificate(s), or the server's own certificate, to verify them against (PEM; default: the system's CAs).",
+            valueName: "file"))
+    var ca: String?
 
     @Option(help: ArgumentHelp("This node's name (default: the host name).", valueName: "name"))
     var node: String?
@@ -95,10 +104,10 @@ public struct AgentCommand: AsyncParsableCommand {
         if print && !once { throw ValidationError("--print works with --once") }
         if !print && servers.isEmpty { throw ValidationError("give --server URL (up to two), or --once --print to run without a server") }
         if servers.count > 2 { throw ValidationError("an agent knows two servers at most") }
-        // Plain http only: requests are signed, and the agent's client has no TLS (docs/agent.md).
-        for server in servers where URL(string: server)?.scheme?.lowercased() != "http" || URL(string: server)?.host == nil {
-            throw ValidationError("--server \(server) is not a URL like http://host:7480")
+        for server in servers where !["http", "https"].contains(URL(string: server)?.scheme?.lowercased() ?? "") || URL(string: server)?.host == nil {
+            throw ValidationError("--server \(server) is not a URL like http://host:7480 or https://host:7480")
         }
+        if ca != nil && !servers.contains(where: { $0.lowercased().hasPrefix("https://") }) { throw ValidationError("--ca is for https:// servers") }
         if (config != nil || updates) && !print { throw ValidationError("--config and --updates work with --print") }
         if spread < 0 || heartbeat <= 0 { throw ValidationError("--spread must be ≥ 0 and --heartbeat > 0") }
     }
@@ -114,7 +123,7 @@ public struct AgentCommand: AsyncParsableCommand {
             let configuration = AgentConfiguration(
                 servers: servers.compactMap { URL(string: $0) }, stateDirectory: stateDirectory, node: nodeName, token: try enrollmentToken(),
                 spread: .milliseconds(Int64(spread * 1000)), heartbeat: .milliseconds(Int64(heartbeat * 1000)),
-                maximumOutputBytes: maxOutputBytes, version: "cimdb \(cimdbVersion)")
+                maximumOutputBytes: maxOutputBytes, version: "cimdb \(cimdbVersion)", caFile: ca)
             let agent = try await NodeAgent(configuration: configuration, logger: logger)
             if once {
                 let summary = try await agent.runOnce()

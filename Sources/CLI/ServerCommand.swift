@@ -17,11 +17,15 @@ struct ServerCommand: AsyncParsableCommand {
             their results journaled.
 
             Every agent request is signed with the node's key (Ed25519, given at enrollment, \
-            timestamp and nonce); refused requests are logged and kept in cimdb.refused_request.
+            timestamp and nonce) and every answer with the site key (cimdb site-key); refused \
+            requests are logged and kept in cimdb.refused_request. Signed is not secret: where \
+            the network is not trusted, give --tls-cert and --tls-key and start agents with \
+            https:// URLs (and --ca when the certificate is not from a CA the nodes trust).
 
             Examples:
               cimdb server                                  # 127.0.0.1:7480, embedded database
               cimdb server --host 0.0.0.0 --port 7480 --database-url postgresql://cimdb@db/cimdb
+              cimdb server --host 0.0.0.0 --tls-cert /etc/cimdb/server.pem --tls-key /etc/cimdb/server.key
               curl -s localhost:7480/health; curl -s localhost:7480/metrics
               cimdb server --export-token s3cret &
               curl -H 'Authorization: Bearer s3cret' 'localhost:7480/export?node=ti042&associations=true' 
@@ -55,6 +59,12 @@ struct ServerCommand: AsyncParsableCommand {
         help: ArgumentHelp("Turns on GET /export (CIM-XML for external systems) for requests with Authorization: Bearer TOKEN.", valueName: "token"))
     var exportToken: String?
 
+    @Option(help: ArgumentHelp("Serve https: the certificate chain (PEM), with --tls-key.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The private key (PEM) of --tls-cert; keep it 0600.", valueName: "file"))
+    var tlsKey: String?
+
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel = "info"
 
@@ -63,6 +73,7 @@ struct ServerCommand: AsyncParsableCommand {
         guard connections >= 2 else { throw ValidationError("--connections must be at least 2") }
         guard batch >= 1, queueLimit >= batch else { throw ValidationError("--batch must be ≥ 1 and --queue-limit ≥ --batch") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
     }
 
     func run() async throws {
@@ -72,10 +83,11 @@ struct ServerCommand: AsyncParsableCommand {
             let configuration = ServerConfiguration(
                 conninfo: conninfo, host: host, port: port, name: name, connections: connections,
                 batchSize: batch, queueLimit: queueLimit, maximumBodyBytes: maxBodyBytes,
-                exportToken: exportToken)
+                exportToken: exportToken, tls: tlsCert.map { ServerConfiguration.TLS(certificateFile: $0, keyFile: tlsKey ?? "") })
             let host = self.host
+            let scheme = tlsCert == nil ? "http" : "https"
             try await AgentServer(configuration: configuration, logger: logger).run { port in
-                FileHandle.standardOutput.write(Data("cimdb server \(configuration.name) listening on http://\(host):\(port)\n".utf8))
+                FileHandle.standardOutput.write(Data("cimdb server \(configuration.name) listening on \(scheme)://\(host):\(port)\n".utf8))
             }
         }
     }

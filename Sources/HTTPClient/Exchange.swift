@@ -11,27 +11,72 @@ struct Exchange: Sendable {
     /// The longest wait for the first byte of the response, and between two reads or writes.
     var timeout: Duration
     var maximumBodyBytes: Int
+    /// For `https://` endpoints.
+    var tls: TLSContext?
     var isCancelled: @Sendable () -> Bool = { false }
 
     func run(_ request: HTTPRequest) throws(HTTPClientError) -> HTTPResponse {
         let bytes = try RequestHead.serialize(request, host: endpoint.hostHeader)
+        if endpoint.isTLS && tls == nil { throw .tls("https://\(endpoint): this client has no TLS context (HTTPClient.tls)") }
         let socket = try connect()
         defer { close(socket) }
-        try send(bytes, on: socket)
+        var session: TLSSession?
+        if endpoint.isTLS, let tls { session = try handshake(on: socket, context: tls) }
+        defer { session?.free() }
+        try send(bytes, on: socket, session: session)
         var parser = ResponseParser(requestMethod: request.method, maximumBodyBytes: maximumBodyBytes)
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         var phase = HTTPClientError.Phase.firstByte
         while true {
-            try wait(for: Int16(POLLIN), on: socket, timeout: timeout, phase: phase)
-            let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            let count: Int
+            if let session {
+                // TLS may hold decrypted bytes already: read first, wait when it wants more.
+                // withUnsafeMutableBytes rethrows untyped: the typed error travels in a Result.
+                let progress = chunk.withUnsafeMutableBytes { buffer in
+                    Result { () throws(HTTPClientError) in try session.read(into: buffer) }
+                }
+                switch try progress.get() {
+                case .done(let n): count = n
+                case .closed: count = 0
+                case .wantRead:
+                    try wait(for: Int16(POLLIN), on: socket, timeout: timeout, phase: phase)
+                    continue
+                case .wantWrite:
+                    try wait(for: Int16(POLLOUT), on: socket, timeout: timeout, phase: phase)
+                    continue
+                }
+            } else {
+                try wait(for: Int16(POLLIN), on: socket, timeout: timeout, phase: phase)
+                count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+                if count < 0 {
+                    if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { throw .io(phase, errno: errno) }
+                    continue
+                }
+            }
             if count > 0 {
                 if let response = try parser.consume(chunk[0..<count]) { return response }
                 phase = .read
-            } else if count == 0 {
+            } else {
                 return try parser.finish()
-            } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-                throw .io(phase, errno: errno)
             }
+        }
+    }
+
+    /// The TLS handshake, under the connect timeout.
+    private func handshake(on socket: Int32, context: TLSContext) throws(HTTPClientError) -> TLSSession {
+        let session = try TLSSession(socket: socket, host: endpoint.host, context: context)
+        do throws(HTTPClientError) {
+            while true {
+                switch try session.handshake() {
+                case .done: return session
+                case .wantRead: try wait(for: Int16(POLLIN), on: socket, timeout: connectTimeout, phase: .connect)
+                case .wantWrite: try wait(for: Int16(POLLOUT), on: socket, timeout: connectTimeout, phase: .connect)
+                case .closed: throw .tls("TLS handshake: \(endpoint) closed the connection (not a TLS server?)")
+                }
+            }
+        } catch {
+            session.free()
+            throw error
         }
     }
 
@@ -80,10 +125,22 @@ struct Exchange: Sendable {
         throw failure
     }
 
-    private func send(_ bytes: [UInt8], on socket: Int32) throws(HTTPClientError) {
+    private func send(_ bytes: [UInt8], on socket: Int32, session: TLSSession?) throws(HTTPClientError) {
         var sent = 0
         while sent < bytes.count {
             try wait(for: Int16(POLLOUT), on: socket, timeout: timeout, phase: .send)
+            if let session {
+                let progress = bytes.withUnsafeBytes { buffer in
+                    Result { () throws(HTTPClientError) in try session.write(UnsafeRawBufferPointer(rebasing: buffer[sent...])) }
+                }
+                switch try progress.get() {
+                case .done(let n): sent += n
+                case .wantRead: try wait(for: Int16(POLLIN), on: socket, timeout: timeout, phase: .send)
+                case .wantWrite: continue
+                case .closed: throw .closed
+                }
+                continue
+            }
             // MSG_NOSIGNAL: a peer that closed gives EPIPE here instead of killing the process with SIGPIPE.
             let count = bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
             if count >= 0 {

@@ -3,7 +3,7 @@ import Glibc
 /// Why a request got no complete answer. A response with any status — 404 or 503 included — is
 /// an answer, not an error: these are the failures below HTTP semantics.
 public enum HTTPClientError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// Not an `http://host[:port]` URL (https is not supported: see `HTTPClient`).
+    /// Not an `http://` or `https://host[:port]` URL.
     case invalidURL(String)
     /// A method, target or header this client will not put on the wire (CR or LF in it, …).
     case invalidRequest(String)
@@ -21,6 +21,8 @@ public enum HTTPClientError: Error, Sendable, Hashable, CustomStringConvertible 
     case closed
     /// The task waiting for the response was cancelled.
     case cancelled
+    /// TLS failed: the handshake, the server's certificate or name, or the CA file.
+    case tls(String)
 
     /// Where in the exchange a timeout or a socket error happened.
     public enum Phase: String, Sendable, Hashable {
@@ -41,6 +43,7 @@ public enum HTTPClientError: Error, Sendable, Hashable, CustomStringConvertible 
         case .malformedResponse(let detail): "malformed response: \(detail)"
         case .closed: "the server closed the connection without answering"
         case .cancelled: "cancelled"
+        case .tls(let message): message
         }
     }
 

@@ -69,21 +69,26 @@ public struct HTTPResponse: Sendable, Hashable {
     }
 }
 
-/// Where requests go: the host and port of an `http://` URL. A path in the URL is not used:
-/// requests carry their own absolute target.
+/// Where requests go: the host and port of an `http://` or `https://` URL. A path in the URL is
+/// not used: requests carry their own absolute target.
 public struct HTTPEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
+    /// `https://`: the exchange runs over TLS.
+    public var isTLS: Bool
 
-    public init(host: String, port: Int = 80) {
+    public init(host: String, port: Int? = nil, tls: Bool = false) {
         self.host = host
-        self.port = port
+        self.port = port ?? (tls ? 443 : 80)
+        self.isTLS = tls
     }
 
-    /// Parses `http://host[:port][/path]`; an IPv6 address in brackets (`http://[::1]:7480`).
+    /// Parses `http[s]://host[:port][/path]`; an IPv6 address in brackets (`http://[::1]:7480`).
     public init(url: String) throws(HTTPClientError) {
-        let scheme = "http://"
-        guard url.utf8.count > scheme.utf8.count, url.lowercased().hasPrefix(scheme) else { throw .invalidURL(url) }
+        let lowered = url.lowercased()
+        let tls = lowered.hasPrefix("https://")
+        let scheme = tls ? "https://" : "http://"
+        guard url.utf8.count > scheme.utf8.count, lowered.hasPrefix(scheme) else { throw .invalidURL(url) }
         var authority = Substring(url.dropFirst(scheme.count))
         if let end = authority.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { authority = authority[..<end] }
         guard !authority.contains("@") else { throw .invalidURL(url) }
@@ -104,16 +109,16 @@ public struct HTTPEndpoint: Sendable, Hashable, CustomStringConvertible {
             host = authority
         }
         guard !host.isEmpty else { throw .invalidURL(url) }
-        var port = 80
+        var port = tls ? 443 : 80
         if let portText {
             guard let number = Int(portText), (1...65535).contains(number) else { throw .invalidURL(url) }
             port = number
         }
-        self.init(host: String(host), port: port)
+        self.init(host: String(host), port: port, tls: tls)
     }
 
     /// The `Host` header's value.
-    var hostHeader: String { port == 80 ? bracketedHost : "\(bracketedHost):\(port)" }
+    var hostHeader: String { port == (isTLS ? 443 : 80) ? bracketedHost : "\(bracketedHost):\(port)" }
 
     private var bracketedHost: String { host.contains(":") ? "[\(host)]" : host }
 

@@ -1,6 +1,8 @@
 import AgentProtocol
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Inventory
 public import Logging
 import NIOCore
@@ -47,7 +49,7 @@ public struct AgentServer: Sendable {
             queue: queue, processor: DatabaseProcessors(pool: pool, configuration: configuration, logger: logger),
             batchSize: configuration.batchSize, logger: logger)
         let app = Application(
-            router: router,
+            router: router, server: try Self.serverBuilder(configuration.tls),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "cimdb"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
@@ -73,4 +75,27 @@ public struct AgentServer: Sendable {
         }
         await pool.close()
     }
+
+    /// HTTP/1.1, over TLS when a certificate is given (HummingbirdTLS, swift-nio-ssl).
+    static func serverBuilder(_ tls: ServerConfiguration.TLS?) throws -> HTTPServerBuilder {
+        guard let tls else { return .http1() }
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile)
+            key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
+        } catch {
+            throw ServerStartError("cannot read the TLS certificate \(tls.certificateFile) or key \(tls.keyFile): \(error)")
+        }
+        guard !chain.isEmpty else { throw ServerStartError("\(tls.certificateFile) holds no certificate") }
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        return try .tls(.http1(), tlsConfiguration: configuration)
+    }
+}
+
+/// Why a server cannot start (its configuration).
+public struct ServerStartError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -20,11 +20,22 @@ public struct ServerConfiguration: Sendable {
     public var maximumOutputBytes: Int
     /// The bearer token `GET /export` requires; nil turns the route off.
     public var exportToken: String?
+    /// Serve https with this certificate and key; nil: plain http.
+    public var tls: TLS?
+
+    public struct TLS: Sendable {
+        public var certificateFile: String
+        public var keyFile: String
+        public init(certificateFile: String, keyFile: String) {
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
+        }
+    }
 
     public init(
         conninfo: String, host: String = "127.0.0.1", port: Int = 7480, name: String? = nil, connections: Int = 4,
         batchSize: Int = 256, queueLimit: Int = 20_000, maximumBodyBytes: Int = 64 << 20,
-        maximumOutputBytes: Int = 16 << 20, exportToken: String? = nil
+        maximumOutputBytes: Int = 16 << 20, exportToken: String? = nil, tls: TLS? = nil
     ) {
         self.conninfo = conninfo
         self.host = host
@@ -36,5 +47,6 @@ public struct ServerConfiguration: Sendable {
         self.maximumBodyBytes = maximumBodyBytes
         self.maximumOutputBytes = maximumOutputBytes
         self.exportToken = exportToken
+        self.tls = tls
     }
 }

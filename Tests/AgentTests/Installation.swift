@@ -22,6 +22,10 @@ final class Installation: @unchecked Sendable {
     /// Agents are given these servers (default: the installation's own); a test puts a man in
     /// the middle here.
     var agentServerURLs: [String]?
+    /// More arguments for every agent started (`--ca FILE`).
+    var agentArguments: [String] = []
+    /// Servers serve https, verified against this CA (their health is checked so).
+    var caFile: String?
 
     /// `conninfo`: a database of the test's own (a dedicated cluster it may kill); default a
     /// new database on the shared test PostgreSQL. `configuration`: a file of Fixtures/.
@@ -55,8 +59,10 @@ final class Installation: @unchecked Sendable {
         servers[index] = try Spawned(
             ["server", "--port", String(ports[index]), "--name", serverName(index), "--database-url", conninfo] + extra,
             log: directory + "/\(serverName(index)).log")
+        let caFile = caFile, url = serverURLs[index]
         try await eventually("\(serverName(index)) answers /health", timeout: .seconds(30)) {
-            (try? await send(serverURLs[index], "GET", "/health", body: [], headers: []))?.status == 200
+            if let caFile { return await httpsHealth("https://127.0.0.1:\(ports[index])", caFile: caFile) == 200 }
+            return (try? await send(url, "GET", "/health", body: [], headers: []))?.status == 200
         }
     }
 
@@ -95,6 +101,7 @@ final class Installation: @unchecked Sendable {
     func startAgent(_ node: String) async throws {
         var arguments = ["agent", "--node", node, "--state", directory + "/agents/" + node, "--spread", "0", "--heartbeat", "1"]
         for url in agentServerURLs ?? serverURLs { arguments += ["--server", url] }
+        arguments += agentArguments
         var environment = ["FIXTURE_DIR": directory + "/nodes"]
         if !FileManager.default.fileExists(atPath: directory + "/agents/" + node + "/identity") {
             let enroll = try await cimdb(["node", "enroll", node, "--database-url", conninfo])

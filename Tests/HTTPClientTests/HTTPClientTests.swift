@@ -145,8 +145,11 @@ struct HTTPClientTests {
         await #expect(throws: HTTPClientError.invalidRequest("target /a b")) {
             try await HTTPClient().send(HTTPRequest(method: "GET", target: "/a b"), to: "http://127.0.0.1:1")
         }
-        await #expect(throws: HTTPClientError.invalidURL("https://s1:7480")) {
-            try await HTTPClient().send(HTTPRequest(method: "GET", target: "/"), to: "https://s1:7480")
+        await #expect(throws: HTTPClientError.invalidURL("ftp://s1:7480")) {
+            try await HTTPClient().send(HTTPRequest(method: "GET", target: "/"), to: "ftp://s1:7480")
+        }
+        await #expect(throws: HTTPClientError.tls("https://127.0.0.1:1: this client has no TLS context (HTTPClient.tls)")) {
+            try await HTTPClient().send(HTTPRequest(method: "GET", target: "/"), to: "https://127.0.0.1:1")
         }
     }
 }

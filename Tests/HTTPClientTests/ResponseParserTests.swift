@@ -70,13 +70,15 @@ struct ResponseParserTests {
         }
     }
 
-    @Test("endpoints from http:// URLs; anything else is an invalid URL")
+    @Test("endpoints from http:// and https:// URLs; anything else is an invalid URL")
     func endpoints() throws {
         #expect(try HTTPEndpoint(url: "http://s1:7480") == HTTPEndpoint(host: "s1", port: 7480))
         #expect(try HTTPEndpoint(url: "HTTP://s1.example/base/path?q") == HTTPEndpoint(host: "s1.example", port: 80))
         #expect(try HTTPEndpoint(url: "http://[::1]:7480/") == HTTPEndpoint(host: "::1", port: 7480))
         #expect(HTTPEndpoint(host: "::1", port: 7480).hostHeader == "[::1]:7480" && HTTPEndpoint(host: "s1").hostHeader == "s1")
-        for bad in ["https://s1", "s1:7480", "http://", "http://:80", "http://s1:0", "http://s1:http", "http://u@s1", "http://[::1"] {
+        #expect(try HTTPEndpoint(url: "https://s1") == HTTPEndpoint(host: "s1", port: 443, tls: true))
+        #expect(try HTTPEndpoint(url: "https://s1:7443").hostHeader == "s1:7443" && HTTPEndpoint(host: "s1", tls: true).hostHeader == "s1")
+        for bad in ["ftp://s1", "https://", "s1:7480", "http://", "http://:80", "http://s1:0", "http://s1:http", "http://u@s1", "http://[::1"] {
             #expect(throws: HTTPClientError.invalidURL(bad)) { try HTTPEndpoint(url: bad) }
         }
     }
