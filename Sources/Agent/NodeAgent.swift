@@ -92,6 +92,18 @@ public actor NodeAgent {
 
     private var processGroups: ProcessGroups { ProcessGroups(directory: state.runningDirectory, queue: state.queue) }
 
+    /// A monitor's name as a file name: anything but letters, digits, `.`, `_`, `-` becomes `_`
+    /// (names come from the server: never a path).
+    static func fileSafe(_ name: String) -> String {
+        let safe = String(
+            name.unicodeScalars.map { c -> Character in
+                c.properties.isASCIIHexDigit || (c.value >= 0x41 && c.value <= 0x5A) || (c.value >= 0x61 && c.value <= 0x7A) || c == "." || c == "_"
+                    || c == "-" ? Character(c) : "_"
+            }
+        ).prefix(150)
+        return FileName.problem(String(safe)) == nil ? String(safe) : "_" + safe
+    }
+
     private var scripts: ScriptCache {
         let transport = transport
         let identity = identity
@@ -219,12 +231,15 @@ public actor NodeAgent {
 
     /// Runs one discovery monitor now and journals its result.
     func runDiscovery(_ monitor: Assignments.Discovery) async throws(AgentError) {
+        let marker = "discovery-" + Self.fileSafe(monitor.monitor)
+        await processGroups.runStarted(marker, label: "discovery \(monitor.monitor)")
         let result = await runs.discovery(monitor, scripts: scripts)
         try await state.journal(kind: .discovery, sequenceName: "discovery:" + monitor.monitor) { sequence in
             var numbered = result
             numbered.sequence = sequence
             return Envelope.encode(numbered)
         }
+        await processGroups.runJournaled(marker)
         let failed = result.settings.filter { $0.status == .failed }
         let failures = failed.isEmpty ? "" : "; failed: " + failed.map { "\($0.id) (\($0.failure ?? ""))" }.joined(separator: ", ")
         logger.info("discovery \(monitor.monitor): \(result.settings.count - failed.count) of \(result.settings.count) settings ran\(failures)")
@@ -233,12 +248,15 @@ public actor NodeAgent {
 
     /// Runs one update monitor now and journals its result.
     func runUpdate(_ monitor: Assignments.Update) async throws(AgentError) {
+        let marker = "update-" + Self.fileSafe(monitor.key)
+        await processGroups.runStarted(marker, label: "update \(monitor.key)")
         let result = await runs.update(monitor, scripts: scripts)
         try await state.journal(kind: .update, sequenceName: "update:" + monitor.key) { sequence in
             var numbered = result
             numbered.sequence = sequence
             return Envelope.encode(numbered)
         }
+        await processGroups.runJournaled(marker)
         if result.status == .failed { logger.warning("update \(monitor.key): \(result.failure ?? "failed")") }
         deliveryWake?.yield()
     }

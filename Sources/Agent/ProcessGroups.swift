@@ -29,15 +29,33 @@ struct ProcessGroups: Sendable {
         _ = await queue.run { unlink(path) }
     }
 
+    /// Records a monitor run from its start until its result is journaled (`run-NAME`), so that
+    /// a run the agent was killed in — during its scripts or after them, before the journal had
+    /// it — is reported at the next start, not lost without a word.
+    func runStarted(_ name: String, label: String) async {
+        let path = directory + "/run-" + name
+        _ = await queue.run {
+            FileManager.default.createFile(atPath: path, contents: Data("- \(label)\n".utf8), attributes: [.posixPermissions: 0o600])
+        }
+    }
+
+    func runJournaled(_ name: String) async {
+        let path = directory + "/run-" + name
+        _ = await queue.run { unlink(path) }
+    }
+
     /// What the start found of an earlier agent's runs.
     struct Leftover: Sendable, CustomStringConvertible {
         var group: Int32
         var label: String
         /// The group was still running and was killed now.
         var killed: Bool
+        /// false: a monitor run whose result never reached the journal.
+        var journaled = true
 
         var description: String {
-            killed
+            if !journaled { return "\(label) was interrupted when its agent stopped, before its result was journaled: it runs again" }
+            return killed
                 ? "\(label) (process group \(group)) was still running after its agent stopped: killed"
                 : "\(label) (process group \(group)) was interrupted when its agent stopped"
         }
@@ -51,6 +69,11 @@ struct ProcessGroups: Sendable {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
                 let path = directory + "/" + name
                 defer { unlink(path) }
+                if name.hasPrefix("run-") {
+                    let label = (try? String(contentsOfFile: path, encoding: .utf8))?.dropFirst(2).trimmingCharacters(in: .newlines)
+                    leftovers.append(Leftover(group: 0, label: label ?? String(name.dropFirst(4)), killed: false, journaled: false))
+                    continue
+                }
                 guard let group = Int32(name), group > 1, let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
                 let parts = text.trimmingCharacters(in: .newlines).split(separator: " ", maxSplits: 1).map(String.init)
                 let recorded = parts.first.flatMap { UInt64($0) }

@@ -160,6 +160,8 @@ struct TrustTests {
         try await eventually("the left-over script is killed", timeout: .seconds(30)) { !Self.isRunning(pid) }
         #expect(installation.agentLog("n1").contains("was still running after its agent stopped: killed"))
         #expect(installation.agentLog("n1").contains("discovery slow, settings Slow"))
+        // And the monitor run itself is reported: its result never reached the journal.
+        #expect(installation.agentLog("n1").contains("discovery slow was interrupted when its agent stopped, before its result was journaled"))
     }
 
     /// Alive and not a zombie.
