@@ -239,7 +239,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "Agent", "AgentProtocol", "Server", "Ingest", "Inventory", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations",
-                "Installation", "ModelStore", "cimdb", "HTTPClient", .product(name: "Hummingbird", package: "hummingbird"),
+                "Installation", "ModelStore", "cimdb", "HTTPClient",
             ],
             exclude: ["Fixtures"], swiftSettings: strict
         ),

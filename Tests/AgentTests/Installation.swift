@@ -60,7 +60,7 @@ final class Installation: @unchecked Sendable {
             ["server", "--port", String(ports[index]), "--name", serverName(index), "--database-url", conninfo] + extra,
             log: directory + "/\(serverName(index)).log")
         let caFile = caFile, url = serverURLs[index]
-        try await eventually("\(serverName(index)) answers /health", timeout: .seconds(30)) {
+        try await eventually("\(serverName(index)) answers /health", timeout: .seconds(90)) {
             if let caFile { return await httpsHealth("https://127.0.0.1:\(ports[index])", caFile: caFile) == 200 }
             return (try? await send(url, "GET", "/health", body: [], headers: []))?.status == 200
         }
