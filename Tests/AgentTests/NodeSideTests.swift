@@ -2,6 +2,7 @@
 import AgentProtocol
 import Foundation
 import Inventory
+import Logging
 import Testing
 
 #if canImport(Glibc)
@@ -177,5 +178,26 @@ struct NodeSideTests {
         let next = (0..<500).map { _ in Jitter.nextDelay(period: 480_000, using: &generator) }
         #expect(next.allSatisfy { $0 >= .milliseconds(456_000) && $0 <= .milliseconds(504_000) })
         #expect(Set(next).count > 400)
+    }
+
+    @Test("a journal that cannot be read is not reported delivered (finding 13): the results stay, delivery is retried")
+    func unreadableJournalIsNotDelivered() async throws {
+        let directory = try temporaryDirectory("journal-unreadable")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // An enrolled node (credential and pinned site key in the state), servers unreachable.
+        let file = try StateFile(directory: directory)
+        try file.saveIdentity(NodeIdentity(node: "n1"))
+        try file.saveSiteKeys([SiteKey().public])
+        let agent = try await NodeAgent(
+            configuration: AgentConfiguration(servers: [URL(string: "http://127.0.0.1:1")!], stateDirectory: directory, node: "n1"),
+            logger: Logger(label: "test"))
+        _ = try await agent.enroll()
+        try await agent.state.journal(kind: .update, sequenceName: "update:x") { _ in Array("{}".utf8) }
+        // The journal's table is replaced by one the agent cannot read its entries from.
+        let database = try SQLiteDatabase(path: directory + "/state.db")
+        try database.execute("ALTER TABLE journal RENAME TO journal_moved; CREATE TABLE journal (unrelated TEXT)")
+        #expect(await agent.deliver() == false)
+        try database.execute("DROP TABLE journal; ALTER TABLE journal_moved RENAME TO journal")
+        #expect(try await agent.state.journaledCount() == 1, "the result is still journaled")
     }
 }
