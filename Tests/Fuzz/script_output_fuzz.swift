@@ -31,7 +31,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for line in lines {
         precondition(line.number > lastLine && !errorLines.contains(line.number), "line \(line.number) returned twice or with an error")
         lastLine = line.number
-        precondition(!physicalLines[line.number - 1].isEmpty, "a blank line was returned")
+        let physical = physicalLines[line.number - 1]
+        precondition(!physical.isEmpty && !(physical.count == 1 && physical.first == 0x0D), "a blank line was returned")
         if let fields { precondition(line.fields.count == fields, "line \(line.number) has \(line.fields.count) fields") }
         precondition(line.fieldColumns.count == line.fields.count && line.fieldColumns.first == 1, "bad columns")
         precondition(zip(line.fieldColumns, line.fieldColumns.dropFirst()).allSatisfy { $0 < $1 }, "columns not increasing")
@@ -42,9 +43,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             precondition(ScriptOutput.encodeArray(field.entries) == field, "entries do not re-encode: \(field)")
         }
     }
-    // Below the error limit, every non-blank line is either returned or has an error.
+    // Below the error limit, every non-blank line is either returned or has an error (a line
+    // that is only the CR of a CR LF line end is blank).
     if errors.count < ScriptOutput.errorLimit {
-        let nonBlank = physicalLines.enumerated().filter { !$0.element.isEmpty }.count
+        let nonBlank = physicalLines.filter { !$0.isEmpty && !($0.count == 1 && $0.first == 0x0D) }.count
         precondition(lines.count + errorLines.count == nonBlank, "a line was lost")
     }
     return 0
