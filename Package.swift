@@ -16,7 +16,7 @@
 //          Migrations + ModelStore ← Installation      migrate, reports, reader roles
 //          ModelStore + CLibXML2 ← Export              CIM-XML (DSP0201)
 //          Ingest + Export + Installation + CommandSupport + Hummingbird ← Server   middleware, routes, ingest queue
-//          HTTPClient                                  plain http:// over POSIX sockets, no Foundation (the agent's client)
+//          HTTPClient + CLibSSL                        http:// and https:// over POSIX sockets, no Foundation (the agent's client)
 //          AgentProtocol + HTTPClient + CSQLite + Subprocess ← Agent
 //          SQLCore ← CommandSupport ← AgentCLI ← cimdb-agent   errors, version, signals, logging; the agent command; the node's executable
 //          all ← Benchmarks, CLI ← cimdb               `cimdb bench`; the command tree; the executable
