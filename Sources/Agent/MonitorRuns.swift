@@ -174,7 +174,7 @@ actor ScriptCache {
     /// The path of the executable script with this hash, fetching it first if needed; nil
     /// when no server has it or it cannot be stored (logged).
     func path(for hash: String) async -> String? {
-        guard hash.utf8.count == 64, hash.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { return nil }
+        guard Digest.isHex(hash, length: 64) else { return nil }
         let path = directory + "/" + hash
         if await queue.run({ FileManager.default.isExecutableFile(atPath: path) }) { return path }
         guard let content = await fetch(hash), Script(content).hash == hash else { return nil }

@@ -72,7 +72,7 @@ public struct Assignments: Sendable, Hashable, Codable {
     public var problems: [String] {
         var problems: [String] = []
         func script(_ hash: String, _ place: String) {
-            if hash.utf8.count != 64 || !hash.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) {
+            if !Digest.isHex(hash, length: 64) {
                 problems.append("\(place): script '\(hash)' is not a SHA-256 in hex")
             }
         }

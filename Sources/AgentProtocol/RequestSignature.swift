@@ -72,9 +72,9 @@ public enum RequestSignature {
             guard let stamp = header(timestampHeader) else { return .failure(.missing(timestampHeader)) }
             guard let timestamp = Int64(stamp) else { return .failure(.malformed(timestampHeader)) }
             guard let nonce = header(nonceHeader) else { return .failure(.missing(nonceHeader)) }
-            guard nonce.utf8.count == 32, nonce.utf8.allSatisfy({ isHexDigit($0) }) else { return .failure(.malformed(nonceHeader)) }
+            guard Digest.isHex(nonce, length: 32) else { return .failure(.malformed(nonceHeader)) }
             guard let bodyHash = header(contentHashHeader) else { return .failure(.missing(contentHashHeader)) }
-            guard bodyHash.utf8.count == 64, bodyHash.utf8.allSatisfy({ isHexDigit($0) }) else { return .failure(.malformed(contentHashHeader)) }
+            guard Digest.isHex(bodyHash, length: 64) else { return .failure(.malformed(contentHashHeader)) }
             guard let text = header(signatureHeader) else { return .failure(.missing(signatureHeader)) }
             guard let signature = Data(base64Encoded: text), signature.count == 64 else { return .failure(.malformed(signatureHeader)) }
             return .success(Claim(node: node, timestamp: timestamp, nonce: nonce, bodyHash: bodyHash, signature: signature))
@@ -104,7 +104,6 @@ public enum RequestSignature {
         return Digest.hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
-    private static func isHexDigit(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) }
 }
 
 /// Why a request's signature was not accepted (logged by the server, answered with 401).

@@ -166,7 +166,7 @@ public enum EnrollmentToken {
     public static func fingerprint(of token: String) -> String? {
         guard let dot = token.lastIndex(of: ".") else { return nil }
         let fingerprint = token[token.index(after: dot)...]
-        guard fingerprint.utf8.count == 32, fingerprint.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+        guard Digest.isHex(fingerprint, length: 32) else {
             return nil
         }
         return String(fingerprint)

@@ -159,20 +159,11 @@ struct TrustTests {
         try await Task.sleep(for: .milliseconds(300))
         #expect(kill(pid, 0) == 0, "the script is still running after its agent was killed (what the next start is for)")
         try await installation.startAgent("n1")
-        try await eventually("the left-over script is killed", timeout: .seconds(30)) { !Self.isRunning(pid) }
+        try await eventually("the left-over script is killed", timeout: .seconds(30)) { !isAlive(pid) }
         #expect(installation.agentLog("n1").contains("was still running after its agent stopped: killed"))
         #expect(installation.agentLog("n1").contains("discovery slow, settings Slow"))
         // And the monitor run itself is reported: its result never reached the journal.
         #expect(installation.agentLog("n1").contains("discovery slow was interrupted when its agent stopped, before its result was journaled"))
-    }
-
-    /// Alive and not a zombie.
-    static func isRunning(_ pid: Int32) -> Bool {
-        guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")")
-        else {
-            return false
-        }
-        return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     @Test("names from the server are not paths: assignments naming ../ files are refused, and the state never writes outside its directory")

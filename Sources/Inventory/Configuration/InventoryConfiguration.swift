@@ -28,6 +28,11 @@ public enum Digest {
         hex(SHA256.hash(data: Array(bytes)))
     }
 
+    /// Whether `text` is exactly `length` lower-case hex digits (a SHA-256 is 64, a nonce 32).
+    public static func isHex(_ text: some StringProtocol, length: Int) -> Bool {
+        text.utf8.count == length && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
     /// Bytes as lower-case hex digits.
     public static func hex(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
