@@ -37,7 +37,14 @@ public struct AgentServer: Sendable {
     /// Serves until the task is cancelled or the process gets SIGINT/SIGTERM. `onListening`
     /// gets the bound port (useful with port 0).
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let pool = ConnectionPool(conninfo: configuration.conninfo, size: configuration.connections)
+        // A server that stops between the statements of a transaction (SIGSTOP, a VM paused, a
+        // thread stuck) would hold its row and event-order locks for as long as its socket
+        // lives and so stall every other server's ingest: PostgreSQL ends such a session after
+        // 10 s idle in a transaction. Our own transactions never wait on anything but the
+        // database between statements; a batch ended this way is redelivered by its agent.
+        let pool = ConnectionPool(
+            conninfo: configuration.conninfo, size: configuration.connections,
+            settings: [(name: "idle_in_transaction_session_timeout", value: "10s")])
         let metrics = ServerMetrics()
         let queue = IngestQueue(limit: configuration.queueLimit, metrics: metrics)
         let credentials = Credentials(pool: pool, serverName: configuration.name, logger: logger, metrics: metrics)

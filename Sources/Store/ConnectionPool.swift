@@ -20,12 +20,15 @@ public final class ConnectionPool: Sendable {
     private let state: Mutex<PoolState>
 
     /// A pool of `size` connections to `conninfo` (see ``Connection/init(_:)``). Nothing
-    /// connects until the first ``withConnection(_:)``.
-    public init(conninfo: String, size: Int = 4) {
+    /// connects until the first ``withConnection(_:)``. Each new connection first applies
+    /// `settings` (`set_config(name, value, false)`, values bound), e.g.
+    /// `[("idle_in_transaction_session_timeout", "10s")]`.
+    public init(conninfo: String, size: Int = 4, settings: [(name: String, value: String)] = []) {
         precondition(size > 0, "a pool needs at least one connection")
         self.conninfo = conninfo
         self.size = size
-        slots = (0..<size).map { PoolSlot(label: "cimdb.store.connection.\($0)", conninfo: conninfo) }
+        let settings = settings.map { PoolSlot.Setting(name: $0.name, value: $0.value) }
+        slots = (0..<size).map { PoolSlot(label: "cimdb.store.connection.\($0)", conninfo: conninfo, settings: settings) }
         state = Mutex(PoolState(free: Array((0..<size).reversed())))
     }
 

@@ -7,14 +7,21 @@ import SQLCore
 /// `@unchecked Sendable`: `connection` and `closed` are touched only by jobs on `queue`, which
 /// runs one at a time; the pool's state hands each slot to one caller at a time.
 final class PoolSlot: @unchecked Sendable {
+    struct Setting: Sendable {
+        var name: String
+        var value: String
+    }
+
     let queue: DispatchQueue
     let conninfo: String
+    let settings: [Setting]
     private var connection: Connection?
     private var closed = false
 
-    init(label: String, conninfo: String) {
+    init(label: String, conninfo: String, settings: [Setting] = []) {
         queue = DispatchQueue(label: label)
         self.conninfo = conninfo
+        self.settings = settings
     }
 
     /// Runs `body` with a healthy connection. On `queue` only.
@@ -38,6 +45,9 @@ final class PoolSlot: @unchecked Sendable {
         connection?.close()
         connection = nil
         let fresh = try Connection(conninfo)
+        for setting in settings {
+            try fresh.execute("SELECT set_config(\(setting.name), \(setting.value), false)")
+        }
         connection = fresh
         return fresh
     }

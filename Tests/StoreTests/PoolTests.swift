@@ -1,3 +1,4 @@
+import Foundation
 import SQLCore
 @testable import Store
 import Synchronization
@@ -98,6 +99,36 @@ struct PoolTests {
     }
 
     /// The backend PIDs `calls` concurrent calls ran on (each holds its connection briefly).
+    @Test("settings apply to every connection: a session stalled inside a transaction is ended and its locks freed")
+    func settingsEndStalledTransactions() async throws {
+        let conninfo = try await SharedDatabase.conninfo()
+        let stalled = ConnectionPool(conninfo: conninfo, size: 1, settings: [(name: "idle_in_transaction_session_timeout", value: "1s")])
+        let other = ConnectionPool(conninfo: conninfo, size: 1)
+        #expect(try await stalled.withConnection { try $0.execute("SHOW idle_in_transaction_session_timeout")[0].string(0) } == "1s")
+        let holder = Task {
+            try await stalled.withConnection { connection in
+                try connection.execute("BEGIN")
+                try connection.execute("SELECT pg_advisory_xact_lock(424242)")
+                Thread.sleep(forTimeInterval: 3)  // a client that stops mid-transaction
+                return Result { try connection.execute("SELECT 1") }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        // Without the setting the lock is held for 3 s and this fails at its 2 s lock timeout.
+        try await other.withConnection { connection in
+            try connection.transaction {
+                try $0.execute("SET LOCAL lock_timeout = '2s'")
+                try $0.execute("SELECT pg_advisory_xact_lock(424242)")
+            }
+        }
+        let late = try await holder.value
+        #expect(throws: PostgresError.self) { try late.get() }
+        // And the pool replaced the ended session.
+        #expect(try await stalled.withConnection { try $0.execute("SELECT 1")[0].int(0) } == 1)
+        await stalled.close()
+        await other.close()
+    }
+
     private func backendPIDs(_ pool: ConnectionPool, calls: Int) async throws -> Set<Int32> {
         try await withThrowingTaskGroup(of: Int32.self) { group in
             for _ in 0..<calls {
