@@ -10,11 +10,13 @@
 //          SQLCore                                     SQL statements, bind values, result rows, PostgreSQL errors
 //          CIM + SQLCore ← ORM ← SchemaGen             SQL names, column types, value coding; DDL and Swift emitters
 //          ORM ← Inventory ← AgentProtocol, Fleet      wire formats and configuration; the agent–server protocol; a synthetic fleet
+//          Inventory ← Tasks                           node sets, the access file and its difference, output folding
 //   I/O    SQLCore + CLibPQ ← Store ← Migrations       libpq (connections, pool, COPY, LISTEN), the embedded cluster; the product's SQL
 //          ORM + Store + MOF ← ModelStore              the installed model and its instances in the database
 //          Inventory + ModelStore ← Ingest             discovery and update processing (load → decide → write), configuration store
 //          Migrations + ModelStore ← Installation      migrate, reports, reader roles
 //          ModelStore + CLibXML2 ← Export              CIM-XML (DSP0201)
+//          AgentProtocol + Tasks + Store ← TaskStore   the task facility's database side: access, submit, dispatch (LISTEN), reports
 //          Ingest + Export + Installation + CommandSupport + Hummingbird ← Server   middleware, routes, ingest queue
 //          HTTPClient + CLibSSL                        http:// and https:// over POSIX sockets, no Foundation (the agent's client)
 //          AgentProtocol + HTTPClient + CSQLite + Subprocess ← Agent
@@ -81,6 +83,7 @@ let package = Package(
         ),
         // A synthetic fleet: what the default scripts would report on N nodes (benchmarks, tests).
         .target(name: "Fleet", dependencies: ["CIM", "Inventory"], swiftSettings: strict),
+        .target(name: "Tasks", dependencies: ["Inventory", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
 
         // MARK: I/O
 
@@ -100,6 +103,11 @@ let package = Package(
         .target(name: "Ingest", dependencies: ["CIM", "ORM", "SQLCore", "Store", "ModelStore", "Inventory"], swiftSettings: strict),
         // Installing and upgrading the schema: migrations, the default model's source, reports, reader roles.
         .target(name: "Installation", dependencies: ["SQLCore", "Store", "Migrations", "ModelStore"], swiftSettings: strict),
+        .target(
+            name: "TaskStore",
+            dependencies: ["AgentProtocol", "SQLCore", "Store", "Tasks", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // libxml2, for writing CIM-XML.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         // CIM-XML export (DSP0201): the inventory as VALUE.OBJECTWITHPATH documents, streamed.
@@ -108,7 +116,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "AgentProtocol", "CIM", "Export", "Ingest", "Inventory", "ModelStore", "ORM", "SQLCore", "Store", "CommandSupport",
+                "AgentProtocol", "CIM", "Export", "Ingest", "Inventory", "ModelStore", "ORM", "SQLCore", "Store", "CommandSupport", "TaskStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -161,7 +169,7 @@ let package = Package(
             name: "Benchmarks",
             dependencies: [
                 "AgentProtocol", "CIM", "CommandSupport", "Export", "Fleet", "Ingest", "Installation", "Inventory", "MOF",
-                "ModelStore", "ORM", "SchemaGen", "Server", "SQLCore", "Store",
+                "ModelStore", "ORM", "SchemaGen", "Server", "SQLCore", "Store", "Tasks", "TaskStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -173,7 +181,7 @@ let package = Package(
             name: "CLI",
             dependencies: [
                 "AgentCLI", "AgentProtocol", "Benchmarks", "CIM", "CommandSupport", "Export", "Ingest", "Installation", "Inventory",
-                "MOF", "ModelStore", "ORM", "SchemaGen", "Server", "SQLCore", "Store",
+                "MOF", "ModelStore", "ORM", "SchemaGen", "Server", "SQLCore", "Store", "Tasks", "TaskStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
@@ -206,6 +214,7 @@ let package = Package(
             dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "SQLCore", "Store", "StoreTesting", "CIMModel", "Migrations", "ModelStore"],
             swiftSettings: strict
         ),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "Inventory"], swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
         .testTarget(name: "CommandSupportTests", dependencies: ["CommandSupport"], swiftSettings: strict),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Fleet", "CIM", "ORM"], swiftSettings: strict),
@@ -239,7 +248,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "Agent", "AgentProtocol", "Server", "Ingest", "Inventory", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations",
-                "Installation", "ModelStore", "cimdb", "HTTPClient",
+                "Installation", "ModelStore", "cimdb", "HTTPClient", "Tasks", "TaskStore",
             ],
             exclude: ["Fixtures"], swiftSettings: strict
         ),

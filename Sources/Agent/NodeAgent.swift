@@ -23,11 +23,15 @@ public struct AgentConfiguration: Sendable {
     /// For https:// servers: the CA (or the server's own certificate) to verify them against;
     /// nil: the system's CAs.
     public var caFile: String?
+    /// Task targets run at once at most; one more is refused (the facility retries it).
+    public var maxTasks: Int
 
     public init(
         servers: [URL], stateDirectory: String, node: String, token: String? = nil, spread: Duration = .seconds(30),
-        heartbeat: Duration = .seconds(30), maximumOutputBytes: Int = 16 << 20, version: String = "cimdb-agent", caFile: String? = nil
+        heartbeat: Duration = .seconds(30), maximumOutputBytes: Int = 16 << 20, version: String = "cimdb-agent", caFile: String? = nil,
+        maxTasks: Int = 4
     ) {
+        self.maxTasks = maxTasks
         self.servers = servers
         self.stateDirectory = stateDirectory
         self.node = node
@@ -48,6 +52,8 @@ public actor NodeAgent {
     let state: AgentState
     let transport: Transport
     let logger: Logger
+    /// Runs task targets (the task facility).
+    let tasks: TaskRunner
     private var identity: NodeIdentity?
     private var assignments = Assignments(discovery: [], updates: [])
     private var assignmentsVersion = ""
@@ -75,6 +81,10 @@ public actor NodeAgent {
         }
         self.transport = Transport(servers: configuration.servers, node: configuration.node, keyring: keyring, tls: tls)
         self.logger = logger
+        self.tasks = TaskRunner(
+            node: configuration.node, stateDirectory: configuration.stateDirectory, transport: transport,
+            groups: ProcessGroups(directory: state.runningDirectory, queue: state.queue), queue: state.queue, logger: logger,
+            capacity: configuration.maxTasks)
         self.schedule = Schedule(spread: configuration.spread, generator: SystemRandomNumberGenerator())
         try await state.writeAtomically(Helpers.script, to: state.helpersPath)
         try await state.restoreCacheFiles()
@@ -395,7 +405,8 @@ public actor NodeAgent {
 
     /// Runs until cancelled.
     public func run() async throws {
-        _ = try await enroll()
+        let identity = try await enroll()
+        await tasks.recover(identity: identity)
         if !(await refreshAssignments()) { await adoptStoredAssignments() }
         let (deliveries, deliveryContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         deliveryWake = deliveryContinuation
@@ -404,6 +415,7 @@ public actor NodeAgent {
             group.addTask { await self.deliveryLoop(deliveries) }
             group.addTask { await self.heartbeatLoop() }
             group.addTask { await self.scheduleLoop() }
+            group.addTask { await self.tasks.pollLoop(identity: identity) }
             await group.next()
             group.cancelAll()
         }

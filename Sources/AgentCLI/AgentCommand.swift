@@ -91,6 +91,12 @@ public struct AgentCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A script printing more than this many bytes fails.", valueName: "bytes"))
     var maxOutputBytes = 16 << 20
 
+    @Option(
+        help: ArgumentHelp(
+            "Task targets run at once at most (the task facility); one more is refused and retried by the servers about every second.",
+            valueName: "n"))
+    var maxTasks = 4
+
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
     var logLevel = "info"
 
@@ -109,6 +115,7 @@ public struct AgentCommand: AsyncParsableCommand {
         }
         if ca != nil && !servers.contains(where: { $0.lowercased().hasPrefix("https://") }) { throw ValidationError("--ca is for https:// servers") }
         if (config != nil || updates) && !print { throw ValidationError("--config and --updates work with --print") }
+        if maxTasks < 1 { throw ValidationError("--max-tasks must be at least 1") }
         if spread < 0 || heartbeat <= 0 { throw ValidationError("--spread must be ≥ 0 and --heartbeat > 0") }
     }
 
@@ -123,7 +130,7 @@ public struct AgentCommand: AsyncParsableCommand {
             let configuration = AgentConfiguration(
                 servers: servers.compactMap { URL(string: $0) }, stateDirectory: stateDirectory, node: nodeName, token: try enrollmentToken(),
                 spread: .milliseconds(Int64(spread * 1000)), heartbeat: .milliseconds(Int64(heartbeat * 1000)),
-                maximumOutputBytes: maxOutputBytes, version: "cimdb \(cimdbVersion)", caFile: ca)
+                maximumOutputBytes: maxOutputBytes, version: "cimdb \(cimdbVersion)", caFile: ca, maxTasks: maxTasks)
             let agent = try await NodeAgent(configuration: configuration, logger: logger)
             if once {
                 let summary = try await agent.runOnce()

@@ -6,7 +6,9 @@ import HummingbirdTLS
 import Inventory
 public import Logging
 import NIOCore
+import SQLCore
 import Store
+import TaskStore
 
 /// `cimdb server`: the HTTP API agents talk to (SPEC §7). Stateless — everything it knows is in
 /// the database, so any number of server processes can run in front of one database and an
@@ -48,9 +50,10 @@ public struct AgentServer: Sendable {
         let metrics = ServerMetrics()
         let queue = IngestQueue(limit: configuration.queueLimit, metrics: metrics)
         let credentials = Credentials(pool: pool, serverName: configuration.name, logger: logger, metrics: metrics)
+        let dispatcher = TaskDispatcher(conninfo: configuration.conninfo, serverName: configuration.name, logger: logger)
         let routes = Routes(
             configuration: configuration, pool: pool, sink: queue, queueDepth: { await queue.depth }, credentials: credentials,
-            siteKeys: SiteKeys(pool: pool), metrics: metrics, logger: logger)
+            siteKeys: SiteKeys(pool: pool), metrics: metrics, tasks: dispatcher, logger: logger)
         let router = routes.router()
         let worker = IngestWorker(
             queue: queue, processor: DatabaseProcessors(pool: pool, configuration: configuration, logger: logger),
@@ -62,6 +65,12 @@ public struct AgentServer: Sendable {
             logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await worker.run() }
+            group.addTask { await dispatcher.run() }
+            group.addTask {
+                await Chores.repeatedly(every: .seconds(3600), "drop task outputs past their retention", logger: logger) {
+                    _ = try await pool.withConnection { try $0.execute("SELECT cimdb.forget_old_task_outputs()") }
+                }
+            }
             group.addTask {
                 await Chores.repeatedly(every: .seconds(60), "delete old request nonces", logger: logger) {
                     try await Chores.forgetOldNonces(pool: pool)

@@ -9,6 +9,7 @@ import Logging
 import NIOCore
 import SQLCore
 import Store
+import TaskStore
 
 /// The handlers of `AgentServer`, and the router they make.
 ///
@@ -28,6 +29,8 @@ struct Routes: Sendable {
     /// The key the agents' routes sign their answers with.
     var siteKeys: SiteKeys
     var metrics: ServerMetrics
+    /// The agents' long polls for task work.
+    var tasks: TaskDispatcher
     var logger: Logger
 
     func router() -> Router<ServerContext> {
@@ -44,6 +47,8 @@ struct Routes: Sendable {
             .get("/v1/scripts/:hash") { _, context in try await script(context) }
             .post("/v1/results") { request, context in try await results(request, context) }
             .post("/v1/heartbeat") { request, context in try await heartbeat(request, context) }
+            .get("/v1/tasks") { _, context in try await taskWork(context) }
+            .post("/v1/tasks/report") { request, context in try await taskReport(request, context) }
         let export = ExternalSystemRoutes(configuration: configuration, pool: pool, logger: logger)
         router.get("/export") { request, _ in try await export.respond(request) }
         router.post("/v1/subscriptions") { request, _ in try await export.subscribe(request) }
@@ -118,6 +123,35 @@ struct Routes: Sendable {
             return try AssignmentQueries.assignments(of: node, on: connection).version
         }
         return Self.json(HeartbeatResponse(assignmentsVersion: version))
+    }
+
+    /// The long poll: answers with work for the node as soon as there is some, or after 8 s
+    /// with none (under the agent's 10 s first-byte timeout).
+    private func taskWork(_ context: ServerContext) async throws -> Response {
+        let node = try context.signer()
+        return Self.json(await tasks.work(for: node, wait: .seconds(TaskWork.maximumWaitSeconds)))
+    }
+
+    private func taskReport(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let node = try context.signer()
+        var request = request
+        let body = try await request.collectBody(upTo: configuration.maximumBodyBytes)
+        let report: TaskReport
+        do {
+            report = try JSONDecoder().decode(TaskReport.self, from: Data(body.readableBytesView))
+        } catch {
+            throw ClientError(.badRequest, "expected a task report as JSON: \(error)")
+        }
+        guard report.target.node == node else {
+            throw ClientError(.forbidden, "node \(node) cannot report for \(report.target)")
+        }
+        let server = configuration.name
+        do {
+            let state = try await pool.withConnection { try TaskWorkQueries.report(report, node: node, server: server, on: $0) }
+            return Self.json(TaskReportAnswer(state: state))
+        } catch let error as PostgresError where error.sqlState == "42704" {
+            throw ClientError(.notFound, error.message)
+        }
     }
 
     private func health() async throws -> Response {

@@ -1,0 +1,119 @@
+public import AgentProtocol
+public import Logging
+import Store
+
+/// A server's side of task dispatch: the agents waiting on this server (their long polls), and
+/// a loop that hands them work from the database.
+///
+/// Servers learn of new work from PostgreSQL (`LISTEN cimdb_tasks`: a task submitted,
+/// cancelled or killed), and look again every second for what time alone makes due (retries of
+/// refused targets, hand-overs never acknowledged, agents gone quiet). Any server may dispatch
+/// any target: an agent waits on one server at a time, and the database hands each target to
+/// one of them (`cimdb.claim_task_work`, under a lock that makes the limits hold across
+/// servers). Two connections of its own: one blocks in LISTEN, one claims.
+public actor TaskDispatcher {
+    struct Waiter {
+        var id: UInt64
+        var continuation: CheckedContinuation<TaskWork, Never>
+    }
+
+    let conninfo: String
+    let serverName: String
+    let logger: Logger
+    private var waiting: [String: [Waiter]] = [:]
+    private var lastID: UInt64 = 0
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+
+    public init(conninfo: String, serverName: String, logger: Logger) {
+        self.conninfo = conninfo
+        self.serverName = serverName
+        self.logger = logger
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// How many agents wait on this server now.
+    public var waitingAgents: Int { waiting.count }
+
+    /// The work for `node`, as soon as there is some, or nothing after `wait`.
+    public func work(for node: String, wait: Duration) async -> TaskWork {
+        lastID += 1
+        let id = lastID
+        return await withCheckedContinuation { continuation in
+            waiting[node, default: []].append(Waiter(id: id, continuation: continuation))
+            wake.yield()
+            Task { [weak self] in
+                try? await Task.sleep(for: wait)
+                await self?.expire(node: node, id: id)
+            }
+        }
+    }
+
+    private func expire(node: String, id: UInt64) {
+        guard var waiters = waiting[node], let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        let waiter = waiters.remove(at: index)
+        waiting[node] = waiters.isEmpty ? nil : waiters
+        waiter.continuation.resume(returning: TaskWork())
+    }
+
+    /// Hands `work` to the nodes' waiting polls; returns the runs no poll was there to take.
+    private func hand(_ work: [String: TaskWork]) -> [TaskTargetID] {
+        var orphans: [TaskTargetID] = []
+        for (node, items) in work {
+            guard var waiters = waiting[node], !waiters.isEmpty else {
+                orphans += items.runs.map(\.target)
+                continue
+            }
+            let waiter = waiters.removeFirst()
+            waiting[node] = waiters.isEmpty ? nil : waiters
+            waiter.continuation.resume(returning: items)
+        }
+        return orphans
+    }
+
+    /// Runs until cancelled.
+    public func run() async {
+        let listener = DedicatedConnection(conninfo: conninfo, label: "cimdb.server.tasks.listen")
+        let claimer = DedicatedConnection(conninfo: conninfo, label: "cimdb.server.tasks.claim")
+        let wake = self.wake
+        let logger = self.logger
+        // LISTEN on its own connection; each notification (or a second without one) wakes the loop.
+        let listening = Task {
+            var listens = false
+            while !Task.isCancelled {
+                do {
+                    if !listens {
+                        try await listener.run { try $0.listen("cimdb_tasks") }
+                        listens = true
+                    }
+                    _ = try await listener.run { try $0.notifications(timeout: .seconds(1)) }
+                } catch {
+                    listens = false
+                    logger.warning("tasks: listening for new work: \(error)")
+                    try? await Task.sleep(for: .seconds(1))
+                }
+                wake.yield()
+            }
+        }
+        defer { listening.cancel() }
+        for await _ in wakes {
+            if Task.isCancelled { break }
+            let nodes = Array(waiting.keys)
+            guard !nodes.isEmpty else { continue }
+            do {
+                let server = serverName
+                let work = try await claimer.run { try TaskWorkQueries.claim(server: server, nodes: nodes, on: $0) }
+                let orphans = hand(work)
+                if !orphans.isEmpty {
+                    try await claimer.run { try TaskWorkQueries.release(orphans, server: server, on: $0) }
+                }
+            } catch {
+                logger.warning("tasks: handing out work: \(error)")
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        listening.cancel()
+        await listener.close()
+        await claimer.close()
+    }
+}
