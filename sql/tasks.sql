@@ -42,13 +42,13 @@ SELECT x.task, x.node, x.state, x.failure_cause, x.failure_detail, x.exit_code,
        report.output_text(o.content) AS stdout, report.output_text(e.content) AS stderr,
        o.content AS stdout_bytes, e.content AS stderr_bytes,
        x.stdout_bytes AS stdout_size, x.stderr_bytes AS stderr_size, x.stdout_truncated, x.stderr_truncated,
-       x.bytes_copied, x.started_at AS started, x.finished_at AS finished, x.finished_at - x.started_at AS duration,
+       x.bytes_copied, x.dispatched_at AS dispatched, x.started_at AS started, x.finished_at AS finished, x.finished_at - x.started_at AS duration,
        x.claimed_by AS server, k.tool, k.user_name
 FROM cimdb.task_target x
 JOIN cimdb.task k ON k.id = x.task
 LEFT JOIN cimdb.task_output o ON o.hash = x.stdout_hash
 LEFT JOIN cimdb.task_output e ON e.hash = x.stderr_hash;
-COMMENT ON VIEW report.task_targets IS 'One row per task target: state, failure cause, exit code, stdout and stderr (as text, and as bytes), sizes (the whole stream, truncated or not), bytes copied, times, the server that carried it.';
+COMMENT ON VIEW report.task_targets IS 'One row per task target: state, failure cause, exit code, stdout and stderr (as text, and as bytes), sizes (the whole stream, truncated or not), bytes copied, times (dispatched: last handed to the agent), the server that carried it.';
 
 -- Every transition of a task (node NULL) or target.
 CREATE VIEW report.task_log AS

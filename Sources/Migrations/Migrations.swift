@@ -6314,6 +6314,7 @@ CREATE TABLE cimdb.task_target (
     bytes_copied bigint,
     claimed_by text,            -- the server that handed it to its agent and awaits its answer
     claimed_at timestamptz,
+    dispatched_at timestamptz,  -- when it was last handed to its agent (kept once it ends)
     deliveries integer NOT NULL DEFAULT 0,
     refusals integer NOT NULL DEFAULT 0,
     next_try_at timestamptz NOT NULL DEFAULT '-infinity',
@@ -6762,7 +6763,8 @@ BEGIN
         LIMIT greatest(limits.targets - in_flight, 0)
         FOR UPDATE OF t),
     claimed AS (
-        UPDATE cimdb.task_target t SET claimed_by = server_name, claimed_at = clock_timestamp(), deliveries = t.deliveries + 1
+        UPDATE cimdb.task_target t SET claimed_by = server_name, claimed_at = clock_timestamp(), dispatched_at = clock_timestamp(),
+            deliveries = t.deliveries + 1
         FROM chosen c WHERE t.task = c.task AND t.node = c.node
         RETURNING t.task, t.node)
     SELECT 'run'::text, c.task, c.node, k.definition, k.targets,
@@ -6812,6 +6814,7 @@ BEGIN
         UPDATE cimdb.task_target t SET claimed_by = NULL, claimed_at = NULL, refusals = t.refusals + 1,
             next_try_at = clock_timestamp() + interval '1 second'
         WHERE t.task = task_id AND t.node = node_name;
+        PERFORM pg_notify('cimdb_tasks', '');
     WHEN 'COPYING', 'RUNNING' THEN
         UPDATE cimdb.task_target t SET state = runner_state, claimed_by = server_name,
             started_at = coalesce(t.started_at, started, clock_timestamp())
@@ -6835,6 +6838,8 @@ BEGIN
             started_at = coalesce(t.started_at, started), finished_at = coalesce(finished, clock_timestamp())
         WHERE t.task = task_id AND t.node = node_name;
         PERFORM cimdb.finish_task_if_done(task_id);
+        -- A place in flight is free: every server looks for work to hand out.
+        PERFORM pg_notify('cimdb_tasks', '');
     ELSE
         RAISE EXCEPTION 'unknown runner state %', runner_state USING ERRCODE = 'invalid_parameter_value';
     END CASE;

@@ -495,14 +495,15 @@ public struct AccessFile {
 extension AccessFile {
     /// The database's configuration (`cimdb.access_configuration()`) as an access file.
     public static func yaml(fromDatabase json: String) throws -> String {
-        guard var top = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return "" }
+        // JSONDecoder, not JSONSerialization: its numbers (NSNumber) would print as 1e+1, its booleans as 0e+0.
+        guard var top = try JSONDecoder().decode(PlainJSON.self, from: Data(json.utf8)).value as? [String: Any] else { return "" }
         // The file's own spellings: durations and sizes as written, no defaults repeated.
         if var tools = top["tools"] as? [[String: Any]] {
             for i in tools.indices {
-                if let ms = (tools[i].removeValue(forKey: "timeout_ms") as? NSNumber)?.int64Value, ms != 600_000 {
+                if let ms = tools[i].removeValue(forKey: "timeout_ms") as? Int, ms != 600_000 {
                     tools[i]["timeout"] = ms % 1000 == 0 ? "\(ms / 1000)s" : "\(ms)ms"
                 }
-                if let cap = (tools[i]["output_cap"] as? NSNumber)?.intValue, cap == 1 << 20 { tools[i]["output_cap"] = nil }
+                if let cap = tools[i]["output_cap"] as? Int, cap == 1 << 20 { tools[i]["output_cap"] = nil }
                 if (tools[i]["files"] as? [Any])?.isEmpty == true { tools[i]["files"] = nil }
                 if (tools[i]["parameters"] as? [Any])?.isEmpty == true { tools[i]["parameters"] = nil }
             }
@@ -520,5 +521,42 @@ extension AccessFile {
             text += try Yams.dump(object: [key: value], width: 120, sortKeys: true)
         }
         return text
+    }
+}
+
+/// JSON as plain Swift values (Bool, Int, Double, String, arrays, dictionaries), for Yams.
+struct PlainJSON: Decodable {
+    var value: Any
+
+    init(from decoder: any Decoder) throws {
+        if var list = try? decoder.unkeyedContainer() {
+            var items: [Any] = []
+            while !list.isAtEnd { items.append(try list.decode(PlainJSON.self).value) }
+            value = items
+        } else if let object = try? decoder.container(keyedBy: Key.self) {
+            var items: [String: Any] = [:]
+            for key in object.allKeys { items[key.stringValue] = try object.decode(PlainJSON.self, forKey: key).value }
+            value = items
+        } else {
+            let single = try decoder.singleValueContainer()
+            if single.decodeNil() {
+                value = NSNull()
+            } else if let b = try? single.decode(Bool.self) {
+                value = b
+            } else if let i = try? single.decode(Int.self) {
+                value = i
+            } else if let d = try? single.decode(Double.self) {
+                value = d
+            } else {
+                value = try single.decode(String.self)
+            }
+        }
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 }
