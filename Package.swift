@@ -237,7 +237,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "AgentProtocol", "Ingest", "Inventory", "Server", "SQLCore", "Store", "InstallationTesting",
+                "AgentProtocol", "Ingest", "Inventory", "Server", "SQLCore", "Store", "InstallationTesting", "TaskStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

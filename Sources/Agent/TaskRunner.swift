@@ -210,8 +210,17 @@ actor TaskRunner {
         var bytesCopied: Int64 = 0
         let work = workDirectory(target)
         let files = run.files
-        // Copy.
+        // Copy. First the runner's PENDING, awaited: a target cancelled since it was handed over
+        // is not started at all (CANCELLED: the command never ran).
         if !files.isEmpty {
+            let state = await send(TaskReport(target: target, state: .pending, startedMilliseconds: startedAt), identity: identity, retries: 3)
+            if let state, !["PENDING", "COPYING", "RUNNING"].contains(state) {
+                logger.info("\(target) ended \(state) in the database before it started: not run")
+                await finish(
+                    TaskReport(target: target, state: .cancelled, detail: "ended \(state) before it started", finishedMilliseconds: Self.now()),
+                    record: record, identity: identity)
+                return
+            }
             record.state = .copying
             await save(record)
             Task { _ = await self.send(TaskReport(target: target, state: .copying, startedMilliseconds: startedAt), identity: identity, retries: 3) }
@@ -243,9 +252,10 @@ actor TaskRunner {
                     startedMilliseconds: startedAt, finishedMilliseconds: Self.now()), record: record, identity: identity)
             return
         }
-        if let stop = stopRequest(target) {
+        if stopRequest(target) != nil {
+            // Asked to stop before the command started: it never ran (CANCELLED, not KILLED).
             await finish(
-                TaskReport(target: target, state: stop == .killed ? .killed : .cancelled, bytesCopied: bytesCopied, startedMilliseconds: startedAt,
+                TaskReport(target: target, state: .cancelled, bytesCopied: bytesCopied, startedMilliseconds: startedAt,
                     finishedMilliseconds: Self.now()), record: record, identity: identity)
             return
         }

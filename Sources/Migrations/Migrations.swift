@@ -6658,10 +6658,12 @@ BEGIN
     UPDATE cimdb.task SET cancel_requested_at = coalesce(cancel_requested_at, clock_timestamp()),
                           kill_requested_at = CASE WHEN kill THEN coalesce(kill_requested_at, clock_timestamp()) END
     WHERE id = task_id;
-    -- Pending targets not handed to an agent end now; one handed over but not yet started is
-    -- also killed, should its agent start it.
+    -- Pending targets end now. One already handed to its agent: on cancel it ends too (the
+    -- agent hears it in the answer to its first report and stops it; one without files to copy
+    -- may have run for the quarter second before that report); on kill it is killed like the
+    -- running ones, and its agent reports KILLED, or CANCELLED when it had not started it.
     UPDATE cimdb.task_target SET state = 'CANCELLED', finished_at = clock_timestamp()
-    WHERE task = task_id AND state = 'PENDING' AND claimed_by IS NULL;
+    WHERE task = task_id AND state = 'PENDING' AND (NOT kill OR claimed_by IS NULL);
     PERFORM cimdb.finish_task_if_done(task_id);
     PERFORM pg_notify('cimdb_tasks', task_id::text);
     RETURN (SELECT state FROM cimdb.task WHERE id = task_id);
@@ -6717,7 +6719,11 @@ BEGIN
         SELECT t.task, t.node, t.deliveries FROM cimdb.task_target t
         WHERE t.state = 'PENDING' AND t.claimed_at < clock_timestamp() - interval '15 seconds' FOR UPDATE
     LOOP
-        IF stale.deliveries >= 3 THEN
+        IF EXISTS (SELECT 1 FROM cimdb.task k WHERE k.id = stale.task AND k.cancel_requested_at IS NOT NULL) THEN
+            UPDATE cimdb.task_target t SET state = 'CANCELLED', claimed_by = NULL, finished_at = clock_timestamp()
+            WHERE t.task = stale.task AND t.node = stale.node;
+            PERFORM cimdb.finish_task_if_done(stale.task);
+        ELSIF stale.deliveries >= 3 THEN
             UPDATE cimdb.task_target t SET state = 'FAILED', failure_cause = 'signature refused', claimed_by = NULL,
                 failure_detail = 'handed to the agent 3 times and never acknowledged (did it refuse the server''s signature?)',
                 finished_at = clock_timestamp()

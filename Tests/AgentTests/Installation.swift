@@ -119,6 +119,8 @@ final class Installation: @unchecked Sendable {
         agents[node] = nil
     }
 
+    func agentPID(_ node: String) -> Int32? { agents[node]?.pid }
+
     func agentLog(_ node: String) -> String {
         (try? String(contentsOfFile: directory + "/agent-\(node).log", encoding: .utf8)) ?? ""
     }

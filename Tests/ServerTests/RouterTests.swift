@@ -11,6 +11,7 @@ import SQLCore
 @testable import Server
 import Store
 import Synchronization
+import TaskStore
 import Testing
 
 /// The server's router driven in-process (HummingbirdTesting, no sockets): the middleware —
@@ -79,7 +80,8 @@ struct RouterTests {
         guard case .success = enrolled else { throw TestFailure("enrollment refused") }
         let routes = Routes(
             configuration: configuration, pool: pool, sink: sink, queueDepth: { 42 }, credentials: credentials,
-            siteKeys: SiteKeys(pool: pool), metrics: metrics, logger: logger)
+            siteKeys: SiteKeys(pool: pool), metrics: metrics,
+            tasks: TaskDispatcher(conninfo: pool.conninfo, serverName: "test", logger: logger), logger: logger)
         return Fixture(routes: routes, identity: identity, sink: sink, pool: pool)
     }
 
