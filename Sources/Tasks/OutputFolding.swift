@@ -37,7 +37,9 @@ public enum OutputFolding {
 
     public static func blocks(_ outcomes: [TargetOutcome], fold: Bool = true) -> [Block] {
         guard fold else {
-            return outcomes.sorted { NodeSet([$0.node]).names.first! < NodeSet([$1.node]).names.first! || $0.node < $1.node }
+            // In node-set order (n2 before n10).
+            let order = Dictionary(NodeSet(outcomes.map(\.node)).names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            return outcomes.sorted { order[$0.node, default: 0] < order[$1.node, default: 0] }
                 .map { Block(nodes: NodeSet([$0.node]), ending: $0.ending, stdout: $0.stdout, stderr: $0.stderr) }
         }
         struct Key: Hashable {

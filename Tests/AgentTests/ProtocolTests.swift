@@ -131,3 +131,28 @@ struct ProtocolTests {
         }
     }
 }
+
+@Suite("task outputs: head and tail within the cap")
+struct OutputKeeperTests {
+    @Test("under the cap: kept whole; over it: head, a mark naming what was left out, and tail, with the total size")
+    func keeper() {
+        var small = OutputKeeper(cap: 100)
+        small.append(Array("hello".utf8))
+        #expect(small.output == CappedOutput(kept: Array("hello".utf8), totalBytes: 5, truncated: false))
+
+        var large = OutputKeeper(cap: 1000)
+        var all: [UInt8] = []
+        for chunk in 0..<50 {
+            let bytes = (0..<997).map { UInt8(truncatingIfNeeded: $0 &+ chunk) }
+            all += bytes
+            large.append(bytes)
+        }
+        let output = large.output
+        #expect(output.truncated && output.totalBytes == Int64(all.count))
+        #expect(Array(output.kept.prefix(500)) == Array(all.prefix(500)))
+        #expect(Array(output.kept.suffix(500)) == Array(all.suffix(500)))
+        let mark = OutputKeeper.mark(omitted: Int64(all.count - 1000))
+        #expect(output.kept.count == 1000 + mark.count)
+        #expect(Array(output.kept[500..<(500 + mark.count)]) == mark)
+    }
+}

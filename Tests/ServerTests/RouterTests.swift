@@ -267,6 +267,17 @@ struct RouterTests {
                 #expect(response.status == .ok)
                 check(response, method: "POST", path: "/v1/results", node: "n1", nonce: results[HTTPField.Name(RequestSignature.nonceHeader)!]!)
             }
+            // Task reports: for a target that does not exist (404), for another node's (403).
+            for (reported, status) in [("n1", HTTPResponse.Status.notFound), ("n2", .forbidden)] {
+                let report = [UInt8](try JSONEncoder().encode(TaskReport(target: TaskTargetID(task: 999, node: reported), state: .running)))
+                let reportNonce = RequestSignature.randomNonce()
+                var reportHeaders = Fixture.signed("POST", "/v1/tasks/report", body: report, identity: fixture.identity, nonce: reportNonce)
+                reportHeaders[.contentType] = "application/json"
+                try await client.execute(uri: "/v1/tasks/report", method: .post, headers: reportHeaders, body: ByteBuffer(bytes: report)) { response in
+                    #expect(response.status == status)
+                    check(response, method: "POST", path: "/v1/tasks/report", node: "n1", nonce: reportNonce)
+                }
+            }
         }
     }
 
