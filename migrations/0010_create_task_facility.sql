@@ -187,6 +187,9 @@ CREATE TABLE cimdb.task_target (
     PRIMARY KEY (task, node)
 );
 CREATE INDEX task_target_open ON cimdb.task_target (task) WHERE state IN ('PENDING', 'COPYING', 'RUNNING');
+-- What the dispatch reads at every hand-over: the targets in flight, the ones waiting by node.
+CREATE INDEX task_target_in_flight ON cimdb.task_target (task) WHERE claimed_by IS NOT NULL AND state IN ('PENDING', 'COPYING', 'RUNNING');
+CREATE INDEX task_target_waiting ON cimdb.task_target (node) WHERE state = 'PENDING' AND claimed_by IS NULL;
 COMMENT ON TABLE cimdb.task_target IS 'One row per node a task runs on: its state, failure cause, exit code, outputs (by hash in cimdb.task_output), bytes copied, times.';
 
 -- What agents tell the servers of their task runs: when each last asked for work.
@@ -556,97 +559,115 @@ BEGIN
 END
 $$;
 
+-- For servers, once a second: targets handed over and never acknowledged go back to waiting
+-- (the third time, they end FAILED: the agent refused the answers), targets of agents that
+-- stopped asking end FAILED (agent unreachable). One server at a time.
+CREATE FUNCTION cimdb.task_upkeep() RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    stale record;
+BEGIN
+    PERFORM pg_advisory_xact_lock(7163376960224458357);  -- 'cimdbtsk', as claim_task_work
+    FOR stale IN
+        SELECT t.task, t.node, t.deliveries, k.cancel_requested_at IS NOT NULL AS cancelled
+        FROM cimdb.task_target t JOIN cimdb.task k ON k.id = t.task
+        WHERE t.claimed_by IS NOT NULL AND t.state = 'PENDING' AND t.claimed_at < clock_timestamp() - interval '15 seconds'
+        FOR UPDATE OF t
+    LOOP
+        IF stale.cancelled THEN
+            UPDATE cimdb.task_target t SET state = 'CANCELLED', claimed_by = NULL, finished_at = clock_timestamp()
+            WHERE t.task = stale.task AND t.node = stale.node;
+        ELSIF stale.deliveries >= 3 THEN
+            UPDATE cimdb.task_target t SET state = 'FAILED', failure_cause = 'signature refused', claimed_by = NULL,
+                failure_detail = 'handed to the agent 3 times and never acknowledged (did it refuse the server''s signature?)',
+                finished_at = clock_timestamp()
+            WHERE t.task = stale.task AND t.node = stale.node;
+        ELSE
+            UPDATE cimdb.task_target t SET claimed_by = NULL, claimed_at = NULL WHERE t.task = stale.task AND t.node = stale.node;
+        END IF;
+        PERFORM cimdb.finish_task_if_done(stale.task);
+    END LOOP;
+    -- Agents that stopped asking: 30 s for targets waiting, 60 s for running ones.
+    FOR stale IN
+        WITH quiet AS (
+            SELECT t.task, t.node, a.polled_at FROM cimdb.task_target t
+            JOIN cimdb.task k ON k.id = t.task
+            LEFT JOIN cimdb.task_agent a ON a.node = t.node
+            WHERE k.state = 'RUNNING' AND t.state IN ('PENDING', 'COPYING', 'RUNNING')
+              AND ((t.claimed_by IS NULL AND t.state = 'PENDING' AND k.started_at < clock_timestamp() - interval '30 seconds'
+                    AND coalesce(a.polled_at, '-infinity') < clock_timestamp() - interval '30 seconds')
+                OR (t.state IN ('COPYING', 'RUNNING') AND coalesce(a.polled_at, '-infinity') < clock_timestamp() - interval '60 seconds')))
+        UPDATE cimdb.task_target t SET state = 'FAILED', failure_cause = 'agent unreachable', claimed_by = NULL,
+            failure_detail = 'the agent has not asked for work since ' || coalesce(q.polled_at::text, 'it was enrolled'),
+            finished_at = clock_timestamp()
+        FROM quiet q WHERE t.task = q.task AND t.node = q.node
+        RETURNING t.task
+    LOOP
+        PERFORM cimdb.finish_task_if_done(stale.task);
+    END LOOP;
+END
+$$;
+
 -- For servers: admit waiting tasks and hand pending targets of these nodes (whose agents are
--- waiting on `server` now) to them, within the limits over all servers; the kills due for
--- these nodes' running targets; and the upkeep: targets handed over and never acknowledged
--- go back to waiting, targets of agents that stopped asking end FAILED (agent unreachable).
--- One server at a time (an advisory lock): the limits hold across servers.
-CREATE FUNCTION cimdb.claim_task_work(server_name text, nodes text[])
+-- waiting on `server` now) to them, within the limits over all servers, and the kills due for
+-- these nodes' running targets. `seen`: nodes whose last poll this server has not recorded in
+-- a while (cimdb.task_agent). One server at a time (an advisory lock): the limits hold across
+-- servers. Called at every new poll and every freed place: it reads only the targets in
+-- flight and the waiting ones of these nodes (partial indexes).
+CREATE FUNCTION cimdb.claim_task_work(server_name text, nodes text[], seen text[] DEFAULT '{}')
 RETURNS TABLE (kind text, task bigint, node text, definition jsonb, targets text[], files jsonb)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
     limits cimdb.task_limits;
     running integer;
     in_flight integer;
-    stale record;
 BEGIN
     PERFORM pg_advisory_xact_lock(7163376960224458357);  -- 'cimdbtsk'
     SELECT * INTO limits FROM cimdb.task_limits;
-    INSERT INTO cimdb.task_agent (node, polled_at, server)
-    SELECT x, clock_timestamp(), server_name FROM unnest(nodes) x
-    ON CONFLICT ON CONSTRAINT task_agent_pkey DO UPDATE SET polled_at = EXCLUDED.polled_at, server = EXCLUDED.server
-    WHERE cimdb.task_agent.polled_at < EXCLUDED.polled_at - interval '5 seconds' OR cimdb.task_agent.server IS DISTINCT FROM EXCLUDED.server;
-    -- Handed over 15 s ago and never acknowledged (the server died before answering, or the
-    -- agent refused the answer): waiting again; the third time, the agent refuses it.
-    FOR stale IN
-        SELECT t.task, t.node, t.deliveries FROM cimdb.task_target t
-        WHERE t.state = 'PENDING' AND t.claimed_at < clock_timestamp() - interval '15 seconds' FOR UPDATE
-    LOOP
-        IF EXISTS (SELECT 1 FROM cimdb.task k WHERE k.id = stale.task AND k.cancel_requested_at IS NOT NULL) THEN
-            UPDATE cimdb.task_target t SET state = 'CANCELLED', claimed_by = NULL, finished_at = clock_timestamp()
-            WHERE t.task = stale.task AND t.node = stale.node;
-            PERFORM cimdb.finish_task_if_done(stale.task);
-        ELSIF stale.deliveries >= 3 THEN
-            UPDATE cimdb.task_target t SET state = 'FAILED', failure_cause = 'signature refused', claimed_by = NULL,
-                failure_detail = 'handed to the agent 3 times and never acknowledged (did it refuse the server''s signature?)',
-                finished_at = clock_timestamp()
-            WHERE t.task = stale.task AND t.node = stale.node;
-            PERFORM cimdb.finish_task_if_done(stale.task);
-        ELSE
-            UPDATE cimdb.task_target t SET claimed_by = NULL, claimed_at = NULL WHERE t.task = stale.task AND t.node = stale.node;
-        END IF;
-    END LOOP;
-    -- Agents that stopped asking: 30 s for targets waiting, 60 s for running ones.
-    FOR stale IN
-        UPDATE cimdb.task_target t SET state = 'FAILED', failure_cause = 'agent unreachable', claimed_by = NULL,
-            failure_detail = 'the agent has not asked for work since ' || coalesce(a.polled_at::text, 'ever'), finished_at = clock_timestamp()
-        FROM cimdb.task k, cimdb.task_agent a
-        WHERE k.id = t.task AND k.state = 'RUNNING' AND a.node = t.node
-          AND ((t.state = 'PENDING' AND t.claimed_by IS NULL AND k.started_at < clock_timestamp() - interval '30 seconds'
-                AND a.polled_at < clock_timestamp() - interval '30 seconds')
-            OR (t.state IN ('COPYING', 'RUNNING') AND a.polled_at < clock_timestamp() - interval '60 seconds'))
-        RETURNING t.task
-    LOOP
-        PERFORM cimdb.finish_task_if_done(stale.task);
-    END LOOP;
-    UPDATE cimdb.task_target t SET state = 'FAILED', failure_cause = 'agent unreachable', finished_at = clock_timestamp(),
-        failure_detail = 'the agent has never asked for work'
-    FROM cimdb.task k
-    WHERE k.id = t.task AND k.state = 'RUNNING' AND t.state = 'PENDING' AND t.claimed_by IS NULL
-      AND k.started_at < clock_timestamp() - interval '30 seconds'
-      AND NOT EXISTS (SELECT 1 FROM cimdb.task_agent a WHERE a.node = t.node);
+    IF cardinality(seen) > 0 THEN
+        INSERT INTO cimdb.task_agent (node, polled_at, server)
+        SELECT x, clock_timestamp(), server_name FROM unnest(seen) x
+        ON CONFLICT ON CONSTRAINT task_agent_pkey DO UPDATE SET polled_at = EXCLUDED.polled_at, server = EXCLUDED.server;
+    END IF;
     -- Admit waiting tasks, oldest first, up to the limit.
     SELECT count(*) INTO running FROM cimdb.task WHERE state = 'RUNNING';
-    UPDATE cimdb.task k SET state = 'RUNNING', started_at = clock_timestamp()
-    WHERE k.id IN (SELECT id FROM cimdb.task WHERE state = 'PENDING' ORDER BY id LIMIT greatest(limits.tasks - running, 0));
+    IF running < limits.tasks THEN
+        UPDATE cimdb.task k SET state = 'RUNNING', started_at = clock_timestamp()
+        WHERE k.id IN (SELECT id FROM cimdb.task WHERE state = 'PENDING' ORDER BY id LIMIT limits.tasks - running);
+    END IF;
     -- Hand over pending targets of these nodes, within the targets in flight: first those no
     -- agent refused, then those whose retry is due.
     SELECT count(*) INTO in_flight FROM cimdb.task_target
-    WHERE state IN ('COPYING', 'RUNNING') OR (state = 'PENDING' AND claimed_by IS NOT NULL);
-    RETURN QUERY
-    WITH chosen AS (
-        SELECT t.task, t.node FROM cimdb.task_target t JOIN cimdb.task k ON k.id = t.task
-        WHERE k.state = 'RUNNING' AND k.cancel_requested_at IS NULL AND t.state = 'PENDING' AND t.claimed_by IS NULL
-          AND t.next_try_at <= clock_timestamp() AND t.node = ANY (nodes)
-        ORDER BY t.refusals > 0, t.task, t.node
-        LIMIT greatest(limits.targets - in_flight, 0)
-        FOR UPDATE OF t),
-    claimed AS (
-        UPDATE cimdb.task_target t SET claimed_by = server_name, claimed_at = clock_timestamp(), dispatched_at = clock_timestamp(),
-            deliveries = t.deliveries + 1
-        FROM chosen c WHERE t.task = c.task AND t.node = c.node
-        RETURNING t.task, t.node)
-    SELECT 'run'::text, c.task, c.node, k.definition, k.targets,
-           coalesce((SELECT jsonb_agg(jsonb_build_object('destination', f.destination, 'content', encode(f.content, 'base64')) ORDER BY f.destination)
-                     FROM cimdb.task_file f WHERE f.task = c.task), '[]')
-    FROM claimed c JOIN cimdb.task k ON k.id = c.task;
+    WHERE claimed_by IS NOT NULL AND state IN ('PENDING', 'COPYING', 'RUNNING');
+    IF in_flight < limits.targets THEN
+        RETURN QUERY
+        WITH waiting AS (SELECT DISTINCT w AS node FROM unnest(nodes) w),
+        chosen AS (
+            SELECT t.task, t.node FROM cimdb.task_target t
+            JOIN waiting w ON w.node = t.node
+            JOIN cimdb.task k ON k.id = t.task
+            WHERE t.state = 'PENDING' AND t.claimed_by IS NULL AND k.state = 'RUNNING' AND k.cancel_requested_at IS NULL
+              AND t.next_try_at <= clock_timestamp()
+            ORDER BY t.refusals > 0, t.task, t.node
+            LIMIT limits.targets - in_flight
+            FOR UPDATE OF t SKIP LOCKED),
+        claimed AS (
+            UPDATE cimdb.task_target t SET claimed_by = server_name, claimed_at = clock_timestamp(), dispatched_at = clock_timestamp(),
+                deliveries = t.deliveries + 1
+            FROM chosen c WHERE t.task = c.task AND t.node = c.node
+            RETURNING t.task, t.node)
+        SELECT 'run'::text, c.task, c.node, k.definition, k.targets,
+               coalesce((SELECT jsonb_agg(jsonb_build_object('destination', f.destination, 'content', encode(f.content, 'base64')) ORDER BY f.destination)
+                         FROM cimdb.task_file f WHERE f.task = c.task), '[]')
+        FROM claimed c JOIN cimdb.task k ON k.id = c.task;
+    END IF;
     -- Kills due: asked for, the target running on one of these nodes, not sent in the last 5 s.
     RETURN QUERY
     WITH due AS (
         UPDATE cimdb.task_target t SET kill_sent_at = clock_timestamp()
         FROM cimdb.task k
-        WHERE k.id = t.task AND k.kill_requested_at IS NOT NULL AND t.node = ANY (nodes)
-          AND (t.state IN ('COPYING', 'RUNNING') OR (t.state = 'PENDING' AND t.claimed_by IS NOT NULL))
+        WHERE k.id = t.task AND k.kill_requested_at IS NOT NULL AND k.state IN ('PENDING', 'RUNNING') AND t.node = ANY (nodes)
+          AND t.claimed_by IS NOT NULL AND t.state IN ('PENDING', 'COPYING', 'RUNNING')
           AND (t.kill_sent_at IS NULL OR t.kill_sent_at < clock_timestamp() - interval '5 seconds')
         RETURNING t.task, t.node)
     SELECT 'kill'::text, d.task, d.node, NULL::jsonb, NULL::text[], NULL::jsonb FROM due d;
@@ -735,7 +756,8 @@ $$;
 REVOKE ALL ON cimdb.app_user, cimdb.task_role, cimdb.tool, cimdb.role_tool, cimdb.task_authorization, cimdb.task_limits,
     cimdb.access_log, cimdb.task, cimdb.task_file, cimdb.task_output, cimdb.task_target, cimdb.task_agent,
     cimdb.task_transition, cimdb.task_runner_state FROM PUBLIC;
-REVOKE ALL ON FUNCTION cimdb.claim_task_work(text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cimdb.claim_task_work(text, text[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cimdb.task_upkeep() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cimdb.report_task_target(bigint, text, text, text, text, text, integer, bytea, bytea, bigint, bigint, boolean,
     boolean, bigint, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cimdb.forget_old_task_outputs() FROM PUBLIC;

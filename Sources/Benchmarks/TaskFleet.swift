@@ -4,6 +4,7 @@ import CommandSupport
 import Foundation
 import Server
 import Store
+import Subprocess
 import Synchronization
 import Tasks
 
@@ -23,6 +24,8 @@ final class SimulatedTaskAgents: Sendable {
     let session: URLSession
     /// Targets run at once per simulated agent; more are refused (REFUSED), as a real one does.
     let capacity: Int
+    /// A command each target really runs (`true`), instead of sleeping `runTime`.
+    let execute: String?
 
     struct Ran: Sendable {
         var target: TaskTargetID
@@ -33,7 +36,8 @@ final class SimulatedTaskAgents: Sendable {
     private let ran = Mutex<[Ran]>([])
     private let verifyFailures = Atomic<Int>(0)
 
-    init(servers: [URL], identities: [NodeIdentity], trusted: [SiteKey.Public], runTime: Duration, capacity: Int = 4) {
+    init(servers: [URL], identities: [NodeIdentity], trusted: [SiteKey.Public], runTime: Duration, capacity: Int = 4, execute: String? = nil) {
+        self.execute = execute
         self.servers = servers
         self.identities = identities
         self.trusted = trusted
@@ -98,7 +102,11 @@ final class SimulatedTaskAgents: Sendable {
                     Task {
                         defer { running.leave() }
                         let started = TaskRunnerClock.now()
-                        try? await Task.sleep(for: runTime)
+                        if let command = self.execute {
+                            _ = try? await Subprocess.run(.name(command), output: .discarded, error: .discarded)
+                        } else {
+                            try? await Task.sleep(for: runTime)
+                        }
                         let empty = CappedOutput(kept: [], totalBytes: 0, truncated: false)
                         let report = TaskReport(
                             target: run.target, state: .complete, exitCode: 0, stdout: empty, stderr: empty, bytesCopied: 0,

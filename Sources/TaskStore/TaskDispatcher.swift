@@ -21,6 +21,8 @@ public actor TaskDispatcher {
     let serverName: String
     let logger: Logger
     private var waiting: [String: [Waiter]] = [:]
+    /// When this server last recorded each node's poll in the database (every 10 s at most).
+    private var recorded: [String: ContinuousClock.Instant] = [:]
     private var lastID: UInt64 = 0
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
@@ -96,13 +98,21 @@ public actor TaskDispatcher {
             }
         }
         defer { listening.cancel() }
+        var lastUpkeep = ContinuousClock.now
         for await _ in wakes {
             if Task.isCancelled { break }
-            let nodes = Array(waiting.keys)
-            guard !nodes.isEmpty else { continue }
             do {
+                if ContinuousClock.now - lastUpkeep >= .seconds(1) {
+                    lastUpkeep = .now
+                    try await claimer.run { try TaskWorkQueries.upkeep(on: $0) }
+                }
+                let nodes = Array(waiting.keys)
+                guard !nodes.isEmpty else { continue }
+                let now = ContinuousClock.now
+                let seen = nodes.filter { recorded[$0].map { now - $0 >= .seconds(10) } ?? true }
+                for node in seen { recorded[node] = now }
                 let server = serverName
-                let work = try await claimer.run { try TaskWorkQueries.claim(server: server, nodes: nodes, on: $0) }
+                let work = try await claimer.run { try TaskWorkQueries.claim(server: server, nodes: nodes, seen: seen, on: $0) }
                 let orphans = hand(work)
                 if !orphans.isEmpty {
                     try await claimer.run { try TaskWorkQueries.release(orphans, server: server, on: $0) }

@@ -8,10 +8,15 @@ public import Store
 /// agents waiting on this server, record what they report.
 public enum TaskWorkQueries {
     /// Work for these nodes (their agents wait on `server` now): runs and kills, per node.
-    public static func claim(server: String, nodes: [String], on c: Connection) throws -> [String: TaskWork] {
+    /// `seen`: the nodes whose poll is to be recorded (`cimdb.task_agent`).
+    ///
+    /// Not a durable commit: a hand-over lost with the database's last transactions leaves its
+    /// targets waiting, to be handed over again; an agent that did get them runs each once
+    /// (it keeps a record of every target it accepted).
+    public static func claim(server: String, nodes: [String], seen: [String], on c: Connection) throws -> [String: TaskWork] {
         var work: [String: TaskWork] = [:]
-        try c.transaction(durable: true) { c in
-            for row in try c.execute("SELECT * FROM cimdb.claim_task_work(\(server), \(nodes))") {
+        try c.transaction { c in
+            for row in try c.execute("SELECT * FROM cimdb.claim_task_work(\(server), \(nodes), \(seen))") {
                 guard let node = row["node"], let task = row.int64("task") else { continue }
                 let target = TaskTargetID(task: task, node: node)
                 if row["kind"] == "kill" {
@@ -23,6 +28,11 @@ public enum TaskWorkQueries {
             }
         }
         return work
+    }
+
+    /// Upkeep, once a second: hand-overs never acknowledged, agents gone quiet.
+    public static func upkeep(on c: Connection) throws {
+        try c.execute("SELECT cimdb.task_upkeep()")
     }
 
     /// Hands back runs that found no agent waiting any more (its poll ended meanwhile): they
