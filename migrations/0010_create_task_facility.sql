@@ -189,7 +189,7 @@ CREATE TABLE cimdb.task_target (
 CREATE INDEX task_target_open ON cimdb.task_target (task) WHERE state IN ('PENDING', 'COPYING', 'RUNNING');
 -- What the dispatch reads at every hand-over: the targets in flight, the ones waiting by node.
 CREATE INDEX task_target_in_flight ON cimdb.task_target (task) WHERE claimed_by IS NOT NULL AND state IN ('PENDING', 'COPYING', 'RUNNING');
-CREATE INDEX task_target_waiting ON cimdb.task_target (node) WHERE state = 'PENDING' AND claimed_by IS NULL;
+CREATE INDEX task_target_waiting ON cimdb.task_target (task, (refusals > 0), node) WHERE state = 'PENDING' AND claimed_by IS NULL;
 COMMENT ON TABLE cimdb.task_target IS 'One row per node a task runs on: its state, failure cause, exit code, outputs (by hash in cimdb.task_output), bytes copied, times.';
 
 -- What agents tell the servers of their task runs: when each last asked for work.
@@ -542,6 +542,10 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
     c record;
 BEGIN
+    -- Most calls find targets still open: cheaply (the partial index), before counting.
+    IF EXISTS (SELECT 1 FROM cimdb.task_target t WHERE t.task = task_id AND t.state IN ('PENDING', 'COPYING', 'RUNNING')) THEN
+        RETURN;
+    END IF;
     SELECT count(*) FILTER (WHERE state IN ('PENDING', 'COPYING', 'RUNNING')) AS open,
            count(*) FILTER (WHERE state = 'COMPLETE') AS complete,
            count(*) FILTER (WHERE state IN ('CANCELLED', 'KILLED')) AS stopped,
@@ -608,19 +612,23 @@ BEGIN
 END
 $$;
 
--- For servers: admit waiting tasks and hand pending targets of these nodes (whose agents are
--- waiting on `server` now) to them, within the limits over all servers, and the kills due for
--- these nodes' running targets. `seen`: nodes whose last poll this server has not recorded in
--- a while (cimdb.task_agent). One server at a time (an advisory lock): the limits hold across
--- servers. Called at every new poll and every freed place: it reads only the targets in
--- flight and the waiting ones of these nodes (partial indexes).
-CREATE FUNCTION cimdb.claim_task_work(server_name text, nodes text[], seen text[] DEFAULT '{}')
+-- For servers: admit waiting tasks and hand pending targets to the agents that wait on
+-- `server_name` (cimdb.task_agent.server: where each agent's poll was last seen), within the
+-- limits over all servers, and the kills due for them. `seen`: agents whose poll this server
+-- has not recorded in a while. One server at a time (an advisory lock): the limits hold
+-- across servers. Called at every freed place and new poll: it reads only the targets in
+-- flight and the first waiting ones (partial indexes), however large the fleet.
+CREATE FUNCTION cimdb.claim_task_work(server_name text, seen text[] DEFAULT '{}')
 RETURNS TABLE (kind text, task bigint, node text, definition jsonb, targets text[], files jsonb)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
     limits cimdb.task_limits;
     running integer;
     in_flight integer;
+    budget integer;
+    handed integer;
+    open_task record;
+    task_files jsonb;
 BEGIN
     PERFORM pg_advisory_xact_lock(7163376960224458357);  -- 'cimdbtsk'
     SELECT * INTO limits FROM cimdb.task_limits;
@@ -639,38 +647,50 @@ BEGIN
     -- agent refused, then those whose retry is due.
     SELECT count(*) INTO in_flight FROM cimdb.task_target
     WHERE claimed_by IS NOT NULL AND state IN ('PENDING', 'COPYING', 'RUNNING');
-    IF in_flight < limits.targets THEN
+    budget := limits.targets - in_flight;
+    -- Oldest task first; within a task the targets no agent refused first, in the waiting
+    -- index's order, each kept when its agent waits here (a lookup by node): the scan stops at
+    -- the budget.
+    FOR open_task IN SELECT k.id, k.definition, k.targets FROM cimdb.task k
+                     WHERE k.state = 'RUNNING' AND k.cancel_requested_at IS NULL ORDER BY k.id LOOP
+        EXIT WHEN budget <= 0;
+        SELECT coalesce(jsonb_agg(jsonb_build_object('destination', f.destination, 'content', encode(f.content, 'base64')) ORDER BY f.destination), '[]')
+          INTO task_files FROM cimdb.task_file f WHERE f.task = open_task.id;
         RETURN QUERY
-        WITH waiting AS (SELECT DISTINCT w AS node FROM unnest(nodes) w),
-        chosen AS (
+        WITH chosen AS (
             SELECT t.task, t.node FROM cimdb.task_target t
-            JOIN waiting w ON w.node = t.node
-            JOIN cimdb.task k ON k.id = t.task
-            WHERE t.state = 'PENDING' AND t.claimed_by IS NULL AND k.state = 'RUNNING' AND k.cancel_requested_at IS NULL
-              AND t.next_try_at <= clock_timestamp()
-            ORDER BY t.refusals > 0, t.task, t.node
-            LIMIT limits.targets - in_flight
+            WHERE t.task = open_task.id AND t.state = 'PENDING' AND t.claimed_by IS NULL AND t.next_try_at <= clock_timestamp()
+              AND EXISTS (SELECT 1 FROM cimdb.task_agent a WHERE a.node = t.node AND a.server = server_name
+                          AND a.polled_at > clock_timestamp() - interval '30 seconds')
+            ORDER BY t.refusals > 0, t.node
+            LIMIT budget
             FOR UPDATE OF t SKIP LOCKED),
         claimed AS (
             UPDATE cimdb.task_target t SET claimed_by = server_name, claimed_at = clock_timestamp(), dispatched_at = clock_timestamp(),
                 deliveries = t.deliveries + 1
             FROM chosen c WHERE t.task = c.task AND t.node = c.node
             RETURNING t.task, t.node)
-        SELECT 'run'::text, c.task, c.node, k.definition, k.targets,
-               coalesce((SELECT jsonb_agg(jsonb_build_object('destination', f.destination, 'content', encode(f.content, 'base64')) ORDER BY f.destination)
-                         FROM cimdb.task_file f WHERE f.task = c.task), '[]')
-        FROM claimed c JOIN cimdb.task k ON k.id = c.task;
+        SELECT 'run'::text, c.task, c.node, open_task.definition, open_task.targets, task_files FROM claimed c;
+        GET DIAGNOSTICS handed = ROW_COUNT;
+        budget := budget - handed;
+    END LOOP;
+    -- Kills due: asked for, the target running on one of these nodes, not sent in the last 5 s
+    -- (looked for only while a task being killed is open: most hand-overs have none).
+    IF EXISTS (SELECT 1 FROM cimdb.task k WHERE k.state IN ('PENDING', 'RUNNING') AND k.kill_requested_at IS NOT NULL) THEN
+        RETURN QUERY
+        WITH killing AS (
+            SELECT t.task, t.node FROM cimdb.task k
+            JOIN cimdb.task_target t ON t.task = k.id
+            JOIN cimdb.task_agent a ON a.node = t.node AND a.server = server_name
+            WHERE k.state IN ('PENDING', 'RUNNING') AND k.kill_requested_at IS NOT NULL
+              AND t.claimed_by IS NOT NULL AND t.state IN ('PENDING', 'COPYING', 'RUNNING')
+              AND (t.kill_sent_at IS NULL OR t.kill_sent_at < clock_timestamp() - interval '5 seconds')),
+        due AS (
+            UPDATE cimdb.task_target t SET kill_sent_at = clock_timestamp()
+            FROM killing x WHERE t.task = x.task AND t.node = x.node
+            RETURNING t.task, t.node)
+        SELECT 'kill'::text, d.task, d.node, NULL::jsonb, NULL::text[], NULL::jsonb FROM due d;
     END IF;
-    -- Kills due: asked for, the target running on one of these nodes, not sent in the last 5 s.
-    RETURN QUERY
-    WITH due AS (
-        UPDATE cimdb.task_target t SET kill_sent_at = clock_timestamp()
-        FROM cimdb.task k
-        WHERE k.id = t.task AND k.kill_requested_at IS NOT NULL AND k.state IN ('PENDING', 'RUNNING') AND t.node = ANY (nodes)
-          AND t.claimed_by IS NOT NULL AND t.state IN ('PENDING', 'COPYING', 'RUNNING')
-          AND (t.kill_sent_at IS NULL OR t.kill_sent_at < clock_timestamp() - interval '5 seconds')
-        RETURNING t.task, t.node)
-    SELECT 'kill'::text, d.task, d.node, NULL::jsonb, NULL::text[], NULL::jsonb FROM due d;
 END
 $$;
 
@@ -756,7 +776,7 @@ $$;
 REVOKE ALL ON cimdb.app_user, cimdb.task_role, cimdb.tool, cimdb.role_tool, cimdb.task_authorization, cimdb.task_limits,
     cimdb.access_log, cimdb.task, cimdb.task_file, cimdb.task_output, cimdb.task_target, cimdb.task_agent,
     cimdb.task_transition, cimdb.task_runner_state FROM PUBLIC;
-REVOKE ALL ON FUNCTION cimdb.claim_task_work(text, text[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cimdb.claim_task_work(text, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cimdb.task_upkeep() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cimdb.report_task_target(bigint, text, text, text, text, text, integer, bytea, bytea, bigint, bigint, boolean,
     boolean, bigint, timestamptz, timestamptz) FROM PUBLIC;

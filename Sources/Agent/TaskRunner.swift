@@ -230,7 +230,8 @@ actor TaskRunner {
             copied = .success(
                 try await queue.run { () throws(AgentError) -> Int64 in
                     do {
-                        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                        try FileManager.default.createDirectory(
+                            atPath: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                         var total: Int64 = 0
                         for file in files {
                             try Data(file.content).write(to: URL(fileURLWithPath: work + "/" + file.destination), options: .atomic)
@@ -248,25 +249,30 @@ actor TaskRunner {
         case .success(let n): bytesCopied = n
         case .failure(let error):
             await finish(
-                TaskReport(target: target, state: .failed, cause: .copyFailed, detail: "\(error)", bytesCopied: bytesCopied,
+                TaskReport(
+                    target: target, state: .failed, cause: .copyFailed, detail: "\(error)", bytesCopied: bytesCopied,
                     startedMilliseconds: startedAt, finishedMilliseconds: Self.now()), record: record, identity: identity)
             return
         }
         if stopRequest(target) != nil {
             // Asked to stop before the command started: it never ran (CANCELLED, not KILLED).
             await finish(
-                TaskReport(target: target, state: .cancelled, bytesCopied: bytesCopied, startedMilliseconds: startedAt,
+                TaskReport(
+                    target: target, state: .cancelled, bytesCopied: bytesCopied, startedMilliseconds: startedAt,
                     finishedMilliseconds: Self.now()), record: record, identity: identity)
             return
         }
         record.state = .running
         await save(record)
-        let outcome = await Self.spawn(run, in: work, node: node, groups: groups) { group in await self.started(target, group: group) } whileRunning: {
+        let outcome = await Self.spawn(run, in: work, node: node, groups: groups) { group in
+            await self.started(target, group: group)
+        } whileRunning: {
             // Reported only when the command outlives a quarter second: a fast one goes
             // straight to its final report (one request instead of two).
             try? await Task.sleep(for: .milliseconds(250))
             if !Task.isCancelled {
-                let state = await self.send(TaskReport(target: target, state: .running, startedMilliseconds: startedAt), identity: identity, retries: 3)
+                let state = await self.send(
+                    TaskReport(target: target, state: .running, startedMilliseconds: startedAt), identity: identity, retries: 3)
                 if let state, !["PENDING", "COPYING", "RUNNING"].contains(state) {
                     self.logger.info("\(target) ended \(state) in the database meanwhile: stopping it")
                     await self.stop(target, as: .cancelled)

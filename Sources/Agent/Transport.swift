@@ -66,6 +66,8 @@ final class Transport: Sendable {
     let keyring: Keyring
     private let current = Mutex(0)
     private let client: HTTPClient
+    /// For the task facility's long poll (`GET /v1/tasks`): the server holds it up to 50 s.
+    private let pollClient: HTTPClient
 
     init(
         servers: [URL], node: String, keyring: Keyring, tls: TLSContext? = nil, connectTimeout: Duration = Transport.connectTimeout,
@@ -75,6 +77,7 @@ final class Transport: Sendable {
         self.node = node
         self.keyring = keyring
         client = HTTPClient(connectTimeout: connectTimeout, timeout: timeout, tls: tls)
+        pollClient = HTTPClient(connectTimeout: connectTimeout, timeout: .seconds(TaskWork.pollTimeoutSeconds), tls: tls)
     }
 
     var currentServer: URL { servers[current.withLock { $0 }] }
@@ -131,6 +134,7 @@ final class Transport: Sendable {
         }
         let response: HTTPResponse
         do {
+            let client = path == "/v1/tasks" ? pollClient : client
             response = try await client.send(HTTPRequest(method: method, target: path, headers: headers, body: body), to: server.absoluteString)
         } catch {
             throw .transport(server: server.absoluteString, error)

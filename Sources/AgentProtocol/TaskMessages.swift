@@ -1,9 +1,9 @@
 import Foundation
 import Inventory
 
-/// `GET /v1/tasks?wait=SECONDS`: an agent's long poll for task work. The server answers as soon
-/// as it hands this node something (runs, kills), or after `wait` seconds with nothing; the
-/// agent asks again at once. Signed both ways, like every agent route: an agent runs nothing
+/// `GET /v1/tasks`: an agent's long poll for task work. The server answers as soon as it hands
+/// this node something (runs, kills), or after `maximumWaitSeconds` with nothing; the agent asks
+/// again at once. Signed both ways, like every agent route: an agent runs nothing
 /// it cannot authenticate.
 public struct TaskWork: Sendable, Hashable, Codable {
     public var runs: [TaskRun]
@@ -15,8 +15,11 @@ public struct TaskWork: Sendable, Hashable, Codable {
         self.kills = kills
     }
 
-    /// The longest wait a poll may ask for: under the agent's 10 s first-byte timeout.
-    public static let maximumWaitSeconds = 8
+    /// How long a server holds a poll without work: a fleet of 10,000 idle agents asks 200
+    /// times a second. The agent waits for the answer up to `pollTimeoutSeconds` (its other
+    /// requests: 10 s to the first byte).
+    public static let maximumWaitSeconds = 50
+    public static let pollTimeoutSeconds = 60
 }
 
 /// One target of a task, as agents and servers name it.

@@ -11,7 +11,10 @@ public struct BenchCommand: AsyncParsableCommand {
             and the ratio. Debug builds are several times slower; the figures quoted in the \
             README come from release builds.
             """,
-        subcommands: [BenchMOF.self, BenchStore.self, BenchIngest.self, BenchExport.self, BenchAgentFootprint.self, BenchServerLoad.self, BenchTasks.self, BenchTaskAgents.self]
+        subcommands: [
+            BenchMOF.self, BenchStore.self, BenchIngest.self, BenchExport.self, BenchAgentFootprint.self, BenchServerLoad.self, BenchTasks.self,
+            BenchTaskAgents.self,
+        ]
     )
 
     public init() {}

@@ -40,6 +40,7 @@ struct BenchTasks: AsyncParsableCommand {
     @Option(help: "A directory holding clush and ansible (a venv's bin); default: $PATH.") var references: String?
     @Flag(help: "Skip the references.") var noReferences = false
     @Flag(help: "Keep the scratch database.") var keep = false
+    @Flag(help: "Simulated agents report each target at once instead of running /bin/true.") var noExec = false
 
     struct Fanout {
         var targets: Int
@@ -69,7 +70,9 @@ struct BenchTasks: AsyncParsableCommand {
             defer { connection.close() }
             try connection.execute("SELECT cimdb.put_access('tool', 'true', '{\"command\": [\"true\"]}')")
             let names = NodeSet((1...most).map { String(format: "node%05d", $0) }).names
-            print("cimdb bench tasks: \(fanouts.map { "\($0.targets) targets, \($0.inFlight) in flight" }.joined(separator: "; ")); one server on loopback, \(most) simulated agents")
+            print(
+                "cimdb bench tasks: \(fanouts.map { "\($0.targets) targets, \($0.inFlight) in flight" }.joined(separator: "; ")); one server on loopback, \(most) simulated agents"
+            )
             let tokens = try names.map { try Enrollment.createToken(for: $0, validFor: .seconds(3600), on: connection) }
             let port = port
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -79,7 +82,8 @@ struct BenchTasks: AsyncParsableCommand {
                 let identities = try await SimulatedTaskAgents.enroll(nodes: names, tokens: tokens, server: server)
                 print(String(format: "  enrolled %d agents in %.1f s", identities.count, (ContinuousClock.now - enrollStart).seconds))
                 let trusted = try SiteKeyStore.list(on: connection).compactMap { SiteKey.Public(base64: $0.publicKey) }
-                let agents = SimulatedTaskAgents(servers: [server], identities: identities, trusted: trusted, runTime: .zero, capacity: 4, execute: "true")
+                let agents = SimulatedTaskAgents(
+                    servers: [server], identities: identities, trusted: trusted, runTime: .zero, capacity: 4, execute: noExec ? nil : "true")
                 group.addTask {
                     await agents.run()
                     throw CancellationError()
@@ -88,6 +92,7 @@ struct BenchTasks: AsyncParsableCommand {
                 while try connection.execute("SELECT count(*) FROM cimdb.task_agent").first?.int(0) ?? 0 < most {
                     try await Task.sleep(for: .milliseconds(200))
                 }
+                try await dispatchLatency(names: names, connection: connection)
                 for fanout in fanouts {
                     try await measure(fanout, names: Array(names.prefix(fanout.targets)), connection: connection, serverPID: serverPID)
                 }
@@ -105,6 +110,7 @@ struct BenchTasks: AsyncParsableCommand {
     func measure(_ fanout: Fanout, names: [String], connection: Connection, serverPID: Int32?) async throws {
         try connection.execute("SELECT cimdb.put_access('limits', 'limits', \("{\"targets\": \(fanout.inFlight), \"tasks\": 10}")::jsonb)")
         let before = ProcessSample.read(serverPID ?? 0)
+        let benchBefore = ProcessSample.read(getpid())
         let postgresBefore = Self.postgresTicks()
         let walBefore = try connection.execute("SELECT pg_current_wal_lsn()::text AS l").first?["l"] ?? "0/0"
         let start = ContinuousClock.now
@@ -114,28 +120,57 @@ struct BenchTasks: AsyncParsableCommand {
             if !["PENDING", "RUNNING"].contains(state) {
                 let wall = (ContinuousClock.now - start).seconds
                 let after = ProcessSample.read(serverPID ?? 0)
+                let benchAfter = ProcessSample.read(getpid())
                 let postgresAfter = Self.postgresTicks()
-                let wal = try connection.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), \(walBefore)::pg_lsn)::bigint AS b").first?.int64("b") ?? 0
+                let wal =
+                    try connection.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), \(walBefore)::pg_lsn)::bigint AS b").first?.int64("b") ?? 0
                 let latencies = try connection.execute(
                     """
                     SELECT extract(epoch FROM t.finished_at - k.created_at)::float8 AS l, t.state
                     FROM cimdb.task_target t JOIN cimdb.task k ON k.id = t.task WHERE t.task = \(id) ORDER BY 1
                     """
                 ).compactMap { $0.double("l") }
-                let complete = try connection.execute("SELECT count(*) FROM cimdb.task_target WHERE task = \(id) AND state = 'COMPLETE'").first?.int(0) ?? 0
+                let complete =
+                    try connection.execute("SELECT count(*) FROM cimdb.task_target WHERE task = \(id) AND state = 'COMPLETE'").first?.int(0) ?? 0
                 let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
                 let serverCPU = Double((after?.ticks ?? 0) - (before?.ticks ?? 0)) / ticks
                 let postgresCPU = Double(postgresAfter - postgresBefore) / ticks
+                let agentsCPU = Double((benchAfter?.ticksWithChildren ?? 0) - (benchBefore?.ticksWithChildren ?? 0)) / ticks
                 print(
                     String(
-                        format: "  %d targets, %d in flight: %@ in %.2f s (%d complete); per target p50 %.0f ms, p99 %.0f ms; server CPU %.1f s, PostgreSQL CPU %.1f s; %.0f WAL bytes/target; server RSS %.0f → %.0f MB",
+                        format:
+                            "  %d targets, %d in flight: %@ in %.2f s (%d complete); per target p50 %.0f ms, p99 %.0f ms; server CPU %.1f s, PostgreSQL CPU %.1f s (simulated agents %.1f s); %.0f WAL bytes/target; server RSS %.0f → %.0f MB",
                         names.count, fanout.inFlight, state, wall, complete, Self.percentile(latencies, 0.5) * 1000,
-                        Self.percentile(latencies, 0.99) * 1000, serverCPU, postgresCPU, Double(wal) / Double(names.count),
+                        Self.percentile(latencies, 0.99) * 1000, serverCPU, postgresCPU, agentsCPU, Double(wal) / Double(names.count),
                         Double(before?.rss ?? 0) / 1e6, Double(after?.rss ?? 0) / 1e6))
                 return
             }
             try await Task.sleep(for: .milliseconds(20))
         }
+    }
+
+    /// How soon a task reaches an idle agent: 20 one-target tasks, one after the other, each to
+    /// another idle agent; from the submission's commit to the target's start on the agent.
+    func dispatchLatency(names: [String], connection: Connection) async throws {
+        try connection.execute("SELECT cimdb.put_access('limits', 'limits', '{\"targets\": 16, \"tasks\": 10}'::jsonb)")
+        var delays: [Double] = []
+        for index in 0..<20 {
+            let node = names[(index * 37) % names.count]
+            let id = try TaskQueries.submit(tool: "true", nodes: NodeSet([node]), groups: [], arguments: [:], on: connection)
+            while try connection.execute("SELECT finished_at IS NULL AS open FROM cimdb.task WHERE id = \(id)").first?.bool("open") == true {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            if let delay = try connection.execute(
+                "SELECT extract(epoch FROM t.started_at - k.created_at)::float8 AS d FROM cimdb.task_target t JOIN cimdb.task k ON k.id = t.task WHERE t.task = \(id)"
+            ).first?.double("d") {
+                delays.append(delay)
+            }
+        }
+        delays.sort()
+        print(
+            String(
+                format: "  an idle agent gets a task: median %.0f ms, max %.0f ms from submission to the start on the agent (%d tasks)",
+                Self.percentile(delays, 0.5) * 1000, (delays.last ?? 0) * 1000, delays.count))
     }
 
     /// CPU ticks of every PostgreSQL process now.
@@ -157,14 +192,18 @@ struct BenchTasks: AsyncParsableCommand {
 
     func referenceRuns(_ fanout: Fanout, directory: String) async throws {
         func tool(_ name: String) -> String? {
-            let candidates = (references.map { [$0] } ?? []) + (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+            let candidates =
+                (references.map { [$0] } ?? []) + (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
             return candidates.map { $0 + "/" + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
         }
         let hosts = "node[\(String(format: "%04d", 1))-\(String(format: "%04d", fanout.targets))]"
         if let clush = tool("clush") {
             let start = ContinuousClock.now
             let status = try await Self.quietly(clush, ["-R", "exec", "-f", String(fanout.inFlight), "-w", hosts, "true"])
-            print(String(format: "  reference clush -R exec -f %d -w %@ true: %.2f s (exit %d)", fanout.inFlight, hosts, (ContinuousClock.now - start).seconds, status))
+            print(
+                String(
+                    format: "  reference clush -R exec -f %d -w %@ true: %.2f s (exit %d)", fanout.inFlight, hosts,
+                    (ContinuousClock.now - start).seconds, status))
         } else {
             print("  reference clush: not found (pip install ClusterShell; --references DIR)")
         }
@@ -173,8 +212,12 @@ struct BenchTasks: AsyncParsableCommand {
             try "[all]\nnode[0001:\(String(format: "%04d", fanout.targets))] ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"
                 .write(toFile: inventory, atomically: true, encoding: .utf8)
             let start = ContinuousClock.now
-            let status = try await Self.quietly(ansible, ["all", "-i", inventory, "-c", "local", "-f", String(fanout.inFlight), "-m", "raw", "-a", "true"])
-            print(String(format: "  reference ansible all -c local -f %d -m raw -a true (%d hosts): %.2f s (exit %d)", fanout.inFlight, fanout.targets, (ContinuousClock.now - start).seconds, status))
+            let status = try await Self.quietly(
+                ansible, ["all", "-i", inventory, "-c", "local", "-f", String(fanout.inFlight), "-m", "raw", "-a", "true"])
+            print(
+                String(
+                    format: "  reference ansible all -c local -f %d -m raw -a true (%d hosts): %.2f s (exit %d)", fanout.inFlight, fanout.targets,
+                    (ContinuousClock.now - start).seconds, status))
         } else {
             print("  reference ansible: not found (pip install ansible-core; --references DIR)")
         }

@@ -144,7 +144,7 @@ struct UserCommand: AsyncParsableCommand {
             alice without a password; over the network use scram-sha-256 with a password \
             (ALTER ROLE alice PASSWORD '…'). On the embedded cluster:
               cimdb user add alice
-              cimdb task run df --nodes 'n[01-04]' --database-url 'postgresql://alice@/cimdb?host=$CIMDB_HOME/run'
+              cimdb task run df --nodes 'n[01-04]' --database-url "postgresql://alice@/cimdb?host=$CIMDB_HOME/postgres"
             """,
         subcommands: [Add.self, List.self]
     )

@@ -176,7 +176,9 @@ struct TaskCommand: AsyncParsableCommand {
                 print("created \(s.created ?? "-"), started \(s.started ?? "-"), finished \(s.finished ?? "-")")
                 let outcomes = try TaskQueries.outcomes(id, on: connection)
                 var byEnding: [String: [String]] = [:]
-                for outcome in outcomes { byEnding["\(outcome.state)\(outcome.failureCause.map { " (\($0))" } ?? "")", default: []].append(outcome.node) }
+                for outcome in outcomes {
+                    byEnding["\(outcome.state)\(outcome.failureCause.map { " (\($0))" } ?? "")", default: []].append(outcome.node)
+                }
                 for (ending, nodes) in byEnding.sorted(by: { $0.key < $1.key }) { print("  \(ending): \(NodeSet(nodes))") }
             }
         }

@@ -7,16 +7,16 @@ public import Store
 /// the rules (the limits over all servers, all-or-none, state transitions): hand work to the
 /// agents waiting on this server, record what they report.
 public enum TaskWorkQueries {
-    /// Work for these nodes (their agents wait on `server` now): runs and kills, per node.
-    /// `seen`: the nodes whose poll is to be recorded (`cimdb.task_agent`).
+    /// Work for the agents that wait on `server` (by `cimdb.task_agent`): runs and kills, per
+    /// node. `seen`: the nodes whose poll is to be recorded here.
     ///
     /// Not a durable commit: a hand-over lost with the database's last transactions leaves its
     /// targets waiting, to be handed over again; an agent that did get them runs each once
     /// (it keeps a record of every target it accepted).
-    public static func claim(server: String, nodes: [String], seen: [String], on c: Connection) throws -> [String: TaskWork] {
+    public static func claim(server: String, seen: [String], on c: Connection) throws -> [String: TaskWork] {
         var work: [String: TaskWork] = [:]
         try c.transaction { c in
-            for row in try c.execute("SELECT * FROM cimdb.claim_task_work(\(server), \(nodes), \(seen))") {
+            for row in try c.execute("SELECT * FROM cimdb.claim_task_work(\(server), \(seen))") {
                 guard let node = row["node"], let task = row.int64("task") else { continue }
                 let target = TaskTargetID(task: task, node: node)
                 if row["kind"] == "kill" {
@@ -35,8 +35,8 @@ public enum TaskWorkQueries {
         try c.execute("SELECT cimdb.task_upkeep()")
     }
 
-    /// Hands back runs that found no agent waiting any more (its poll ended meanwhile): they
-    /// wait for the next poll instead of the 15 s of an unacknowledged hand-over.
+    /// Hands back runs whose agent did not come back for them: they wait for the next poll
+    /// (anywhere) instead of the 15 s of an unacknowledged hand-over.
     public static func release(_ targets: [TaskTargetID], server: String, on c: Connection) throws {
         guard !targets.isEmpty else { return }
         try c.execute(

@@ -143,7 +143,11 @@ public struct AccessFile {
         var limits: [String: Any] = ["tasks": 10, "targets": 16, "output_retention": "90 days"]
         guard let root else { return [AccessObject(kind: .limits, name: "limits", definition: limits)] }
         guard let top = root.mapping else {
-            throw ConfigurationErrors([ConfigurationError(file: file, line: root.mark?.line, column: root.mark?.column, "the access file must be a mapping (users:, roles:, tools:, groups:, authorizations:, limits:)")])
+            throw ConfigurationErrors([
+                ConfigurationError(
+                    file: file, line: root.mark?.line, column: root.mark?.column,
+                    "the access file must be a mapping (users:, roles:, tools:, groups:, authorizations:, limits:)")
+            ])
         }
         let allowed = ["users", "roles", "tools", "groups", "authorizations", "limits"]
         var seen: Set<String> = []
@@ -293,7 +297,8 @@ public struct AccessFile {
                 } catch {
                     errors.append(
                         ConfigurationError(
-                            file: file, line: nodes.mark?.line, column: nodes.mark.map { $0.column + error.column }, "group \(name): \(error.message) in \(text)"))
+                            file: file, line: nodes.mark?.line, column: nodes.mark.map { $0.column + error.column },
+                            "group \(name): \(error.message) in \(text)"))
                     return nil
                 }
             }

@@ -236,7 +236,8 @@ struct NodePattern {
                 ? Self.spell(run.first, padding: run.padding)
                 : Self.spell(run.first, padding: run.padding) + "-" + Self.spell(run.last, padding: run.padding)
         }
-        let text = String(decoding: prefix, as: UTF8.self) + "[" + ranges.joined(separator: ",") + "]"
+        let text =
+            String(decoding: prefix, as: UTF8.self) + "[" + ranges.joined(separator: ",") + "]"
             + String(decoding: suffix, as: UTF8.self)
         elements.append(text)
         return elements

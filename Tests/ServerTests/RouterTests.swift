@@ -273,7 +273,8 @@ struct RouterTests {
                 let reportNonce = RequestSignature.randomNonce()
                 var reportHeaders = Fixture.signed("POST", "/v1/tasks/report", body: report, identity: fixture.identity, nonce: reportNonce)
                 reportHeaders[.contentType] = "application/json"
-                try await client.execute(uri: "/v1/tasks/report", method: .post, headers: reportHeaders, body: ByteBuffer(bytes: report)) { response in
+                try await client.execute(uri: "/v1/tasks/report", method: .post, headers: reportHeaders, body: ByteBuffer(bytes: report)) {
+                    response in
                     #expect(response.status == status)
                     check(response, method: "POST", path: "/v1/tasks/report", node: "n1", nonce: reportNonce)
                 }

@@ -160,7 +160,9 @@ struct OutputFoldingTests {
     @Test("a non-zero exit code is shown as such; stderr follows stdout")
     func exitCodes() {
         let text = OutputFolding.render(
-            OutputFolding.blocks([TargetOutcome(node: "a", state: "FAILED", failureCause: "exit status", exitCode: 3, stdout: [], stderr: Array("oops".utf8))]))
+            OutputFolding.blocks([
+                TargetOutcome(node: "a", state: "FAILED", failureCause: "exit status", exitCode: 3, stdout: [], stderr: Array("oops".utf8))
+            ]))
         #expect(text == "---------------\na (1) exit code 3\n---------------\n[stderr]\noops\n")
     }
 }
