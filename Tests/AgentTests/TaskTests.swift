@@ -259,7 +259,7 @@ struct TaskTests {
         _ = try await Self.apply(
             """
             tools:
-              - {name: hold, shell: 'sleep 3; echo held'}
+              - {name: hold, shell: 'sleep 8; echo held'}
               - {name: mark, shell: 'echo x >> "$FIXTURE_DIR/$CIMDB_NODE.runs"; echo ran'}
               - {name: long, shell: 'sleep 300 & echo $! > "$FIXTURE_DIR/$CIMDB_NODE.child"; echo $$ > "$FIXTURE_DIR/$CIMDB_NODE.pid"; wait'}
               - {name: stuck, shell: 'echo $$ > "$FIXTURE_DIR/$CIMDB_NODE.stuck"; sleep 300', timeout: 2s}
@@ -269,7 +269,8 @@ struct TaskTests {
         let owner = installation.conninfo
 
         // Capacity: n1 runs one target at a time. B's n2 runs at once, its n1 is refused and
-        // retried until A's ends.
+        // retried until A's ends. (A holds n1 for 8 s: the window this test process, starved by
+        // the other suites' threads, must see it RUNNING in.)
         let a = try #require(Self.taskID(try await Self.run(["run", "hold", "--nodes", "n1", "--detach"], as: owner).output))
         try await eventually("A runs on n1", timeout: .seconds(60)) { try Self.targetState(a, "n1", installation) == "RUNNING" }
         let b = try #require(Self.taskID(try await Self.run(["run", "mark", "--nodes", "n[1-2]", "--detach"], as: owner).output))
@@ -373,7 +374,7 @@ struct TaskTests {
         _ = try await Self.apply(
             """
             tools:
-              - {name: slow, shell: 'echo x >> "$FIXTURE_DIR/$CIMDB_NODE.runs"; sleep 4; echo done'}
+              - {name: slow, shell: 'echo x >> "$FIXTURE_DIR/$CIMDB_NODE.runs"; sleep 10; echo done'}
               - {name: long, shell: 'echo $$ > "$FIXTURE_DIR/$CIMDB_NODE.pid"; sleep 300'}
             """, installation)
         let owner = installation.conninfo
