@@ -193,10 +193,7 @@ actor ScriptCache {
 
     private func store(_ content: [UInt8], at path: String) async throws(AgentError) {
         try await queue.run { () throws(AgentError) in
-            let temporary = path + ".new"
-            guard FileManager.default.createFile(atPath: temporary, contents: Data(content), attributes: [.posixPermissions: 0o700]),
-                rename(temporary, path) == 0
-            else {
+            guard StateFile.writeAtomically(content, to: path, permissions: 0o700) else {
                 throw .state("cannot write the script \(path)")
             }
         }

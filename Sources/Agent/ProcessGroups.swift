@@ -21,7 +21,7 @@ struct ProcessGroups: Sendable {
     func started(_ group: Int32, running label: String) async {
         let path = directory + "/" + String(group)
         let text = "\(Self.startTime(of: group).map(String.init) ?? "?") \(label)\n"
-        _ = await queue.run { FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) }
+        _ = await queue.run { StateFile.writeAtomically(Array(text.utf8), to: path) }
     }
 
     func finished(_ group: Int32) async {
@@ -35,7 +35,7 @@ struct ProcessGroups: Sendable {
     func runStarted(_ name: String, label: String) async {
         let path = directory + "/run-" + name
         _ = await queue.run {
-            FileManager.default.createFile(atPath: path, contents: Data("- \(label)\n".utf8), attributes: [.posixPermissions: 0o600])
+            StateFile.writeAtomically(Array("- \(label)\n".utf8), to: path)
         }
     }
 

@@ -33,9 +33,9 @@ final class StateFile: @unchecked Sendable {
         // SQLite gives its -wal and -shm files the database file's mode: create it 0600 first.
         let databasePath = directory + "/state.db"
         if !FileManager.default.fileExists(atPath: databasePath) {
-            guard FileManager.default.createFile(atPath: databasePath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-                throw .state("cannot create \(databasePath)")
-            }
+            let fd = open(databasePath, O_WRONLY | O_CREAT | O_CLOEXEC, mode_t(0o600))
+            guard fd >= 0 else { throw .state("cannot create \(databasePath)") }
+            close(fd)
         }
         database = try SQLiteDatabase(path: databasePath)
         // WAL with synchronous=FULL: a journaled result survives a crash of the agent and of
@@ -128,13 +128,7 @@ final class StateFile: @unchecked Sendable {
     }
 
     func saveIdentity(_ identity: NodeIdentity) throws(AgentError) {
-        let temporary = identityPath + ".new"
-        guard
-            FileManager.default.createFile(
-                atPath: temporary, contents: Data(identity.fileContents.utf8),
-                attributes: [.posixPermissions: 0o600]),
-            rename(temporary, identityPath) == 0
-        else {
+        guard Self.writeAtomically(Array(identity.fileContents.utf8), to: identityPath) else {
             throw .state("cannot write the node credential to \(identityPath)")
         }
     }
@@ -266,11 +260,37 @@ final class StateFile: @unchecked Sendable {
     // MARK: Files
 
     func writeAtomically(_ bytes: [UInt8], to path: String, permissions: Int = 0o600) throws(AgentError) {
+        guard Self.writeAtomically(bytes, to: path, permissions: permissions) else { throw .state("cannot write \(path)") }
+    }
+
+    /// Writes a file whole or not at all, with its mode from the first byte: open(2) with the
+    /// mode, write, fsync, rename. (FileManager.createFile writes a temporary file under the
+    /// umask — 0644 — and sets the mode after the rename: for a moment, or for good when the
+    /// agent is killed in between, the file was readable by all.)
+    static func writeAtomically(_ bytes: [UInt8], to path: String, permissions: Int = 0o600) -> Bool {
         let temporary = path + ".new"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: permissions]),
-            rename(temporary, path) == 0
-        else {
-            throw .state("cannot write \(path)")
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(permissions))
+        guard fd >= 0 else { return false }
+        var written = 0
+        let ok = bytes.withUnsafeBytes { buffer -> Bool in
+            while written < buffer.count {
+                let n = write(fd, buffer.baseAddress! + written, buffer.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                written += n
+            }
+            return true
         }
+        fchmod(fd, mode_t(permissions))  // the umask may have taken bits the caller asked for
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard ok, synced, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            return false
+        }
+        return true
     }
 }

@@ -80,11 +80,7 @@ actor TaskRunner {
         guard let data = try? JSONEncoder().encode(record) else { return }
         let ok = await queue.run { () -> Bool in
             mkdir(directory, 0o700)
-            let temporary = path + ".tmp"
-            guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else { return false }
-            let fd = open(temporary, O_RDONLY)
-            if fd >= 0 { fsync(fd); close(fd) }
-            return rename(temporary, path) == 0
+            return StateFile.writeAtomically([UInt8](data), to: path)
         }
         if !ok { logger.error("task record \(path) could not be written") }
     }
@@ -234,7 +230,9 @@ actor TaskRunner {
                             atPath: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                         var total: Int64 = 0
                         for file in files {
-                            try Data(file.content).write(to: URL(fileURLWithPath: work + "/" + file.destination), options: .atomic)
+                            guard StateFile.writeAtomically(file.content, to: work + "/" + file.destination) else {
+                                throw AgentError.state("cannot write \(file.destination) in \(work)")
+                            }
                             total += Int64(file.content.count)
                         }
                         return total

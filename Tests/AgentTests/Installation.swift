@@ -138,6 +138,19 @@ final class Installation: @unchecked Sendable {
         try query(sql).first?.int64(0) ?? -1
     }
 
+    /// `query` on a Dispatch thread: a test that polls the database often must not hold one of
+    /// the test process's two cooperative threads in libpq (the in-process router tests run on
+    /// them).
+    func queryAsync(_ sql: SQL) async throws -> QueryResult {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try self.query(sql) }) }
+        }
+    }
+
+    func countAsync(_ sql: SQL) async throws -> Int64 {
+        try await queryAsync(sql).first?.int64(0) ?? -1
+    }
+
     /// File systems of a node in the inventory, by mount point, with their sizes.
     func fileSystems(_ node: String) throws -> [String: Int64?] {
         var out: [String: Int64?] = [:]

@@ -10,7 +10,7 @@ import Testing
 /// Issue "Task facility", with real processes: PostgreSQL, two `cimdb server`s, `cimdb agent`s
 /// with their own names and state directories (or simulated agents in a process of their own,
 /// for fan-outs of 65), real commands, and `cimdb task …` run as a user's own PostgreSQL role.
-@Suite("tasks: all-or-none authorization, dispatch, limits, cancel and kill", .timeLimit(.minutes(6)))
+@Suite("tasks: all-or-none authorization, dispatch, limits, cancel and kill", .serialized, .timeLimit(.minutes(6)))
 struct TaskTests {
     /// A role name of this test's own (roles are the cluster's, shared by every test database).
     static func uniqueUser() -> String { "user_" + String(UUID().uuidString.prefix(8)).lowercased() }
@@ -43,7 +43,7 @@ struct TaskTests {
             installation.agentArguments = saved
         }
         try await eventually("agents \(nodes) ask for task work", timeout: .seconds(120)) {
-            try installation.count("SELECT count(*) FROM cimdb.task_agent WHERE node = ANY(\(nodes))") == Int64(nodes.count)
+            try await installation.countAsync("SELECT count(*) FROM cimdb.task_agent WHERE node = ANY(\(nodes))") == Int64(nodes.count)
         }
     }
 
@@ -55,12 +55,12 @@ struct TaskTests {
         output.split(separator: "\n").lazy.compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }.first
     }
 
-    static func state(_ task: Int64, _ installation: Installation) throws -> String {
-        try installation.query("SELECT state FROM cimdb.task WHERE id = \(task)").first?["state"] ?? ""
+    static func state(_ task: Int64, _ installation: Installation) async throws -> String {
+        try await installation.queryAsync("SELECT state FROM cimdb.task WHERE id = \(task)").first?["state"] ?? ""
     }
 
-    static func targetState(_ task: Int64, _ node: String, _ installation: Installation) throws -> String {
-        try installation.query("SELECT state FROM cimdb.task_target WHERE task = \(task) AND node = \(node)").first?["state"] ?? ""
+    static func targetState(_ task: Int64, _ node: String, _ installation: Installation) async throws -> String {
+        try await installation.queryAsync("SELECT state FROM cimdb.task_target WHERE task = \(task) AND node = \(node)").first?["state"] ?? ""
     }
 
     /// A file the database server can read (it runs as another user when the tests run as root).
@@ -105,7 +105,7 @@ struct TaskTests {
         #expect(denied.status != 0)
         #expect(denied.output.contains("not authorized") && denied.output.contains("n3") && denied.output.contains("ops"), "\(denied.output)")
         #expect(!denied.output.contains("n[1-3]") && !denied.output.contains("n1,"), "only the denied target is named: \(denied.output)")
-        #expect(try installation.count("SELECT count(*) FROM cimdb.task") == 0, "a refused task leaves no row")
+        #expect(try await installation.countAsync("SELECT count(*) FROM cimdb.task") == 0, "a refused task leaves no row")
         try await Task.sleep(for: .seconds(2))
         for node in ["n1", "n2", "n3"] {
             #expect(!FileManager.default.fileExists(atPath: installation.nodeDirectory(node) + ".mark"), "\(node) ran a refused task")
@@ -128,8 +128,8 @@ struct TaskTests {
         let nasty = "a; rm -rf / $(touch /tmp/cimdb-pwned) `id` \"q\" 'r'"
         let echoed = try await Self.run(["run", "echo", "--nodes", "n1", "--arg", "msg=\(nasty)"], as: me)
         #expect(echoed.status == 0, "\(echoed.output)")
-        let echoTask = try #require(try installation.query("SELECT max(id) AS id FROM cimdb.task").first?.int64("id"))
-        let printed = try installation.query("SELECT stdout FROM report.task_targets WHERE task = \(echoTask)").first?["stdout"]
+        let echoTask = try #require(try await installation.queryAsync("SELECT max(id) AS id FROM cimdb.task").first?.int64("id"))
+        let printed = try await installation.queryAsync("SELECT stdout FROM report.task_targets WHERE task = \(echoTask)").first?["stdout"]
         #expect(printed == "\(nasty)|--\(nasty)--|")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/cimdb-pwned"))
         let missing = try await Self.run(["run", "echo", "--nodes", "n1"], as: me)
@@ -144,14 +144,14 @@ struct TaskTests {
         for node in ["n1", "n2"] {
             #expect(FileManager.default.contents(atPath: outputs + "/" + node).map { [UInt8]($0) } == payload, "\(node)'s copy is not exact")
         }
-        let copyTask = try #require(try installation.query("SELECT max(id) AS id FROM cimdb.task").first?.int64("id"))
-        #expect(try installation.count("SELECT min(bytes_copied) FROM cimdb.task_target WHERE task = \(copyTask)") == Int64(payload.count))
+        let copyTask = try #require(try await installation.queryAsync("SELECT max(id) AS id FROM cimdb.task").first?.int64("id"))
+        #expect(try await installation.countAsync("SELECT min(bytes_copied) FROM cimdb.task_target WHERE task = \(copyTask)") == Int64(payload.count))
         // Identical outputs are stored once.
-        #expect(try installation.count("SELECT count(DISTINCT stdout_hash) FROM cimdb.task_target WHERE task = \(copyTask)") == 1)
-        let before = try installation.count("SELECT count(*) FROM cimdb.task")
+        #expect(try await installation.countAsync("SELECT count(DISTINCT stdout_hash) FROM cimdb.task_target WHERE task = \(copyTask)") == 1)
+        let before = try await installation.countAsync("SELECT count(*) FROM cimdb.task")
         let broken = try await Self.run(["run", "broken", "--nodes", "n[1-2]"], as: me)
         #expect(broken.status != 0 && broken.output.contains("cannot read the file /nonexistent/cimdb-test-file"), "\(broken.output)")
-        #expect(try installation.count("SELECT count(*) FROM cimdb.task") == before, "an unreadable file fails before anything is created")
+        #expect(try await installation.countAsync("SELECT count(*) FROM cimdb.task") == before, "an unreadable file fails before anything is created")
 
         // Multi-system: once, on its own node, with the targets in CIMDB_TARGETS.
         let roster = try await Self.run(["run", "roster", "--nodes", "n[1-2]"], as: me)
@@ -161,7 +161,7 @@ struct TaskTests {
         let parity = try await Self.run(["run", "parity", "--nodes", "n[1-3]"], as: me)
         #expect(parity.output.contains("n[2-3] (2) exit code 0\n---------------\nother\n"), "\(parity.output)")
         #expect(parity.output.contains("n1 (1) exit code 0\n---------------\none\n"), "\(parity.output)")
-        let parityTask = try #require(try installation.query("SELECT max(id) AS id FROM cimdb.task").first?.int64("id"))
+        let parityTask = try #require(try await installation.queryAsync("SELECT max(id) AS id FROM cimdb.task").first?.int64("id"))
         let unfolded = try await Self.run(["output", String(parityTask), "--no-fold"], as: me)
         #expect(unfolded.output.contains("n2 (1) exit code 0") && unfolded.output.contains("n3 (1) exit code 0"), "\(unfolded.output)")
 
@@ -181,7 +181,34 @@ struct TaskTests {
         #expect(try session.execute("SELECT count(*) FROM report.tasks").first?.int64(0) ?? 0 >= 5)
 
         // Every change to the access configuration is logged, with who and the old and new values.
-        #expect(try installation.count("SELECT count(*) FROM cimdb.access_log WHERE object = 'task_authorization' AND new_value IS NOT NULL") == 2)
+        #expect(
+            try await installation.countAsync("SELECT count(*) FROM cimdb.access_log WHERE object = 'task_authorization' AND new_value IS NOT NULL")
+                == 2)
+
+        // A reader (cimdb db grant-reader) reads the task reports, and writes nothing.
+        let reader = Self.uniqueUser()
+        _ = try await installation.queryAsync("CREATE ROLE \(identifier: reader) LOGIN")
+        let granted = try await cimdb(["db", "grant-reader", reader, "--database-url", installation.conninfo])
+        #expect(granted.status == 0, "\(granted.output)")
+        let reading = try Connection(Self.conninfo(installation, as: reader))
+        defer { reading.close() }
+        #expect(try reading.execute("SELECT count(*) FROM report.task_targets WHERE task = \(echoTask)").first?.int64(0) == 1)
+        #expect(try reading.execute("SELECT count(*) FROM report.tasks").first?.int64(0) ?? 0 >= 5)
+        #expect(throws: PostgresError.self) { try reading.execute("SELECT cimdb.submit_task('mark', '{n1}', '{}', '{}')") }
+
+        // Outputs past the retention period are dropped; the targets keep exit codes and sizes.
+        _ = try await installation.queryAsync(
+            "UPDATE cimdb.task_target SET finished_at = now() - interval '100 days' WHERE task = \(echoTask)")
+        _ = try await installation.queryAsync(
+            "UPDATE cimdb.task_output SET last_used_at = now() - interval '100 days' WHERE hash IN (SELECT stdout_hash FROM cimdb.task_target WHERE task = \(echoTask))"
+        )
+        #expect(try await installation.countAsync("SELECT cimdb.forget_old_task_outputs()") >= 1)
+        let kept = try #require(
+            try await installation.queryAsync("SELECT stdout, exit_code, stdout_size FROM report.task_targets WHERE task = \(echoTask)").first)
+        #expect(kept["stdout"] == nil && kept.int("exit_code") == 0 && kept.int64("stdout_size") == Int64(("\(nasty)|--\(nasty)--|").utf8.count))
+        #expect(
+            try await installation.countAsync("SELECT count(*) FROM report.task_targets WHERE task = \(copyTask) AND stdout IS NOT NULL") == 2,
+            "recent outputs stay")
 
         // ClusterShell group source.
         let groups = try await cimdb(["group", "list", "--database-url", installation.conninfo])
@@ -209,14 +236,14 @@ struct TaskTests {
             log: installation.directory + "/simulated.log")
         defer { _ = agents.stop(signal: SIGKILL) }
         try await eventually("65 simulated agents ask for work", timeout: .seconds(120)) {
-            try installation.count("SELECT count(*) FROM cimdb.task_agent") == 65
+            try await installation.countAsync("SELECT count(*) FROM cimdb.task_agent") == 65
         }
         let fanout = try await cimdb(["task", "run", "true", "--nodes", "sim[01-65]", "--database-url", installation.conninfo])
         #expect(fanout.status == 0, "\(fanout.output)")
-        let task = try #require(try installation.query("SELECT max(id) AS id FROM cimdb.task").first?.int64("id"))
-        #expect(try installation.count("SELECT count(*) FROM cimdb.task_target WHERE task = \(task) AND state = 'COMPLETE'") == 65)
+        let task = try #require(try await installation.queryAsync("SELECT max(id) AS id FROM cimdb.task").first?.int64("id"))
+        #expect(try await installation.countAsync("SELECT count(*) FROM cimdb.task_target WHERE task = \(task) AND state = 'COMPLETE'") == 65)
         // In flight: from being handed to the agent to the end.
-        let most = try installation.count(
+        let most = try await installation.countAsync(
             """
             WITH t AS (SELECT dispatched_at AS s, finished_at AS e FROM cimdb.task_target WHERE task = \(task))
             SELECT max((SELECT count(*) FROM t b WHERE b.s <= a.s AND b.e > a.s)) FROM t a
@@ -224,7 +251,7 @@ struct TaskTests {
         #expect(most <= 16, "\(most) targets were in flight at once")
         #expect(most >= 8, "the fan-out ran mostly one by one (\(most) at once at most)")
         // Both servers handed out work.
-        #expect(try installation.count("SELECT count(DISTINCT claimed_by) FROM cimdb.task_target WHERE task = \(task)") == 2)
+        #expect(try await installation.countAsync("SELECT count(DISTINCT claimed_by) FROM cimdb.task_target WHERE task = \(task)") == 2)
 
         // Eleven tasks at once: at most ten RUNNING, the eleventh waits for one to end.
         var ids: [Int64] = []
@@ -234,15 +261,15 @@ struct TaskTests {
             ids.append(try #require(Self.taskID(submitted.output), "\(submitted.output)"))
         }
         try await eventually("the 11 tasks end", timeout: .seconds(120)) {
-            try installation.count("SELECT count(*) FROM cimdb.task WHERE id = ANY(\(ids)) AND state = 'COMPLETE'") == 11
+            try await installation.countAsync("SELECT count(*) FROM cimdb.task WHERE id = ANY(\(ids)) AND state = 'COMPLETE'") == 11
         }
-        let running = try installation.count(
+        let running = try await installation.countAsync(
             """
             WITH t AS (SELECT id, started_at AS s, finished_at AS e FROM cimdb.task WHERE id = ANY(\(ids)))
             SELECT max((SELECT count(*) FROM t b WHERE b.s <= a.s AND b.e > a.s)) FROM t a
             """)
         #expect(running <= 10, "\(running) tasks were RUNNING at once")
-        let eleventhStart = try installation.count(
+        let eleventhStart = try await installation.countAsync(
             """
             SELECT ((extract(epoch FROM (SELECT max(started_at) FROM cimdb.task WHERE id = ANY(\(ids))))
                   - extract(epoch FROM (SELECT min(finished_at) FROM cimdb.task WHERE id = ANY(\(ids))))) * 1000)::bigint
@@ -259,7 +286,7 @@ struct TaskTests {
         _ = try await Self.apply(
             """
             tools:
-              - {name: hold, shell: 'sleep 8; echo held'}
+              - {name: hold, shell: 'touch "$FIXTURE_DIR/$CIMDB_NODE.hold-$CIMDB_TASK"; sleep 8; echo held'}
               - {name: mark, shell: 'echo x >> "$FIXTURE_DIR/$CIMDB_NODE.runs"; echo ran'}
               - {name: long, shell: 'sleep 300 & echo $! > "$FIXTURE_DIR/$CIMDB_NODE.child"; echo $$ > "$FIXTURE_DIR/$CIMDB_NODE.pid"; wait'}
               - {name: stuck, shell: 'echo $$ > "$FIXTURE_DIR/$CIMDB_NODE.stuck"; sleep 300', timeout: 2s}
@@ -272,13 +299,17 @@ struct TaskTests {
         // retried until A's ends. (A holds n1 for 8 s: the window this test process, starved by
         // the other suites' threads, must see it RUNNING in.)
         let a = try #require(Self.taskID(try await Self.run(["run", "hold", "--nodes", "n1", "--detach"], as: owner).output))
-        try await eventually("A runs on n1", timeout: .seconds(60)) { try Self.targetState(a, "n1", installation) == "RUNNING" }
+        try await eventually("A runs on n1", timeout: .seconds(90)) {
+            FileManager.default.fileExists(atPath: installation.nodeDirectory("n1") + ".hold-\(a)")
+        }
         let b = try #require(Self.taskID(try await Self.run(["run", "mark", "--nodes", "n[1-2]", "--detach"], as: owner).output))
-        try await eventually("B ends", timeout: .seconds(90)) { try Self.state(b, installation) == "COMPLETE" }
-        #expect(try installation.count("SELECT count(*) FROM cimdb.task_runner_state WHERE task = \(b) AND node = 'n1' AND state = 'REFUSED'") >= 1)
-        #expect(try installation.count("SELECT refusals FROM cimdb.task_target WHERE task = \(b) AND node = 'n1'") >= 1)
+        try await eventually("B ends", timeout: .seconds(90)) { try await Self.state(b, installation) == "COMPLETE" }
+        #expect(
+            try await installation.countAsync("SELECT count(*) FROM cimdb.task_runner_state WHERE task = \(b) AND node = 'n1' AND state = 'REFUSED'")
+                >= 1)
+        #expect(try await installation.countAsync("SELECT refusals FROM cimdb.task_target WHERE task = \(b) AND node = 'n1'") >= 1)
         let order = try #require(
-            try installation.query(
+            try await installation.queryAsync(
                 """
                 SELECT (SELECT finished_at FROM cimdb.task_target WHERE task = \(b) AND node = 'n2') < (SELECT dispatched_at FROM cimdb.task_target WHERE task = \(b) AND node = 'n1') AS other_first,
                        (SELECT finished_at FROM cimdb.task_target WHERE task = \(a)) <= (SELECT started_at FROM cimdb.task_target WHERE task = \(b) AND node = 'n1') + interval '50 ms' AS after_a
@@ -289,15 +320,17 @@ struct TaskTests {
 
         // Cancel before start: C waits on n1 (at capacity with D), then is cancelled.
         let d = try #require(Self.taskID(try await Self.run(["run", "hold", "--nodes", "n1", "--detach"], as: owner).output))
-        try await eventually("D runs on n1", timeout: .seconds(60)) { try Self.targetState(d, "n1", installation) == "RUNNING" }
+        try await eventually("D runs on n1", timeout: .seconds(90)) {
+            FileManager.default.fileExists(atPath: installation.nodeDirectory("n1") + ".hold-\(d)")
+        }
         let c = try #require(Self.taskID(try await Self.run(["run", "mark", "--nodes", "n1", "--detach"], as: owner).output))
         try await eventually("C refused at least once", timeout: .seconds(60)) {
-            try installation.count("SELECT count(*) FROM cimdb.task_runner_state WHERE task = \(c) AND state = 'REFUSED'") >= 1
+            try await installation.countAsync("SELECT count(*) FROM cimdb.task_runner_state WHERE task = \(c) AND state = 'REFUSED'") >= 1
         }
         let cancelled = try await Self.run(["cancel", String(c)], as: owner)
         #expect(cancelled.output.contains("CANCELLED"), "\(cancelled.output)")
-        #expect(try Self.targetState(c, "n1", installation) == "CANCELLED")
-        try await eventually("D ends", timeout: .seconds(60)) { try Self.state(d, installation) == "COMPLETE" }
+        #expect(try await Self.targetState(c, "n1", installation) == "CANCELLED")
+        try await eventually("D ends", timeout: .seconds(60)) { try await Self.state(d, installation) == "COMPLETE" }
         let runs = (try? String(contentsOfFile: installation.nodeDirectory("n1") + ".runs", encoding: .utf8)) ?? ""
         #expect(runs == "x\n", "n1 ran mark once (B), never for the cancelled C: \(runs)")
 
@@ -311,9 +344,9 @@ struct TaskTests {
         let child = try #require(Int32(try String(contentsOfFile: childFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(isAlive(pid) && isAlive(child))
         _ = try await Self.run(["kill", String(k)], as: owner)
-        try await eventually("the target is KILLED", timeout: .seconds(60)) { try Self.targetState(k, "n2", installation) == "KILLED" }
+        try await eventually("the target is KILLED", timeout: .seconds(60)) { try await Self.targetState(k, "n2", installation) == "KILLED" }
         #expect(!isAlive(pid) && !isAlive(child), "the killed command or its child is still running")
-        #expect(try Self.state(k, installation) == "CANCELLED")
+        #expect(try await Self.state(k, installation) == "CANCELLED")
 
         // Timeout: FAILED (timeout), the group killed the same way.
         let t = try await Self.run(["run", "stuck", "--nodes", "n2"], as: owner)
@@ -327,7 +360,8 @@ struct TaskTests {
         // SOME_FAILURES, and a failure cause of exit status.
         let odd = try await Self.run(["run", "odd", "--nodes", "n[1-2]"], as: owner)
         #expect(odd.status != 0 && odd.output.contains("SOME_FAILURES"), "\(odd.output)")
-        #expect(try installation.count("SELECT count(*) FROM cimdb.task_target WHERE failure_cause = 'exit status' AND exit_code = 1") == 1)
+        #expect(
+            try await installation.countAsync("SELECT count(*) FROM cimdb.task_target WHERE failure_cause = 'exit status' AND exit_code = 1") == 1)
 
         // Copying: PENDING, COPYING, RUNNING on the runner; and a target cancelled after it was
         // handed to a (stopped) agent is never started: the runner ends CANCELLED.
@@ -335,30 +369,33 @@ struct TaskTests {
         #expect(copy.status == 0 && copy.output.contains("payload"), "\(copy.output)")
         let agent = try #require(installation.agentPID("n2"))
         try await eventually("n2 waits on its long poll", timeout: .seconds(30)) {
-            try installation.count("SELECT count(*) FROM cimdb.task_agent WHERE node = 'n2' AND polled_at > now() - interval '5 s'") == 1
+            try await installation.countAsync("SELECT count(*) FROM cimdb.task_agent WHERE node = 'n2' AND polled_at > now() - interval '5 s'") == 1
         }
         kill(agent, SIGSTOP)
         var resumed = false
         defer { if !resumed { kill(agent, SIGCONT) } }
         let late = try #require(Self.taskID(try await Self.run(["run", "copy", "--nodes", "n2", "--detach"], as: owner).output))
         try await eventually("handed to the stopped agent", timeout: .seconds(30)) {
-            try installation.count("SELECT count(*) FROM cimdb.task_target WHERE task = \(late) AND dispatched_at IS NOT NULL") == 1
+            try await installation.countAsync("SELECT count(*) FROM cimdb.task_target WHERE task = \(late) AND dispatched_at IS NOT NULL") == 1
         }
         _ = try await Self.run(["cancel", String(late)], as: owner)
         kill(agent, SIGCONT)
         resumed = true
         try await eventually("the runner reports CANCELLED", timeout: .seconds(60)) {
-            try installation.count("SELECT count(*) FROM cimdb.task_runner_state WHERE task = \(late) AND state = 'CANCELLED'") == 1
+            try await installation.countAsync("SELECT count(*) FROM cimdb.task_runner_state WHERE task = \(late) AND state = 'CANCELLED'") == 1
         }
-        #expect(try installation.count("SELECT count(*) FROM cimdb.task_runner_state WHERE task = \(late) AND state IN ('COPYING', 'RUNNING')") == 0)
+        #expect(
+            try await installation.countAsync("SELECT count(*) FROM cimdb.task_runner_state WHERE task = \(late) AND state IN ('COPYING', 'RUNNING')")
+                == 0)
 
         // Every state, at least once.
-        let taskStates = Set(try installation.query("SELECT DISTINCT state FROM cimdb.task_transition WHERE node IS NULL").compactMap { $0["state"] })
+        let taskStates = Set(
+            try await installation.queryAsync("SELECT DISTINCT state FROM cimdb.task_transition WHERE node IS NULL").compactMap { $0["state"] })
         #expect(taskStates.isSuperset(of: ["PENDING", "RUNNING", "COMPLETE", "FAILED", "SOME_FAILURES", "CANCELLED"]), "\(taskStates)")
         let targetStates = Set(
-            try installation.query("SELECT DISTINCT state FROM cimdb.task_transition WHERE node IS NOT NULL").compactMap { $0["state"] })
+            try await installation.queryAsync("SELECT DISTINCT state FROM cimdb.task_transition WHERE node IS NOT NULL").compactMap { $0["state"] })
         #expect(targetStates.isSuperset(of: ["PENDING", "COPYING", "RUNNING", "COMPLETE", "FAILED", "CANCELLED", "KILLED"]), "\(targetStates)")
-        let runnerStates = Set(try installation.query("SELECT DISTINCT state FROM cimdb.task_runner_state").compactMap { $0["state"] })
+        let runnerStates = Set(try await installation.queryAsync("SELECT DISTINCT state FROM cimdb.task_runner_state").compactMap { $0["state"] })
         #expect(runnerStates.isSuperset(of: ["PENDING", "COPYING", "RUNNING", "FAILED", "CANCELLED", "KILLED"]), "\(runnerStates)")
         try? FileManager.default.removeItem(atPath: (source as NSString).deletingLastPathComponent)
     }
@@ -381,13 +418,15 @@ struct TaskTests {
 
         // The agents wait on their current server (the first); kill it while the targets run.
         let task = try #require(Self.taskID(try await Self.run(["run", "slow", "--nodes", "n[1-3]", "--detach"], as: owner).output))
-        try await eventually("the targets run", timeout: .seconds(60)) {
-            try installation.count("SELECT count(*) FROM cimdb.task_target WHERE task = \(task) AND state = 'RUNNING'") == 3
+        try await eventually("the targets run", timeout: .seconds(90)) {
+            ["n1", "n2", "n3"].allSatisfy { FileManager.default.fileExists(atPath: installation.nodeDirectory($0) + ".runs") }
         }
-        let carrier = try installation.query("SELECT claimed_by FROM cimdb.task_target WHERE task = \(task) LIMIT 1").first?["claimed_by"]
+        let carrier = try await installation.queryAsync("SELECT claimed_by FROM cimdb.task_target WHERE task = \(task) LIMIT 1").first?["claimed_by"]
         let index = carrier == installation.serverName(1) ? 1 : 0
         installation.stopServer(index, signal: SIGKILL)
-        try await eventually("the task ends through the other server", timeout: .seconds(90)) { try Self.state(task, installation) == "COMPLETE" }
+        try await eventually("the task ends through the other server", timeout: .seconds(90)) {
+            try await Self.state(task, installation) == "COMPLETE"
+        }
         for node in ["n1", "n2", "n3"] {
             let runs = (try? String(contentsOfFile: installation.nodeDirectory(node) + ".runs", encoding: .utf8)) ?? ""
             #expect(runs == "x\n", "\(node) ran the task \(runs.count / 2) times")
@@ -404,17 +443,19 @@ struct TaskTests {
         installation.killAgent("n2")
         try await installation.startAgent("n2")
         try await eventually("the target ends FAILED (agent restarted)", timeout: .seconds(60)) {
-            try installation.count("SELECT count(*) FROM cimdb.task_target WHERE task = \(long) AND failure_cause = 'agent restarted'") == 1
+            try await installation.countAsync("SELECT count(*) FROM cimdb.task_target WHERE task = \(long) AND failure_cause = 'agent restarted'")
+                == 1
         }
         #expect(!isAlive(pid), "the command outlived its agent")
-        #expect(try Self.state(long, installation) == "FAILED")
+        #expect(try await Self.state(long, installation) == "FAILED")
 
         // An agent that is gone: its target ends FAILED (agent unreachable) after 30 s.
         installation.killAgent("n3")
         try await Task.sleep(for: .seconds(2))
         let gone = try #require(Self.taskID(try await Self.run(["run", "slow", "--nodes", "n3", "--detach"], as: owner).output))
         try await eventually("FAILED (agent unreachable)", timeout: .seconds(120)) {
-            try installation.count("SELECT count(*) FROM cimdb.task_target WHERE task = \(gone) AND failure_cause = 'agent unreachable'") == 1
+            try await installation.countAsync("SELECT count(*) FROM cimdb.task_target WHERE task = \(gone) AND failure_cause = 'agent unreachable'")
+                == 1
         }
     }
 }
