@@ -338,7 +338,7 @@ actor TaskRunner {
         return nil
     }
 
-    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+    static func now() -> Int64 { RequestSignature.currentMilliseconds() }
 
     // MARK: Processes
 

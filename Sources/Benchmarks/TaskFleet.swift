@@ -104,7 +104,7 @@ final class SimulatedTaskAgents: Sendable {
                     }
                     Task {
                         defer { running.leave() }
-                        let started = TaskRunnerClock.now()
+                        let started = RequestSignature.currentMilliseconds()
                         var exit: Int32 = 0
                         if let command = self.execute {
                             exit = await Self.spawn(command)
@@ -114,7 +114,8 @@ final class SimulatedTaskAgents: Sendable {
                         let empty = CappedOutput(kept: [], totalBytes: 0, truncated: false)
                         let report = TaskReport(
                             target: run.target, state: exit == 0 ? .complete : .failed, cause: exit == 0 ? nil : .exitStatus, exitCode: exit,
-                            stdout: empty, stderr: empty, bytesCopied: 0, startedMilliseconds: started, finishedMilliseconds: TaskRunnerClock.now())
+                            stdout: empty, stderr: empty, bytesCopied: 0, startedMilliseconds: started,
+                            finishedMilliseconds: RequestSignature.currentMilliseconds())
                         for attempt in 0..<50 {
                             if await self.report(report, identity: identity, index: index + attempt) { break }
                             try? await Task.sleep(for: .milliseconds(200))
@@ -202,10 +203,6 @@ final class SimulatedTaskAgents: Sendable {
             }
         }
     }
-}
-
-enum TaskRunnerClock {
-    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }
 
 /// `cimdb bench task-agents` (hidden): simulated task agents as a process of their own, for

@@ -249,6 +249,17 @@ struct TaskCommand: AsyncParsableCommand {
         }
     }
 
+    /// `cancel` and `kill`: the task's state afterwards, or why the database refused.
+    static func stop(_ id: Int64, kill: Bool, database: DatabaseOptions) async throws {
+        let connection = try await database.connect(quiet: true)
+        defer { connection.close() }
+        do {
+            print("task \(id): \(try TaskQueries.stop(id, kill: kill, on: connection))")
+        } catch let refusal as TaskQueries.Refusal {
+            throw CommandFailure(refusal.description)
+        }
+    }
+
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cancel a task: targets not started end CANCELLED (running ones finish).")
 
@@ -258,15 +269,7 @@ struct TaskCommand: AsyncParsableCommand {
         var id: Int64
 
         func run() async throws {
-            try await reportingErrors {
-                let connection = try await database.connect(quiet: true)
-                defer { connection.close() }
-                do {
-                    print("task \(id): \(try TaskQueries.stop(id, kill: false, on: connection))")
-                } catch let refusal as TaskQueries.Refusal {
-                    throw CommandFailure(refusal.description)
-                }
-            }
+            try await reportingErrors { try await TaskCommand.stop(id, kill: false, database: database) }
         }
     }
 
@@ -280,15 +283,7 @@ struct TaskCommand: AsyncParsableCommand {
         var id: Int64
 
         func run() async throws {
-            try await reportingErrors {
-                let connection = try await database.connect(quiet: true)
-                defer { connection.close() }
-                do {
-                    print("task \(id): \(try TaskQueries.stop(id, kill: true, on: connection))")
-                } catch let refusal as TaskQueries.Refusal {
-                    throw CommandFailure(refusal.description)
-                }
-            }
+            try await reportingErrors { try await TaskCommand.stop(id, kill: true, database: database) }
         }
     }
 }
