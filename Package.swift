@@ -202,6 +202,8 @@ let package = Package(
         // A PostgreSQL for tests: the embedded cluster in a temporary directory, databases from a
         // migrated template.
         .target(name: "StoreTesting", dependencies: ["SQLCore", "Store"], swiftSettings: strict),
+        // Blocking parts of tests (child processes, long compiles) run off the cooperative pool.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         // Test databases with cimdb installed (and configured), copied from templates.
         .target(
             name: "InstallationTesting", dependencies: ["Ingest", "Installation", "Inventory", "Store", "StoreTesting"],
@@ -212,17 +214,17 @@ let package = Package(
         .target(name: "CIMModel", dependencies: ["CIM", "ORM", "SQLCore"], path: "Tests/CIMModel", swiftSettings: strict),
 
         .testTarget(name: "CIMTests", dependencies: ["CIM"], swiftSettings: strict),
-        .testTarget(name: "MOFTests", dependencies: ["MOF", "CIM"], swiftSettings: strict),
+        .testTarget(name: "MOFTests", dependencies: ["MOF", "CIM", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["SQLCore", "Store", "StoreTesting"], swiftSettings: strict),
         .testTarget(
             name: "SchemaGenTests",
-            dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "SQLCore", "Store", "StoreTesting", "CIMModel", "Migrations", "ModelStore"],
+            dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "SQLCore", "Store", "StoreTesting", "CIMModel", "Migrations", "ModelStore", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Inventory"], swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
         .testTarget(name: "CommandSupportTests", dependencies: ["CommandSupport"], swiftSettings: strict),
-        .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Fleet", "CIM", "ORM"], swiftSettings: strict),
+        .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Fleet", "CIM", "ORM", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IngestTests",
             dependencies: [
@@ -235,7 +237,7 @@ let package = Package(
             name: "ExportTests",
             dependencies: [
                 "Export", "Ingest", "Inventory", "Fleet", "CIM", "ORM", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations",
-                "ModelStore", "Installation",
+                "ModelStore", "Installation", "TestSupport",
             ],
             swiftSettings: strict
         ),
@@ -258,6 +260,6 @@ let package = Package(
             exclude: ["Fixtures"], swiftSettings: strict
         ),
         .testTarget(
-            name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "cimdb-agent", "StoreTesting", "SQLCore", "Store"], swiftSettings: strict),
+            name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "cimdb-agent", "StoreTesting", "SQLCore", "Store", "TestSupport"], swiftSettings: strict),
     ]
 )

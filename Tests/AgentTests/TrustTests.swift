@@ -231,8 +231,11 @@ struct TrustTests {
         try installation.setDisks("n1", ["d1": 11])
         try await installation.startAgent("n1")
         try await eventually("n1 discovered") { try installation.fileSystems("n1") == ["/d1": 11] }
-        // The agent's current server is the first; stop it without closing its socket.
-        let stopped = try #require(installation.serverPID(0))
+        // Stop the agent's current server (the one it last spoke to: under load an agent may
+        // already have moved off the first) without closing its socket.
+        let current = try #require(try installation.query("SELECT last_server FROM cimdb.node WHERE name = 'n1'").first?["last_server"])
+        let index = try #require((0..<2).first { installation.serverName($0) == current }, "n1 last spoke to \(current)")
+        let stopped = try #require(installation.serverPID(index))
         kill(stopped, SIGSTOP)
         defer { kill(stopped, SIGCONT) }
         // Measured on the wall clock, from the disk's appearance to the database's record of

@@ -76,14 +76,8 @@ import Testing
 
             // The connection string works with psql directly.
             let url = try await cimdb(["db", "url"], environment: env).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-            let psql = Process()
-            psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-            psql.arguments = [url, "-Atc", "SELECT current_setting('search_path')"]
-            let pipe = Pipe()
-            psql.standardOutput = pipe
-            try psql.run()
-            psql.waitUntilExit()
-            #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "cim, cimdb, public\n")
+            let psql = try await runProgram(URL(fileURLWithPath: "/usr/bin/psql"), [url, "-Atc", "SELECT current_setting('search_path')"])
+            #expect(psql.output == "cim, cimdb, public\n")
 
             let status = try await cimdb(["db", "status"], environment: env)
             #expect(status.status == 0)
@@ -160,12 +154,12 @@ import Testing
         }
     }
 
-    func generate(_ arguments: [String]) throws -> (Int32, String) {
-        try runProgram(cimdbExecutable.deletingLastPathComponent().appendingPathComponent("cimdb-generate"), arguments)
+    func generate(_ arguments: [String]) async throws -> (Int32, String) {
+        try await runProgram(cimdbExecutable.deletingLastPathComponent().appendingPathComponent("cimdb-generate"), arguments)
     }
 
     @Test func generatedFilesAreCurrent() async throws {
-        let (status, output) = try generate(["--check", repositoryRoot.path])
+        let (status, output) = try await generate(["--check", repositoryRoot.path])
         #expect(status == 0, "generated files are stale; run `swift run cimdb-generate`:\n\(output)")
     }
 
@@ -180,13 +174,13 @@ import Testing
         let card = root.appendingPathComponent("Tests/CIMModel/CIM_Card.swift")
         try (try String(contentsOf: card, encoding: .utf8) + "// edited by hand\n").write(to: card, atomically: true, encoding: .utf8)
         try "// left over\n".write(to: root.appendingPathComponent("Tests/CIMModel/CIM_Gone.swift"), atomically: true, encoding: .utf8)
-        let (stale, output) = try generate(["--check", root.path])
+        let (stale, output) = try await generate(["--check", root.path])
         #expect(stale == 1)
         #expect(output.contains("stale: Tests/CIMModel/CIM_Card.swift"))
         #expect(output.contains("stale: Tests/CIMModel/CIM_Gone.swift"))
-        let (regenerated, _) = try generate([root.path])
+        let (regenerated, _) = try await generate([root.path])
         #expect(regenerated == 0)
-        #expect(try generate(["--check", root.path]).0 == 0)
+        #expect(try await generate(["--check", root.path]).0 == 0)
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("Tests/CIMModel/CIM_Gone.swift").path))
     }
 }

@@ -22,15 +22,15 @@ import Testing
         #expect(document.contains(#"<PROPERTY NAME="Name" TYPE="string" CLASSORIGIN="CIM_ManagedSystemElement" PROPAGATED="true">"#))
         #expect(document.contains(#"<METHOD NAME="RequestStateChange" TYPE="uint32""#))
         #expect(document.contains(#"<QUALIFIER NAME="ValueMap" TYPE="string""#))
-        let check = try checkCIMXML(file)
+        let check = try await checkCIMXML(file)
         #expect(check.status == 0, "\(check.output)")
         #expect(check.output.contains("8 passed, 0 failed"))
     }
 }
 
 /// Runs the independent CIM-XML checker (DTD, then pywbem) on a document.
-func checkCIMXML(_ file: URL) throws -> (status: Int32, output: String) {
-    try runProgram(
+func checkCIMXML(_ file: URL) async throws -> (status: Int32, output: String) {
+    try await runProgram(
         URL(fileURLWithPath: "/opt/cimxml-venv/bin/python"),
         [repositoryRoot.appendingPathComponent("Tests/crosscheck/cim-xml/check_cimxml.py").path, file.path])
 }

@@ -14,11 +14,10 @@ import Testing
     @Test func checksTheFullDMTFSchema() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let tar = Process()
-        tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
-        tar.arguments = ["xJf", repositoryRoot.appendingPathComponent("Tests/Fixtures/cim_schema_2.51.0.tar.xz").path, "-C", directory.path]
-        try tar.run()
-        tar.waitUntilExit()
+        let tar = try await runProgram(
+            URL(fileURLWithPath: "/usr/bin/tar"),
+            ["xJf", repositoryRoot.appendingPathComponent("Tests/Fixtures/cim_schema_2.51.0.tar.xz").path, "-C", directory.path])
+        try #require(tar.status == 0, "\(tar.output)")
         let result = try await cimdb(["mof", "check", "2.51.0/cim_schema_2.51.0.mof"], in: directory)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built `cimdb` executable (next to the test bundle in the build folder) and
@@ -56,18 +57,11 @@ func cimdb(_ arguments: [String], in directory: URL? = nil, environment: [String
     }
 }
 
-/// Runs a program to its end; its status and its standard output and error, interleaved.
-func runProgram(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardError = pipe
-    process.standardOutput = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
+/// Runs a program to its end, off the cooperative pool; its status and its standard output
+/// and error, interleaved.
+func runProgram(_ executable: URL, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+    let result = try await TestSupport.runProgram(executable.path, arguments, mergeStreams: true)
+    return (result.status, result.standardOutput)
 }
 
 /// A fresh temporary directory for one test.

@@ -11,6 +11,7 @@ import ORM
 import SQLCore
 import Store
 import StoreTesting
+import TestSupport
 import Testing
 
 /// A database with cimdb's schema and the benchmark configuration, filled with a fleet.
@@ -30,25 +31,18 @@ func fleetInventory(nodes: Int, seed: UInt64) async throws -> ConnectionPool {
 
 /// Runs the independent checker (DTD validation, then pywbem parsing every object); returns
 /// its last line, `N passed, M failed`, and its exit status.
-func checkCIMXML(_ file: URL) throws -> (summary: String, status: Int32, output: String) {
+func checkCIMXML(_ file: URL) async throws -> (summary: String, status: Int32, output: String) {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let python = "/opt/cimxml-venv/bin/python"
     guard FileManager.default.isExecutableFile(atPath: python) else {
         Issue.record("\(python) is missing: run `bash .ci/run` (it creates the venv with pywbem)")
         return ("", -1, "")
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [root.appendingPathComponent("Tests/crosscheck/cim-xml/check_cimxml.py").path, file.path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let output = String(decoding: data, as: UTF8.self)
+    let result = try await runProgram(
+        python, [root.appendingPathComponent("Tests/crosscheck/cim-xml/check_cimxml.py").path, file.path], mergeStreams: true)
+    let output = result.standardOutput
     let last = output.split(separator: "\n").last.map(String.init) ?? ""
-    return (last, process.terminationStatus, output)
+    return (last, result.status, output)
 }
 
 func temporaryFile(_ name: String) -> URL {
@@ -73,7 +67,7 @@ func temporaryFile(_ name: String) -> URL {
             return (summary, total, associations)
         }
         #expect(summary.instances == total && summary.associations == associations && associations > 0)
-        let check = try checkCIMXML(file)
+        let check = try await checkCIMXML(file)
         #expect(check.status == 0, "\(check.output.suffix(2000))")
         #expect(check.summary == "\(total) passed, 0 failed", "\(check.output.suffix(2000))")
         let text = try String(contentsOf: file, encoding: .utf8)
@@ -116,7 +110,7 @@ func temporaryFile(_ name: String) -> URL {
                 try CIMXMLExporter(catalog: catalog, options: .init(node: "nowhere", host: "h")).export(to: file.path, on: c)
             }
         }
-        #expect(try checkCIMXML(file).status == 0)
+        #expect(try await checkCIMXML(file).status == 0)
     }
 
     /// NULLs, arrays with NULL entries, datetimes, markup and characters XML cannot hold.
@@ -174,7 +168,7 @@ func temporaryFile(_ name: String) -> URL {
         #expect(
             declaration.contains(
                 #"<PROPERTY NAME="AllocationState" TYPE="string" EmbeddedObject="instance" CLASSORIGIN="CIM_AllocatedLogicalElement""#))
-        #expect(try checkCIMXML(declarations).status == 0)
+        #expect(try await checkCIMXML(declarations).status == 0)
         #expect(summary.instances == 4)
         #expect(summary.droppedCharacters == 2)  // in the key binding and in the property
         #expect(summary.plainEmbeddedValues == 1)
@@ -191,7 +185,7 @@ func temporaryFile(_ name: String) -> URL {
             ))
         #expect(text.contains(#"<PROPERTY NAME="AllocationState" TYPE="string"><VALUE>instance of CIM_SettingData"#))
         #expect(text.contains(#"<PROPERTY NAME="AllocationState" TYPE="string" EmbeddedObject="instance"/>"#))  // NULL
-        let check = try checkCIMXML(file)
+        let check = try await checkCIMXML(file)
         #expect(check.summary == "4 passed, 0 failed", "\(check.output)")
         #expect(check.output.contains("(1 embedded)"), "pywbem parsed the embedded instance: \(check.output)")
     }

@@ -1,5 +1,6 @@
 import CIM
 import Foundation
+import TestSupport
 import Testing
 
 /// Our instance-path reader (`InstancePath.parse`, module CIM) against pywbem's
@@ -52,33 +53,23 @@ import Testing
     }()
 
     /// pywbem's reading of every corpus path, one JSON object per path.
-    static func pywbemReadings() throws -> [[String: Any]] {
+    static func pywbemReadings() async throws -> [[String: Any]] {
         try #require(
             FileManager.default.isExecutableFile(atPath: python),
             "pywbem's Python is missing at \(python): run `bash .ci/run` (or set CIMDB_PYTHON)")
         let crosscheck = wireRepositoryRoot.appendingPathComponent("Tests/crosscheck")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [
-            crosscheck.appendingPathComponent("instance_paths.py").path,
-            crosscheck.appendingPathComponent("instance_paths.txt").path,
-        ]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Read before waiting: the output is larger than a pipe's buffer.
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "instance_paths.py failed: \(errorText)")
+        let result = try await runProgram(
+            python,
+            [crosscheck.appendingPathComponent("instance_paths.py").path, crosscheck.appendingPathComponent("instance_paths.txt").path])
+        try #require(result.status == 0, "instance_paths.py failed: \(result.standardError)")
+        let data = Data(result.standardOutput.utf8)
         return try String(decoding: data, as: UTF8.self).split(separator: "\n").map { line in
             try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         }
     }
 
-    @Test func agreesWithPywbem() throws {
-        let readings = try Self.pywbemReadings()
+    @Test func agreesWithPywbem() async throws {
+        let readings = try await Self.pywbemReadings()
         let corpus = try String(contentsOf: wireRepositoryRoot.appendingPathComponent("Tests/crosscheck/instance_paths.txt"), encoding: .utf8)
         let paths = corpus.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty && !$0.hasPrefix("#") }
         #expect(readings.count == paths.count)
