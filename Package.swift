@@ -218,7 +218,9 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["SQLCore", "Store", "StoreTesting"], swiftSettings: strict),
         .testTarget(
             name: "SchemaGenTests",
-            dependencies: ["SchemaGen", "ORM", "MOF", "CIM", "SQLCore", "Store", "StoreTesting", "CIMModel", "Migrations", "ModelStore", "TestSupport"],
+            dependencies: [
+                "SchemaGen", "ORM", "MOF", "CIM", "SQLCore", "Store", "StoreTesting", "CIMModel", "Migrations", "ModelStore", "TestSupport",
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Inventory"], swiftSettings: strict),
@@ -260,6 +262,7 @@ let package = Package(
             exclude: ["Fixtures"], swiftSettings: strict
         ),
         .testTarget(
-            name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "cimdb-agent", "StoreTesting", "SQLCore", "Store", "TestSupport"], swiftSettings: strict),
+            name: "CLITests", dependencies: ["cimdb", "cimdb-generate", "cimdb-agent", "StoreTesting", "SQLCore", "Store", "TestSupport"],
+            swiftSettings: strict),
     ]
 )
