@@ -110,6 +110,22 @@ let package = Package(
             dependencies: ["AgentProtocol", "SQLCore", "Store", "Tasks", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // The remote-services proxy's protocol and QoS (SPEC §8): pure, shared by both ends.
+        .target(name: "Proxy", swiftSettings: strict),
+        // The proxy's site side: the queue's calls (the rules are SQL functions) and the forwarder.
+        .target(
+            name: "ProxyService",
+            dependencies: ["Proxy", "SQLCore", "Store", "HTTPClient", "CLibXML2", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // `cimdb upstream`: the service proxies forward to (Hummingbird), its own schema.
+        .target(
+            name: "Upstream",
+            dependencies: [
+                "Proxy", "SQLCore", "Store", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // libxml2, for writing CIM-XML.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         // CIM-XML export (DSP0201): the inventory as VALUE.OBJECTWITHPATH documents, streamed.
@@ -186,7 +202,8 @@ let package = Package(
             name: "CLI",
             dependencies: [
                 "AgentCLI", "AgentProtocol", "Benchmarks", "CIM", "CommandSupport", "Export", "Ingest", "Installation", "Inventory",
-                "MOF", "ModelStore", "ORM", "SchemaGen", "Server", "SQLCore", "Store", "Tasks", "TaskStore",
+                "MOF", "ModelStore", "ORM", "SchemaGen", "Server", "SQLCore", "Store", "Tasks", "TaskStore", "Proxy", "ProxyService",
+                "Upstream", "HTTPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
@@ -224,6 +241,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Inventory"], swiftSettings: strict),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy"], swiftSettings: strict),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: strict),
         .testTarget(name: "CommandSupportTests", dependencies: ["CommandSupport"], swiftSettings: strict),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "Fleet", "CIM", "ORM", "TestSupport"], swiftSettings: strict),

@@ -22,12 +22,13 @@ public struct Cimdb: AsyncParsableCommand {
               cimdb query "SELECT * FROM report.node_summary"
               cimdb mof check mof/cimdb.mof          check a model and print what it holds
               cimdb task run df --nodes 'n[01-32]'   run a tool on nodes (cimdb access show lists the tools)
+              cimdb proxy run --upstream URL          forward events, alarms and data to an external service
             """,
         version: cimdbVersion,
         subcommands: [
             UpCommand.self, DownCommand.self, MOFCommand.self, DBCommand.self, MigrateCommand.self, InventoryCommand.self, IngestCommand.self,
             InstanceCommand.self, QueryCommand.self, ExportCommand.self, SubscriptionCommand.self, NodeCommand.self, SiteKeyCommand.self,
-            ServerCommand.self, AccessCommand.self, UserCommand.self, GroupCommand.self, TaskCommand.self,
+            ServerCommand.self, AccessCommand.self, UserCommand.self, GroupCommand.self, TaskCommand.self, ProxyCommand.self, UpstreamCommand.self,
             AgentCommand.self, BenchCommand.self,
         ]
     )

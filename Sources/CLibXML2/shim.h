@@ -7,5 +7,6 @@
 #include <libxml/xmlwriter.h>
 #include <libxml/xmlsave.h>
 #include <libxml/xmlIO.h>
+#include <libxml/parser.h>
 
 static inline void cimdb_xmlFree(void *p) { xmlFree(p); }

@@ -1,0 +1,443 @@
+import ArgumentParser
+import CommandSupport
+import Foundation
+import Logging
+import Proxy
+import ProxyService
+import SQLCore
+import Store
+
+/// `cimdb proxy`: the remote-services proxy — its forwarder, and the integrator calls for scripts.
+struct ProxyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy",
+        abstract: "Queue events, alarms and data for an external service, and forward them (persistent, prioritized, throttled).",
+        discussion: """
+            Integrators (a monitoring system, a script) register, register their support \
+            instances, and send events, alarms and data, each with a quality of service: \
+            precedence urgent, normal or bulk (higher first, FIFO within one), a TTL (never \
+            forwarded after it), persistence normal or high (high is never discarded to make \
+            room). The queue is in the database; a call returns once its message is durably \
+            queued. When a message does not fit (cimdb proxy limits --total-bytes), the oldest \
+            expired message goes first, then the oldest bulk one of normal persistence; a new bulk \
+            message is then discarded; for a new urgent one the oldest normal one of normal \
+            persistence goes; otherwise the new message is rejected (exit 2). Every discard is a \
+            row (report.proxy_discards). `cimdb proxy run` forwards to an upstream (cimdb \
+            upstream, docs/proxy-protocol.md) and ends each message's life on its acknowledgement.
+
+            Exit status of the integrator calls: 0 success, 1 bad parameters (the seed's −1; also \
+            an integrator not acknowledged yet), 2 infrastructure (−2: the queue is full, no database).
+
+            Examples:
+              cimdb proxy run --upstream http://collector:7490 --site rack-a
+              H=$(cimdb proxy register nagios-bridge 1.2)
+              cimdb proxy instance add --handle $H node17 --capabilities caps.xml
+              cimdb proxy send-event --handle $H --instance node17 --type disk --event-id e-991 \\
+                  --severity major --state opened --text 'sdb: 12 reallocated sectors' --precedence urgent
+              cimdb proxy send-data --handle $H --instance node17 --class inventory --subclass dmi \\
+                  --file dmi.xml --mime application/xml --precedence bulk --ttl 1d
+              cimdb proxy limits --total-bytes 100000000 --bytes-per-period 5000000 --period 1h
+              cimdb proxy stop; cimdb proxy queue; cimdb proxy start
+            """,
+        subcommands: [
+            Run.self, Register.self, Instance.self, SendEvent.self, SendAlarm.self, SendData.self, Stop.self, Start.self, Limits.self,
+            Queue.self,
+        ]
+    )
+
+    /// `--precedence`, `--ttl`, `--persistence`.
+    struct QoSOptions: ParsableArguments {
+        @Option(help: "urgent, normal or bulk.")
+        var precedence = "normal"
+
+        @Option(help: ArgumentHelp("How long it may wait to be sent: 90s, 15m, 2h, 7d (default: no limit).", valueName: "duration"))
+        var ttl: String?
+
+        @Option(help: "normal (may be discarded to make room) or high (only when expired).")
+        var persistence = "normal"
+
+        func validate() throws {
+            guard QoS.Precedence(rawValue: precedence) != nil else { throw ValidationError("--precedence \(precedence): urgent, normal or bulk") }
+            guard QoS.Persistence(rawValue: persistence) != nil else { throw ValidationError("--persistence \(persistence): normal or high") }
+            if let ttl, DurationText.seconds(ttl) == nil { throw ValidationError("--ttl \(ttl): expected a positive duration like 90s, 15m, 2h, 7d") }
+        }
+
+        var qos: QoS {
+            QoS(
+                precedence: QoS.Precedence(rawValue: precedence) ?? .normal, ttlSeconds: ttl.flatMap(DurationText.seconds),
+                persistence: QoS.Persistence(rawValue: persistence) ?? .normal)
+        }
+    }
+
+    /// Runs an integrator call; its failures become the seed's −1/−2 as exit status 1/2.
+    static func call<T>(_ body: () throws(ProxyQueries.Failure) -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            Output.error("cimdb proxy: \(error.description)")
+            throw ExitCode(error.code == -1 ? 1 : 2)
+        }
+    }
+
+    static func report(_ outcome: ProxyQueries.Outcome) throws {
+        switch outcome.outcome {
+        case "queued":
+            print(outcome.messageID ?? "")
+            if let detail = outcome.detail { Output.error("queued; \(detail)") }
+        case "rejected":
+            Output.error("cimdb proxy: rejected: \(outcome.detail ?? "the queue is full")")
+            throw ExitCode(2)
+        default:
+            Output.error("\(outcome.outcome): \(outcome.detail ?? "")")
+        }
+    }
+
+    static func now() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date())
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func readFile(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("cannot read \(path)") }
+        return Array(data)
+    }
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Forward the queue to an upstream: batches by precedence, acknowledged before removal, retried with backoff.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: ArgumentHelp("The upstream's base URL.", valueName: "url"))
+        var upstream: String
+
+        @Option(help: ArgumentHelp("The site's name, sent with every batch (redundant proxies of a site give the same).", valueName: "name"))
+        var site: String = ProcessInfo.processInfo.hostName
+
+        @Option(help: ArgumentHelp("A file holding the upstream's bearer token (mode 0600).", valueName: "file"))
+        var tokenFile: String?
+
+        @Option(help: "Messages per batch at most.")
+        var batch = 500
+
+        @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+        var logLevel = "info"
+
+        func validate() throws {
+            guard upstream.hasPrefix("http://") || upstream.hasPrefix("https://") else {
+                throw ValidationError("--upstream \(upstream): expected http://HOST:PORT")
+            }
+            guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+            guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                let token = try tokenFile.map { try TokenFile.read($0) }
+                let conninfo = try await database.conninfo()
+                let logger = LogSetup.make("cimdb.proxy", level: logLevel)
+                let configuration = Forwarder.Configuration(upstream: upstream, conninfo: conninfo, site: site, token: token, batchSize: batch)
+                logger.info("proxy: forwarding to \(upstream) as site \(site)")
+                let forwarder = Forwarder(configuration: configuration, logger: logger)
+                try await Signals.cancellingOnTermination { await forwarder.run() }
+                logger.info("proxy: stopped")
+            }
+        }
+    }
+
+    struct Register: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register an integrator by name and version; prints its handle (the same one again later).")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Argument(help: "The integrator's name.")
+        var name: String
+
+        @Argument(help: "Its version.")
+        var version: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let connection = try await database.connect(quiet: true)
+                defer { connection.close() }
+                print(
+                    try ProxyCommand.call { () throws(ProxyQueries.Failure) in try ProxyQueries.register(name: name, version: version, on: connection)
+                    })
+            }
+        }
+    }
+
+    struct Instance: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "instance", abstract: "Register or deregister support instances.", subcommands: [Add.self, Remove.self])
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Register support instances (several: one registration message); prints how many were new.")
+
+            @OptionGroup var database: DatabaseOptions
+
+            @Option(help: "The integrator's handle.")
+            var handle: String
+
+            @Argument(help: "The support instances' ids.")
+            var ids: [String]
+
+            @Option(help: ArgumentHelp("Their capabilities, a well-formed XML document.", valueName: "file"))
+            var capabilities: String?
+
+            func run() async throws {
+                try await reportingErrors {
+                    var document: String?
+                    if let capabilities {
+                        let bytes = try ProxyCommand.readFile(capabilities)
+                        if let problem = WellFormedXML.problem(bytes) {
+                            Output.error("cimdb proxy: \(capabilities): \(problem)")
+                            throw ExitCode(1)
+                        }
+                        document = String(decoding: bytes, as: UTF8.self)
+                    }
+                    let connection = try await database.connect(quiet: true)
+                    defer { connection.close() }
+                    let instances = ids.map { (id: $0, capabilities: document) }
+                    let new = try ProxyCommand.call { () throws(ProxyQueries.Failure) in
+                        try ProxyQueries.registerInstances(handle: handle, instances: instances, on: connection)
+                    }
+                    print(new)
+                }
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "rm", abstract: "Deregister a support instance (kept, inactive; the upstream is told).")
+
+            @OptionGroup var database: DatabaseOptions
+
+            @Option(help: "The integrator's handle.")
+            var handle: String
+
+            @Argument(help: "The support instance's id.")
+            var id: String
+
+            func run() async throws {
+                try await reportingErrors {
+                    let connection = try await database.connect(quiet: true)
+                    defer { connection.close() }
+                    try ProxyCommand.call { () throws(ProxyQueries.Failure) in
+                        try ProxyQueries.deregisterInstance(handle: handle, instance: id, on: connection)
+                    }
+                }
+            }
+        }
+    }
+
+    /// What every send takes: the database, the integrator's handle, the support instance, the QoS.
+    struct SendOptions: ParsableArguments {
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var qos: QoSOptions
+
+        @Option(help: "The integrator's handle.") var handle: String
+        @Option(help: "The support instance it is about.") var instance: String
+
+        /// Queues the message and reports its outcome (exit 2 when rejected).
+        func send(kind: String, eventID: String?, body: some Encodable) async throws {
+            let body = try ProxyCommand.json(body)
+            let connection = try await database.connect(quiet: true)
+            defer { connection.close() }
+            let (qos, handle, instance) = (self.qos.qos, handle, instance)
+            try ProxyCommand.report(
+                try ProxyCommand.call { () throws(ProxyQueries.Failure) in
+                    try ProxyQueries.send(handle: handle, kind: kind, instance: instance, eventID: eventID, qos: qos, body: body, on: connection)
+                })
+        }
+    }
+
+    /// Events' and alarms' severity, time and optional attachment.
+    struct NoticeOptions: ParsableArguments {
+        @Option(help: "unknown, information, degraded, minor, major, critical, fatal.") var severity: String
+        @Option(help: "The message text.") var text: String
+        @Option(help: ArgumentHelp("When it happened, ISO 8601 (default now, UTC).", valueName: "time")) var time: String?
+        @Option(name: .customLong("data-file"), help: ArgumentHelp("Data to attach.", valueName: "file")) var dataFile: String?
+        @Option(help: "The attached data's MIME type.") var mime = "application/octet-stream"
+
+        func validate() throws {
+            guard IntegratorMessage.severities.contains(severity) else {
+                throw ValidationError("--severity \(severity): one of \(IntegratorMessage.severities.joined(separator: ", "))")
+            }
+        }
+
+        var timestamp: String { time ?? ProxyCommand.now() }
+        func payload() throws -> IntegratorMessage.Payload? {
+            try dataFile.map { IntegratorMessage.Payload(mime: mime, bytes: try ProxyCommand.readFile($0)) }
+        }
+    }
+
+    struct SendEvent: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "send-event", abstract: "Queue an event; prints its message id.")
+
+        @OptionGroup var options: SendOptions
+        @OptionGroup var notice: NoticeOptions
+        @Option(help: "The event type (the platform's own).") var type: String
+        @Option(name: .customLong("event-id"), help: "The event's unique id.") var eventID: String
+        @Option(help: "The event's state (opened, closed, …).") var state: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let event = IntegratorMessage.Event(
+                    instance: options.instance, time: notice.timestamp, type: type, eventID: eventID, severity: notice.severity, state: state,
+                    text: notice.text, data: try notice.payload())
+                try await options.send(kind: "event", eventID: eventID, body: event)
+            }
+        }
+    }
+
+    struct SendAlarm: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "send-alarm", abstract: "Queue an alarm; prints its message id.")
+
+        @OptionGroup var options: SendOptions
+        @OptionGroup var notice: NoticeOptions
+        @Option(help: "The alarm type.") var type: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let alarm = IntegratorMessage.Alarm(
+                    instance: options.instance, time: notice.timestamp, type: type, severity: notice.severity, text: notice.text,
+                    data: try notice.payload())
+                try await options.send(kind: "alarm", eventID: nil, body: alarm)
+            }
+        }
+    }
+
+    struct SendData: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "send-data", abstract: "Queue data (a file); prints its message id.")
+
+        @OptionGroup var options: SendOptions
+        @Option(name: .customLong("class"), help: "The data's class.") var dataClass: String
+        @Option(help: "Its subclass.") var subclass: String
+        @Option(help: ArgumentHelp("The data.", valueName: "file")) var file: String
+        @Option(help: "Its MIME type.") var mime: String
+        @Option(name: .customLong("request-id"), help: "The back-channel request this answers.") var requestID: String?
+
+        func run() async throws {
+            try await reportingErrors {
+                let payload = IntegratorMessage.Payload(mime: mime, bytes: try ProxyCommand.readFile(file))
+                let data = IntegratorMessage.Data(
+                    instance: options.instance, class: dataClass, subclass: subclass, requestID: requestID, data: payload)
+                try await options.send(kind: "data", eventID: nil, body: data)
+            }
+        }
+    }
+
+    struct Stop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop forwarding (manual throttle); queuing goes on.")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let connection = try await database.connect(quiet: true)
+                defer { connection.close() }
+                try ProxyCommand.call { () throws(ProxyQueries.Failure) in try ProxyQueries.setStopped(true, on: connection) }
+                Output.error("forwarding stopped (cimdb proxy start resumes it)")
+            }
+        }
+    }
+
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Resume forwarding after cimdb proxy stop.")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let connection = try await database.connect(quiet: true)
+                defer { connection.close() }
+                try ProxyCommand.call { () throws(ProxyQueries.Failure) in try ProxyQueries.setStopped(false, on: connection) }
+                Output.error("forwarding resumed")
+            }
+        }
+    }
+
+    struct Limits: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show or set the queue's size limits and the throttle (0 or 'unlimited' removes a limit); applied without a restart.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: ArgumentHelp("The queue's total size.", valueName: "bytes")) var totalBytes: String?
+        @Option(help: ArgumentHelp("Urgent messages' share at most.", valueName: "bytes")) var urgentBytes: String?
+        @Option(help: ArgumentHelp("Normal messages' share at most.", valueName: "bytes")) var normalBytes: String?
+        @Option(help: ArgumentHelp("Bulk messages' share at most.", valueName: "bytes")) var bulkBytes: String?
+        @Option(help: ArgumentHelp("The largest message taken.", valueName: "bytes")) var bytesPerMessage: String?
+        @Option(help: ArgumentHelp("Bytes forwarded per period at most.", valueName: "bytes")) var bytesPerPeriod: String?
+        @Option(help: ArgumentHelp("Messages forwarded per period at most.", valueName: "n")) var messagesPerPeriod: String?
+        @Option(help: ArgumentHelp("The throttle's period: 90s, 15m, 1h, 1d.", valueName: "duration")) var period: String?
+        @Option(help: ArgumentHelp("The heartbeat's period.", valueName: "duration")) var heartbeat: String?
+        @Option(help: ArgumentHelp("session (data flows once the upstream acknowledges the registration) or message.", valueName: "mode"))
+        var mode: String?
+
+        static func limit(_ text: String?, _ name: String) throws -> Int64?? {
+            guard let text else { return nil }
+            if text == "0" || text == "unlimited" { return .some(nil) }
+            guard let value = Int64(text), value > 0 else { throw ValidationError("--\(name) \(text): a positive number of bytes, 0 or unlimited") }
+            return .some(value)
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                var limits = ProxyQueries.Limits()
+                limits.totalBytes = try Self.limit(totalBytes, "total-bytes")
+                limits.urgentBytes = try Self.limit(urgentBytes, "urgent-bytes")
+                limits.normalBytes = try Self.limit(normalBytes, "normal-bytes")
+                limits.bulkBytes = try Self.limit(bulkBytes, "bulk-bytes")
+                limits.bytesPerMessage = try Self.limit(bytesPerMessage, "bytes-per-message")
+                limits.bytesPerPeriod = try Self.limit(bytesPerPeriod, "bytes-per-period")
+                limits.messagesPerPeriod = try Self.limit(messagesPerPeriod, "messages-per-period")
+                if let period {
+                    guard let seconds = DurationText.seconds(period) else { throw ValidationError("--period \(period): a duration like 90s, 1h") }
+                    limits.periodSeconds = seconds
+                }
+                if let heartbeat {
+                    guard let seconds = DurationText.seconds(heartbeat) else {
+                        throw ValidationError("--heartbeat \(heartbeat): a duration like 30s")
+                    }
+                    limits.heartbeatSeconds = seconds
+                }
+                if let mode {
+                    guard ["session", "message"].contains(mode) else { throw ValidationError("--mode \(mode): session or message") }
+                    limits.mode = mode
+                }
+                let connection = try await database.connect(quiet: true)
+                defer { connection.close() }
+                try ProxyCommand.call { () throws(ProxyQueries.Failure) in try ProxyQueries.setLimits(limits, on: connection) }
+                for (name, value) in try ProxyCommand.call({ () throws(ProxyQueries.Failure) in try ProxyQueries.settings(on: connection) }) {
+                    let isLimit = name.hasSuffix("_bytes") || name.hasSuffix("_period") || name == "bytes_per_message"
+                    print("\(name)\t\(value ?? (isLimit ? "unlimited" : "-"))")
+                }
+            }
+        }
+    }
+
+    struct Queue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The queue's depth by precedence (report.proxy_queue).")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let connection = try await database.connect(quiet: true)
+                defer { connection.close() }
+                print("precedence\tmessages\tbytes\toldest")
+                for depth in try ProxyCommand.call({ () throws(ProxyQueries.Failure) in try ProxyQueries.depth(on: connection) }) {
+                    print("\(depth.precedence)\t\(depth.messages)\t\(depth.bytes)\t\(depth.oldest ?? "-")")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+/// The protocol between a site's `cimdb proxy` and an upstream (`cimdb upstream`, or any service
+/// that speaks it): docs/proxy-protocol.md.
+///
+/// The proxy POSTs batches of messages to `/v1/messages`; the upstream answers 200 only after
+/// it has committed what it recorded, listing every message whose life ends (`done`): recorded
+/// now, recorded before (a duplicate: redelivery, or a redundant proxy), or dropped with a
+/// reason. The proxy deletes exactly those from its queue. Each message carries its unique
+/// remote services id, so a redelivered batch is recorded once.
+public enum ProxyWire {
+    public static let messagesPath = "/v1/messages"
+
+    /// Seed 004's data block header: source, routing, time to transmit, source type.
+    public struct Header: Sendable, Hashable, Codable {
+        /// The remote services id of the sender: an integrator, or the proxy itself.
+        public var source: String
+        /// `integrator` or `proxy`.
+        public var sourceType: String
+        /// Where the upstream routes it: the site, and the support instance when there is one.
+        public var routing: String
+        /// The time by which it must be transmitted (its TTL's end), ISO 8601 UTC; nil: no limit.
+        public var timeToTransmit: String?
+
+        public init(source: String, sourceType: String, routing: String, timeToTransmit: String?) {
+            self.source = source
+            self.sourceType = sourceType
+            self.routing = routing
+            self.timeToTransmit = timeToTransmit
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case source, sourceType = "source_type", routing, timeToTransmit = "time_to_transmit"
+        }
+    }
+
+    public struct Message: Sendable, Hashable, Codable {
+        /// The remote services id of this message.
+        public var id: String
+        /// event, alarm, data, register-proxy, register-integrator, register-instances,
+        /// deregister-instance, heartbeat.
+        public var kind: String
+        public var precedence: QoS.Precedence
+        public var persistence: QoS.Persistence
+        public var header: Header
+        public var integrator: String?
+        public var instance: String?
+        public var eventID: String?
+        public var queuedAt: String
+        /// The message's own fields, a JSON document (as text: forwarded byte for byte).
+        public var body: String
+
+        public init(
+            id: String, kind: String, precedence: QoS.Precedence, persistence: QoS.Persistence, header: Header, integrator: String?,
+            instance: String?, eventID: String?, queuedAt: String, body: String
+        ) {
+            self.id = id
+            self.kind = kind
+            self.precedence = precedence
+            self.persistence = persistence
+            self.header = header
+            self.integrator = integrator
+            self.instance = instance
+            self.eventID = eventID
+            self.queuedAt = queuedAt
+            self.body = body
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, kind, precedence, persistence, header, integrator, instance, eventID = "event_id", queuedAt = "queued_at", body
+        }
+    }
+
+    public struct Batch: Sendable, Hashable, Codable {
+        /// The proxy's remote services id.
+        public var proxy: String
+        /// The site's name (redundant proxies of one site give the same).
+        public var site: String
+        /// `session` or `message`.
+        public var mode: String
+        public var messages: [Message]
+
+        public init(proxy: String, site: String, mode: String, messages: [Message]) {
+            self.proxy = proxy
+            self.site = site
+            self.mode = mode
+            self.messages = messages
+        }
+    }
+
+    /// A message the upstream did not record, and why (e.g. from an unregistered integrator).
+    public struct Dropped: Sendable, Hashable, Codable {
+        public var id: String
+        public var reason: String
+
+        public init(id: String, reason: String) {
+            self.id = id
+            self.reason = reason
+        }
+    }
+
+    public struct Answer: Sendable, Hashable, Codable {
+        /// Every message of the batch whose life ends: recorded, duplicate or dropped.
+        public var done: [String]
+        /// How many of `done` were recorded before (duplicates).
+        public var duplicates: Int
+        public var dropped: [Dropped]
+        /// Registrations acknowledged with this answer (session mode's back channel).
+        public var acknowledgedProxy: Bool
+        public var acknowledgedIntegrators: [String]
+
+        public init(done: [String], duplicates: Int, dropped: [Dropped], acknowledgedProxy: Bool, acknowledgedIntegrators: [String]) {
+            self.done = done
+            self.duplicates = duplicates
+            self.dropped = dropped
+            self.acknowledgedProxy = acknowledgedProxy
+            self.acknowledgedIntegrators = acknowledgedIntegrators
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case done, duplicates, dropped, acknowledgedProxy = "acknowledged_proxy", acknowledgedIntegrators = "acknowledged_integrators"
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+public import Proxy
+import SQLCore
+public import Store
+
+/// The integrator calls and the operator's commands, through the database functions that
+/// hold the queue's rules (migrations/0011): a call returns only once its message is durably
+/// queued (or its outcome recorded).
+public enum ProxyQueries {
+    /// Why a call failed, as the seed's C API tells it: bad parameters (−1) or the
+    /// infrastructure (−2: the database, a full queue).
+    public enum Failure: Error, CustomStringConvertible, Sendable {
+        /// −1: the parameters (an unknown handle, a bad precedence, a message over the size limit …).
+        case parameters(String)
+        /// −1 too, but worth telling apart: in session mode, the upstream has not acknowledged
+        /// this integrator's registration yet.
+        case notAcknowledged(String)
+        /// −2: the proxy's infrastructure (no database, a full queue).
+        case infrastructure(String)
+
+        public var description: String {
+            switch self {
+            case .parameters(let text), .notAcknowledged(let text), .infrastructure(let text): text
+            }
+        }
+
+        /// The seed's return value.
+        public var code: Int32 {
+            switch self {
+            case .parameters, .notAcknowledged: -1
+            case .infrastructure: -2
+            }
+        }
+
+        static func from(_ error: PostgresError) -> Failure {
+            let text = error.hint.map { "\(error.message) (\($0))" } ?? error.message
+            switch error.sqlState {
+            case "22023", "22P02", "22007", "22008": return .parameters(text)
+            case "55000": return .notAcknowledged(text)
+            default: return .infrastructure(text)
+            }
+        }
+    }
+
+    /// What became of a message handed to the queue.
+    public struct Outcome: Sendable, Hashable {
+        /// queued, discarded (rule 3), dropped (session mode before the proxy's registration is
+        /// acknowledged) or rejected (rule 5, the queue is full: an error for the sender).
+        public var outcome: String
+        public var messageID: String?
+        public var detail: String?
+
+        /// Queued, discarded by rule 3 or dropped: the call succeeded. Rejected: it failed.
+        public var isSuccess: Bool { outcome != "rejected" }
+    }
+
+    static func run<T>(_ body: () throws(PostgresError) -> T) throws(Failure) -> T {
+        do {
+            return try body()
+        } catch {
+            throw Failure.from(error)
+        }
+    }
+
+    /// Registers an integrator (again: the same handle); its handle.
+    public static func register(name: String, version: String, on c: Connection) throws(Failure) -> String {
+        try run { () throws(PostgresError) in try c.execute("SELECT cimdb.proxy_register(\(name), \(version))::text AS handle").first?["handle"] }
+            ?? ""
+    }
+
+    /// Registers support instances (one message upstream for all the new ones); how many were new.
+    public static func registerInstances(
+        handle: String, instances: [(id: String, capabilities: String?)], on c: Connection
+    ) throws(Failure) -> Int {
+        let ids = instances.map(\.id)
+        let capabilities = instances.map(\.capabilities)
+        return try run { () throws(PostgresError) in
+            try c.execute("SELECT cimdb.proxy_register_instances(\(handle)::uuid, \(ids), \(capabilities)) AS n").first?.int("n") ?? 0
+        }
+    }
+
+    public static func deregisterInstance(handle: String, instance: String, on c: Connection) throws(Failure) {
+        try run { () throws(PostgresError) in _ = try c.execute("SELECT cimdb.proxy_deregister_instance(\(handle)::uuid, \(instance))") }
+    }
+
+    /// Queues an event, an alarm or data.
+    public static func send(
+        handle: String, kind: String, instance: String, eventID: String?, qos: QoS, body: String, on c: Connection
+    ) throws(Failure) -> Outcome {
+        let ttl = qos.ttlSeconds.map { "\($0) seconds" }
+        let row = try run { () throws(PostgresError) in
+            try c.execute(
+                """
+                SELECT outcome, message_id::text AS message_id, detail
+                FROM cimdb.proxy_enqueue(\(handle)::uuid, \(kind), \(instance), \(eventID), \(qos.precedence.rawValue), \
+                \(qos.persistence.rawValue), \(ttl)::interval, \(body))
+                """
+            ).first
+        }
+        guard let row, let outcome = row["outcome"] else { throw .infrastructure("the database returned no outcome") }
+        return Outcome(outcome: outcome, messageID: row["message_id"], detail: row["detail"])
+    }
+
+    /// Queued messages and bytes per precedence, and the oldest's age.
+    public struct Depth: Sendable, Hashable {
+        public var precedence: String
+        public var messages: Int64
+        public var bytes: Int64
+        public var oldest: String?
+    }
+
+    public static func depth(on c: Connection) throws(Failure) -> [Depth] {
+        try run { () throws(PostgresError) in
+            try c.execute("SELECT precedence, messages, bytes, oldest::text AS oldest FROM report.proxy_queue ORDER BY rank").map { row in
+                Depth(
+                    precedence: row["precedence"] ?? "", messages: row.int64("messages") ?? 0, bytes: row.int64("bytes") ?? 0,
+                    oldest: row["oldest"])
+            }
+        }
+    }
+
+    /// The settings an operator may change (nil leaves one as it is; `.some(nil)` sets it unlimited).
+    public struct Limits: Sendable {
+        public var totalBytes: Int64??
+        public var urgentBytes: Int64??
+        public var normalBytes: Int64??
+        public var bulkBytes: Int64??
+        public var bytesPerMessage: Int64??
+        public var bytesPerPeriod: Int64??
+        public var messagesPerPeriod: Int64??
+        public var periodSeconds: Int?
+        public var heartbeatSeconds: Int?
+        public var mode: String?
+
+        public init() {}
+    }
+
+    public static func setLimits(_ limits: Limits, on c: Connection) throws(Failure) {
+        func column(_ name: String, _ value: Int64??) -> SQL? {
+            guard let value else { return nil }
+            return "\(identifier: name) = \(value)::bigint"
+        }
+        var assignments: [SQL] = [
+            column("total_bytes", limits.totalBytes), column("urgent_bytes", limits.urgentBytes), column("normal_bytes", limits.normalBytes),
+            column("bulk_bytes", limits.bulkBytes), column("bytes_per_message", limits.bytesPerMessage),
+            column("bytes_per_period", limits.bytesPerPeriod), column("messages_per_period", limits.messagesPerPeriod),
+        ].compactMap { $0 }
+        if let seconds = limits.periodSeconds { assignments.append("period = \("\(seconds) seconds")::interval") }
+        if let seconds = limits.heartbeatSeconds { assignments.append("heartbeat = \("\(seconds) seconds")::interval") }
+        if let mode = limits.mode { assignments.append("mode = \(mode)") }
+        guard !assignments.isEmpty else { return }
+        var statement: SQL = "UPDATE cimdb.proxy_settings SET "
+        for (index, assignment) in assignments.enumerated() {
+            if index > 0 { statement.append(", ") }
+            statement.append(assignment)
+        }
+        try run { () throws(PostgresError) in _ = try c.execute(statement) }
+    }
+
+    /// Manual throttle: stops or restarts forwarding (queuing goes on).
+    public static func setStopped(_ stopped: Bool, on c: Connection) throws(Failure) {
+        try run { () throws(PostgresError) in _ = try c.execute("UPDATE cimdb.proxy_settings SET stopped = \(stopped)") }
+    }
+
+    /// The settings row as name → value (text, NULL as nil), for `cimdb proxy limits`.
+    public static func settings(on c: Connection) throws(Failure) -> [(String, String?)] {
+        try run { () throws(PostgresError) in
+            let result = try c.execute(
+                """
+                SELECT proxy_id::text, mode, acknowledged_at::text, total_bytes::text, urgent_bytes::text, normal_bytes::text, \
+                bulk_bytes::text, bytes_per_message::text, bytes_per_period::text, messages_per_period::text, period::text, \
+                stopped::text, heartbeat::text FROM cimdb.proxy_settings
+                """)
+            guard let row = result.first else { return [] }
+            return result.columns.map { ($0, row[$0]) }
+        }
+    }
+}

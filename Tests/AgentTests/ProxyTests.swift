@@ -1,0 +1,395 @@
+import Foundation
+import SQLCore
+import Store
+import StoreTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A site with its proxy and an upstream, as real processes: the site's database (cimdb
+/// migrated), the upstream's own database, `cimdb upstream`, `cimdb proxy run`, and the
+/// integrator calls as `cimdb proxy …` commands.
+final class ProxySite: @unchecked Sendable {
+    // @unchecked: used by one test at a time.
+    let site: String
+    let central: String
+    let directory: String
+    let port: Int
+    private(set) var upstream: Spawned?
+    private(set) var proxy: Spawned?
+    private var proxyRuns = 0
+
+    init() async throws {
+        site = try await TestPostgres.createDatabase()
+        central = try await TestPostgres.createDatabase()
+        directory = try temporaryDirectory("proxy")
+        port = try freePort()
+        let migrate = try await cimdb(["migrate", "--database-url", site])
+        guard migrate.status == 0 else { throw TestFailure("migrate failed: \(migrate.output)") }
+    }
+
+    deinit {
+        proxy?.stop(signal: SIGKILL)
+        upstream?.stop(signal: SIGKILL)
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    var upstreamURL: String { "http://127.0.0.1:\(port)" }
+
+    func startUpstream() async throws {
+        upstream = try Spawned(
+            ["upstream", "--listen", "127.0.0.1:\(port)", "--database-url", central], log: directory + "/upstream.log")
+        let url = upstreamURL
+        try await eventually("the upstream answers /health", timeout: .seconds(60)) {
+            (try? await send(url, "GET", "/health", body: [], headers: []))?.status == 200
+        }
+    }
+
+    func stopUpstream() { upstream?.stop(signal: SIGKILL) }
+
+    func startProxy(batch: Int = 500) throws {
+        proxyRuns += 1
+        proxy = try Spawned(
+            [
+                "proxy", "run", "--upstream", upstreamURL, "--site", "rack-a", "--database-url", site, "--log-level", "debug", "--batch",
+                String(batch),
+            ],
+            log: directory + "/proxy.log")
+    }
+
+    func killProxy() { proxy?.stop(signal: SIGKILL) }
+
+    var proxyLog: String { (try? String(contentsOfFile: directory + "/proxy.log", encoding: .utf8)) ?? "" }
+    var upstreamLog: String { (try? String(contentsOfFile: directory + "/upstream.log", encoding: .utf8)) ?? "" }
+
+    /// `cimdb proxy ARGS` on the site's database.
+    func call(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await cimdb(["proxy"] + arguments + ["--database-url", site])
+    }
+
+    /// An integrator's handle.
+    func register(_ name: String, _ version: String = "1.0") async throws -> String {
+        let result = try await call(["register", name, version])
+        guard result.status == 0 else { throw TestFailure("register failed: \(result.output)") }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `send-event` with fixed-size fields (so that every such message has the same size).
+    func event(_ handle: String, _ id: String, _ extra: [String] = []) async throws -> (status: Int32, output: String) {
+        try await call(
+            [
+                "send-event", "--handle", handle, "--instance", "node01", "--type", "disk", "--event-id", id, "--severity", "major",
+                "--state", "opened", "--text", "sdb: reallocated sectors", "--time", "2026-12-03T10:00:00Z",
+            ] + extra)
+    }
+
+    /// A query off the cooperative pool.
+    static func query(_ conninfo: String, _ sql: SQL) async throws -> QueryResult {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(
+                    with: Result {
+                        let connection = try Connection(conninfo)
+                        defer { connection.close() }
+                        return try connection.execute(sql)
+                    })
+            }
+        }
+    }
+
+    func siteQuery(_ sql: SQL) async throws -> QueryResult { try await Self.query(site, sql) }
+    func centralQuery(_ sql: SQL) async throws -> QueryResult { try await Self.query(central, sql) }
+
+    /// Event ids recorded upstream, in arrival order.
+    func received() async throws -> [String] {
+        try await centralQuery("SELECT event_id FROM upstream.received ORDER BY seq").compactMap { $0["event_id"] }
+    }
+
+    /// Waits until the upstream acknowledged the proxy's registration.
+    func waitUntilRegistered() async throws {
+        try await eventually("the upstream acknowledged the proxy", timeout: .seconds(60)) {
+            try await self.siteQuery("SELECT acknowledged_at IS NOT NULL AS a FROM cimdb.proxy_settings").first?.bool("a") == true
+        }
+    }
+
+    func waitUntilAcknowledged(_ handle: String) async throws {
+        try await eventually("the upstream acknowledged integrator \(handle)", timeout: .seconds(60)) {
+            try await self.siteQuery("SELECT acknowledged_at IS NOT NULL AS a FROM cimdb.proxy_integrator WHERE id = \(handle)::uuid").first?
+                .bool("a") == true
+        }
+    }
+
+    /// Queued messages (any kind).
+    func queued() async throws -> Int64 {
+        try await siteQuery("SELECT count(*) FROM cimdb.proxy_message").first?.int64(0) ?? -1
+    }
+
+    /// Discarded or rejected events by rule: event id → rule (0 for rule NULL).
+    func discards() async throws -> [String: Int] {
+        var result: [String: Int] = [:]
+        for row in try await siteQuery("SELECT event_id, coalesce(rule, 0) AS rule FROM cimdb.proxy_discard WHERE kind = 'event'") {
+            if let id = row["event_id"] { result[id] = row.int("rule") }
+        }
+        return result
+    }
+}
+
+@Suite("remote-services proxy: queue rules, forwarding, registration, throttle, kills", .serialized)
+struct ProxyTests {
+    @Test(
+        "session mode: data dropped before the proxy is acknowledged, an integrator refused before its own; precedence then FIFO, across a kill -9 of the proxy"
+    )
+    func orderAndSessionMode() async throws {
+        let site = try await ProxySite()
+        try await site.startUpstream()
+        let a = try await site.register("bridge-a")
+        // The proxy is not registered upstream yet: the call succeeds, the data is dropped (recorded).
+        let early = try await site.event(a, "early")
+        #expect(early.status == 0, "\(early.output)")
+        #expect(early.output.contains("dropped"))
+        #expect(try await site.discards() == ["early": 0])
+
+        try site.startProxy()
+        try await site.waitUntilRegistered()
+        try await site.waitUntilAcknowledged(a)
+
+        // Forwarding stopped by hand: a new integrator's registration waits, and its data is refused.
+        #expect(try await site.call(["stop"]).status == 0)
+        let b = try await site.register("bridge-b")
+        let refused = try await site.event(b, "refused")
+        #expect(refused.status == 1, "\(refused.output)")
+        #expect(refused.output.contains("has not acknowledged the registration"), "\(refused.output)")
+
+        // Interleaved precedences while stopped, and the proxy killed in between.
+        let sends: [(String, String)] = [
+            ("n1", "normal"), ("b1", "bulk"), ("u1", "urgent"), ("n2", "normal"), ("b2", "bulk"), ("u2", "urgent"), ("n3", "normal"),
+        ]
+        for (index, (id, precedence)) in sends.enumerated() {
+            let result = try await site.event(a, id, ["--precedence", precedence])
+            #expect(result.status == 0, "\(result.output)")
+            #expect(UUID(uuidString: result.output.trimmingCharacters(in: .whitespacesAndNewlines)) != nil, "\(result.output)")
+            if index == 3 {
+                site.killProxy()
+                try site.startProxy()
+            }
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await site.received() == [], "forwarded while stopped")
+        #expect(try await site.call(["start"]).status == 0)
+        try await eventually("every message recorded upstream") { try await site.received().count == 7 }
+        #expect(try await site.received() == ["u1", "u2", "n1", "n2", "n3", "b1", "b2"])
+        try await site.waitUntilAcknowledged(b)
+        #expect(try await site.event(b, "late").status == 0)
+        try await eventually("b's event recorded") { try await site.received().last == "late" }
+        try await eventually("the queue drains") { try await site.queued() == 0 }
+        // Conservation: every successful send is recorded once, or discarded by a named reason.
+        let ids = try await site.received()
+        #expect(Set(ids).count == ids.count)
+        #expect(try await site.siteQuery("SELECT count(*) FROM cimdb.proxy_discard").first?.int64(0) == 1)
+    }
+
+    @Test("discard rules 1–5 in the seed's order, the rejection an error (exit 2) that changes nothing; a TTL passed is never forwarded")
+    func discardRules() async throws {
+        let site = try await ProxySite()
+        #expect(try await site.call(["limits", "--mode", "message"]).status == 0)
+        let h = try await site.register("bridge")
+        // Message mode: data is queued at once. Every event below has the same size.
+        #expect(try await site.event(h, "e1", ["--ttl", "2s"]).status == 0)
+        let size = try #require(try await site.siteQuery("SELECT bytes FROM cimdb.proxy_message WHERE event_id = 'e1'").first?.int64("bytes"))
+        // Room for the integrator's registration (queued by register) and three events.
+        let registration = try #require(
+            try await site.siteQuery("SELECT coalesce(sum(bytes), 0) AS b FROM cimdb.proxy_message WHERE kind <> 'event'").first?.int64("b"))
+        let limits = try await site.call(["limits", "--total-bytes", String(registration + 3 * size)])
+        #expect(limits.status == 0, "\(limits.output)")
+        #expect(try await site.event(h, "e2", ["--precedence", "bulk"]).status == 0)
+        #expect(try await site.event(h, "e3").status == 0)
+        try await Task.sleep(for: .milliseconds(2200))  // e1's TTL passes
+        // (1) the oldest expired message makes room.
+        #expect(try await site.event(h, "e4").status == 0)
+        // (2) the oldest bulk message of normal persistence.
+        #expect(try await site.event(h, "e5").status == 0)
+        // (3) a new bulk message is discarded itself (the call succeeds and says so).
+        let bulk = try await site.event(h, "e6", ["--precedence", "bulk"])
+        #expect(bulk.status == 0 && bulk.output.contains("rule 3"), "\(bulk.output)")
+        // (4) for a new urgent one, the oldest normal message of normal persistence.
+        #expect(try await site.event(h, "e7", ["--precedence", "urgent"]).status == 0)
+        // (5) otherwise the new message is rejected: an error, and nothing else changed.
+        let before = try await site.siteQuery("SELECT string_agg(event_id, ',' ORDER BY id) AS q FROM cimdb.proxy_message WHERE kind = 'event'")
+            .first?["q"]
+        let rejected = try await site.event(h, "e8")
+        #expect(rejected.status == 2, "\(rejected.output)")
+        #expect(rejected.output.contains("rejected"))
+        #expect(before == "e4,e5,e7")
+        #expect(
+            try await site.siteQuery("SELECT string_agg(event_id, ',' ORDER BY id) AS q FROM cimdb.proxy_message WHERE kind = 'event'").first?["q"]
+                == before)
+        #expect(try await site.discards() == ["e1": 1, "e2": 2, "e6": 3, "e3": 4, "e8": 5])
+        let rules = try await site.siteQuery("SELECT rule, count FROM report.proxy_discards ORDER BY rule").map {
+            "\($0["rule"] ?? "")=\($0["count"] ?? "")"
+        }
+        #expect(rules == ["1=1", "2=1", "3=1", "4=1", "5=1"])
+        #expect(try await site.siteQuery("SELECT count(*) FROM cimdb.proxy_log WHERE what = 'rejected'").first?.int64(0) == 1)
+        // A message whose TTL passes before the proxy runs is never forwarded.
+        #expect(try await site.call(["limits", "--total-bytes", "0"]).status == 0)
+        #expect(try await site.event(h, "p1", ["--ttl", "1s"]).status == 0)
+        try await Task.sleep(for: .milliseconds(1200))
+
+        // What is left goes upstream, urgent first; the expired message never does.
+        try await site.startUpstream()
+        try site.startProxy()
+        try await eventually("the queue drains") { try await site.queued() == 0 }
+        #expect(try await site.received() == ["e7", "e4", "e5"])
+        #expect(try await site.discards()["p1"] == 1, "p1's TTL passed before the proxy ran")
+        // Conservation: e1…e7 each recorded or discarded by rule, e8 reported rejected, p1 expired.
+        let accounted = Set(try await site.received()).union(try await site.discards().keys)
+        #expect(accounted == ["e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "p1"])
+    }
+
+    @Test("throttle: messages and bytes per period hold; a change applies without a restart; stop and start")
+    func throttle() async throws {
+        let site = try await ProxySite()
+        try await site.startUpstream()
+        try site.startProxy()
+        try await site.waitUntilRegistered()
+        let h = try await site.register("bridge")
+        try await site.waitUntilAcknowledged(h)
+        #expect(try await site.call(["limits", "--messages-per-period", "3", "--period", "3s"]).status == 0)
+        for index in 1...7 { #expect(try await site.event(h, "m\(index)").status == 0) }
+        try await eventually("the first period's three") { try await site.received().count >= 3 }
+        // Per period of the throttle, never more than three messages.
+        try await eventually("all seven, period by period", timeout: .seconds(30)) { try await site.received().count == 7 }
+        let periods = try await site.siteQuery("SELECT messages FROM cimdb.proxy_throughput ORDER BY period_start").compactMap {
+            $0.int64("messages")
+        }
+        #expect(periods.allSatisfy { $0 <= 3 } && periods.count >= 3, "messages per period: \(periods)")
+
+        // Bytes per period: two events' worth (the periods counted afresh).
+        #expect(try await site.call(["stop"]).status == 0)
+        _ = try await site.siteQuery("DELETE FROM cimdb.proxy_throughput")
+        #expect(try await site.event(h, "k1").status == 0)
+        let oneEvent = try #require(try await site.siteQuery("SELECT bytes FROM cimdb.proxy_message WHERE event_id = 'k1'").first?.int64("bytes"))
+        #expect(
+            try await site.call(["limits", "--messages-per-period", "0", "--bytes-per-period", String(2 * oneEvent), "--period", "4s"]).status == 0)
+        for index in 2...5 { #expect(try await site.event(h, "k\(index)").status == 0) }
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await site.received().count == 7, "forwarded while stopped")
+        #expect(try await site.call(["start"]).status == 0)
+        try await eventually("all five k events", timeout: .seconds(30)) { try await site.received().count == 12 }
+        let bytes = try await site.siteQuery("SELECT bytes FROM cimdb.proxy_throughput ORDER BY period_start").compactMap { $0.int64("bytes") }
+        #expect(bytes.allSatisfy { $0 <= 2 * oneEvent } && bytes.count >= 3, "bytes per period: \(bytes) (limit \(2 * oneEvent))")
+        // Unlimited again, at once.
+        #expect(try await site.call(["limits", "--bytes-per-period", "unlimited"]).status == 0)
+        for index in 1...20 { #expect(try await site.event(h, "f\(index)").status == 0) }
+        try await eventually("twenty more without a throttle", timeout: .seconds(10)) { try await site.received().count == 32 }
+    }
+
+    @Test("the upstream down for a while, and the proxy killed with kill -9 again and again mid-send: every message recorded once, in order")
+    func outagesAndKills() async throws {
+        let site = try await ProxySite()
+        try await site.startUpstream()
+        try site.startProxy()
+        try await site.waitUntilRegistered()
+        let h = try await site.register("bridge")
+        try await site.waitUntilAcknowledged(h)
+        site.stopUpstream()
+        // A small client program's worth of sends, through the same function the CLI calls.
+        let total = 6000
+        _ = try await site.siteQuery(
+            """
+            SELECT cimdb.proxy_enqueue(\(h)::uuid, 'event', 'node01', lpad(g::text, 5, '0'), 'normal', 'normal', NULL,
+                                       json_build_object('text', repeat('x', 150), 'n', g)::text)
+            FROM generate_series(1, \(total)) g
+            """)
+        try await Task.sleep(for: .seconds(2))
+        try await site.startUpstream()
+        // The proxy killed while it drains (batches of 50): before, during and after the
+        // upstream's answers.
+        site.killProxy()
+        try site.startProxy(batch: 50)
+        var midDrain = 0
+        for _ in 0..<6 {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 100...400)))
+            let recorded = try await site.centralQuery("SELECT count(*) FROM upstream.received").first?.int64(0) ?? 0
+            if recorded > 0 && recorded < total { midDrain += 1 }
+            site.killProxy()
+            try site.startProxy(batch: 50)
+        }
+        #expect(midDrain > 0, "no kill landed while the queue drained")
+        try await eventually("every message recorded", timeout: .seconds(120)) {
+            try await site.centralQuery("SELECT count(*) FROM upstream.received").first?.int64(0) == Int64(total)
+        }
+        try await eventually("the queue drains") { try await site.queued() == 0 }
+        let ids = try await site.received()
+        #expect(ids.count == total)
+        #expect(ids == (1...total).map { String(format: "%05d", $0) }, "not in FIFO order, or not exactly once")
+        #expect(site.proxyLog.contains("forwarding failed"), "the outage was not noticed")
+    }
+
+    @Test("support instances: capabilities must be well-formed; a batch is one registration; deregistration marks inactive with an audit record")
+    func supportInstances() async throws {
+        let site = try await ProxySite()
+        try await site.startUpstream()
+        try site.startProxy()
+        try await site.waitUntilRegistered()
+        let h = try await site.register("bridge")
+        try await site.waitUntilAcknowledged(h)
+        let bad = site.directory + "/bad.xml", good = site.directory + "/caps.xml"
+        try "<capabilities><update/></capability>".write(toFile: bad, atomically: true, encoding: .utf8)
+        try #"<capabilities><action name="reboot"/></capabilities>"#.write(toFile: good, atomically: true, encoding: .utf8)
+        let refused = try await site.call(["instance", "add", "--handle", h, "node01", "--capabilities", bad])
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("line 1, column"), "\(refused.output)")
+        #expect(try await site.siteQuery("SELECT count(*) FROM cimdb.proxy_instance").first?.int64(0) == 0)
+
+        let added = try await site.call(["instance", "add", "--handle", h, "node01", "node02", "--capabilities", good])
+        #expect(added.status == 0 && added.output.hasPrefix("2"), "\(added.output)")
+        #expect(try await site.call(["instance", "add", "--handle", h, "node01", "--capabilities", good]).output.hasPrefix("0"))
+        try await eventually("both instances active upstream") {
+            try await site.centralQuery("SELECT count(*) FROM upstream.support_instance WHERE active").first?.int64(0) == 2
+        }
+        #expect(
+            try await site.siteQuery("SELECT count(*) FROM cimdb.proxy_discard").first?.int64(0) == 0
+                && site.upstreamLog.contains("dropped") == false)
+        #expect(try await site.call(["instance", "rm", "--handle", h, "node02"]).status == 0)
+        try await eventually("node02 inactive upstream, its audit record written") {
+            try await site.centralQuery(
+                "SELECT count(*) FROM upstream.support_instance s JOIN upstream.audit a ON a.external_id = s.external_id AND a.what = 'marked inactive' WHERE NOT s.active AND s.external_id = 'node02' AND s.deregistered_at IS NOT NULL"
+            ).first?.int64(0) == 1
+        }
+        #expect(try await site.call(["instance", "rm", "--handle", h, "node02"]).status == 1, "deregistered twice")
+        // Its data stays for reports: an event about it before the deregistration is still there.
+        let report = try await site.siteQuery("SELECT instance, active FROM report.proxy_instances ORDER BY instance")
+        #expect(report.map { "\($0["instance"] ?? ""):\($0["active"] ?? "")" } == ["node01:t", "node02:f"])
+    }
+
+    @Test("the upstream records each id once, drops data from an unregistered integrator (and says so), and refuses what is not a batch")
+    func upstreamProtocol() async throws {
+        let site = try await ProxySite()
+        try await site.startUpstream()
+        let proxy = UUID().uuidString, integrator = UUID().uuidString, message = UUID().uuidString
+        func batch(_ kinds: [(String, String)]) -> [UInt8] {
+            let messages = kinds.map { kind, id in
+                """
+                {"id":"\(id)","kind":"\(kind)","precedence":"normal","persistence":"normal","integrator":"\(integrator)","event_id":"x",\
+                "queued_at":"2026-12-03T10:00:00Z","header":{"source":"\(integrator)","source_type":"integrator","routing":"s"},\
+                "body":"{\\"name\\":\\"t\\",\\"version\\":\\"1\\"}"}
+                """
+            }
+            return Array(#"{"proxy":"\#(proxy)","site":"s","mode":"message","messages":[\#(messages.joined(separator: ","))]}"#.utf8)
+        }
+        let headers = [(name: "Content-Type", value: "application/json")]
+        let dropped = try await send(site.upstreamURL, "POST", "/v1/messages", body: batch([("event", message)]), headers: headers)
+        #expect(dropped.status == 200)
+        #expect(String(decoding: dropped.body, as: UTF8.self).contains("is not registered"))
+        #expect(try await site.centralQuery("SELECT count(*) FROM upstream.dropped").first?.int64(0) == 1)
+        #expect(try await site.centralQuery("SELECT count(*) FROM upstream.received").first?.int64(0) == 0)
+        // Registered (in message mode, the registration may come in the same batch), then twice.
+        let registered = batch([("register-proxy", UUID().uuidString), ("register-integrator", UUID().uuidString), ("event", message)])
+        for _ in 0..<2 { #expect(try await send(site.upstreamURL, "POST", "/v1/messages", body: registered, headers: headers).status == 200) }
+        #expect(try await site.centralQuery("SELECT count(*) FROM upstream.received").first?.int64(0) == 1)
+        let garbage = try await send(site.upstreamURL, "POST", "/v1/messages", body: Array("{".utf8), headers: headers)
+        #expect(garbage.status == 400)
+    }
+}

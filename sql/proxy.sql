@@ -1,0 +1,38 @@
+-- The remote-services proxy's site side, for psql (SPEC §8; migrations/0011). Installed with the
+-- reports (cimdb migrate); read-only views over cimdb.proxy_*.
+
+-- What is queued, per precedence: messages, bytes, the oldest message's queue time.
+CREATE VIEW report.proxy_queue AS
+SELECT p.precedence AS rank, cimdb.proxy_precedence_name(p.precedence) AS precedence, u.messages, u.bytes,
+       (SELECT min(queued_at) FROM cimdb.proxy_message m WHERE m.precedence = p.precedence) AS oldest
+FROM (VALUES (0::smallint), (1::smallint), (2::smallint)) AS p(precedence)
+JOIN cimdb.proxy_usage u USING (precedence);
+COMMENT ON VIEW report.proxy_queue IS 'Queue depth per precedence (urgent, normal, bulk): messages, bytes, oldest queued_at.';
+
+-- Discards and rejections by rule: 1 oldest expired, 2 oldest bulk of normal persistence,
+-- 3 new bulk message, 4 oldest normal of normal persistence for an urgent one, 5 rejected (an
+-- error for the sender); NULL: dropped for another reason (session mode before registration).
+CREATE VIEW report.proxy_discards AS
+SELECT rule, count(*) AS count, sum(bytes) AS bytes, min(discarded_at) AS first, max(discarded_at) AS last,
+       (array_agg(reason ORDER BY id DESC))[1] AS last_reason
+FROM cimdb.proxy_discard GROUP BY rule;
+COMMENT ON VIEW report.proxy_discards IS 'Messages discarded (rules 1–4), rejected (rule 5) or dropped (rule NULL), with counts and bytes.';
+
+-- Messages and bytes the upstream acknowledged, per hour.
+CREATE VIEW report.proxy_throughput AS
+SELECT date_trunc('hour', period_start) AS hour, sum(messages) AS messages, sum(bytes) AS bytes
+FROM cimdb.proxy_throughput GROUP BY 1 ORDER BY 1;
+
+-- Integrators: registration, acknowledgement, last call, support instances.
+CREATE VIEW report.proxy_integrators AS
+SELECT i.name, i.version, i.id AS handle, i.registered_at, i.acknowledged_at, i.last_call_at,
+       count(p.instance) FILTER (WHERE p.deregistered_at IS NULL) AS active_instances,
+       count(p.instance) FILTER (WHERE p.deregistered_at IS NOT NULL) AS deregistered_instances
+FROM cimdb.proxy_integrator i LEFT JOIN cimdb.proxy_instance p ON p.integrator = i.id
+GROUP BY i.id ORDER BY i.name, i.version;
+
+-- Support instances, active or deregistered.
+CREATE VIEW report.proxy_instances AS
+SELECT i.name AS integrator, p.instance, p.deregistered_at IS NULL AS active, p.registered_at, p.deregistered_at
+FROM cimdb.proxy_instance p JOIN cimdb.proxy_integrator i ON i.id = p.integrator
+ORDER BY i.name, p.instance;
