@@ -22,6 +22,7 @@ COMMENT ON VIEW report.proxy_discards IS 'Messages discarded (rules 1–4), reje
 CREATE VIEW report.proxy_throughput AS
 SELECT date_trunc('hour', period_start) AS hour, sum(messages) AS messages, sum(bytes) AS bytes
 FROM cimdb.proxy_throughput GROUP BY 1 ORDER BY 1;
+COMMENT ON VIEW report.proxy_throughput IS 'Messages and bytes the upstream acknowledged, per hour.';
 
 -- Integrators: registration, acknowledgement, last call, support instances.
 CREATE VIEW report.proxy_integrators AS
@@ -30,9 +31,11 @@ SELECT i.name, i.version, i.id AS handle, i.registered_at, i.acknowledged_at, i.
        count(p.instance) FILTER (WHERE p.deregistered_at IS NOT NULL) AS deregistered_instances
 FROM cimdb.proxy_integrator i LEFT JOIN cimdb.proxy_instance p ON p.integrator = i.id
 GROUP BY i.id ORDER BY i.name, i.version;
+COMMENT ON VIEW report.proxy_integrators IS 'Integrators: handle, registration and its acknowledgement by the upstream, last call, active and deregistered support instances.';
 
 -- Support instances, active or deregistered.
 CREATE VIEW report.proxy_instances AS
 SELECT i.name AS integrator, p.instance, p.deregistered_at IS NULL AS active, p.registered_at, p.deregistered_at
 FROM cimdb.proxy_instance p JOIN cimdb.proxy_integrator i ON i.id = p.integrator
 ORDER BY i.name, p.instance;
+COMMENT ON VIEW report.proxy_instances IS 'Support instances per integrator, active or deregistered (kept, with the time).';

@@ -154,7 +154,12 @@ struct ProxyCommand: AsyncParsableCommand {
 
     struct Register: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register an integrator by name and version; prints its handle (the same one again later).")
+            abstract: "Register an integrator by name and version; prints its handle (the same one again later).",
+            discussion: """
+                In session mode the upstream acknowledges the registration on the proxy's next \
+                round trip; until then the integrator's data is refused (exit 1). --wait waits for \
+                the acknowledgement (exit 2 when it does not come in time).
+                """)
 
         @OptionGroup var database: DatabaseOptions
 
@@ -164,13 +169,30 @@ struct ProxyCommand: AsyncParsableCommand {
         @Argument(help: "Its version.")
         var version: String
 
+        @Option(help: ArgumentHelp("Wait up to this long for the upstream's acknowledgement: 30s, 2m.", valueName: "duration"))
+        var wait: String?
+
+        func validate() throws {
+            if let wait, DurationText.seconds(wait) == nil { throw ValidationError("--wait \(wait): a duration like 30s") }
+        }
+
         func run() async throws {
             try await reportingErrors {
                 let connection = try await database.connect(quiet: true)
                 defer { connection.close() }
-                print(
-                    try ProxyCommand.call { () throws(ProxyQueries.Failure) in try ProxyQueries.register(name: name, version: version, on: connection)
-                    })
+                let handle = try ProxyCommand.call { () throws(ProxyQueries.Failure) in
+                    try ProxyQueries.register(name: name, version: version, on: connection)
+                }
+                print(handle)
+                guard let seconds = wait.flatMap(DurationText.seconds) else { return }
+                let deadline = ContinuousClock.now + .seconds(seconds)
+                while try !ProxyCommand.call({ () throws(ProxyQueries.Failure) in try ProxyQueries.isAcknowledged(handle, on: connection) }) {
+                    guard ContinuousClock.now < deadline else {
+                        Output.error("cimdb proxy: the upstream did not acknowledge \(name) \(version) within \(wait ?? "")")
+                        throw ExitCode(2)
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
             }
         }
     }

@@ -68,6 +68,19 @@ public enum ProxyQueries {
             ?? ""
     }
 
+    /// Whether data from this integrator flows: message mode, or its registration acknowledged
+    /// by the upstream (session mode).
+    public static func isAcknowledged(_ handle: String, on c: Connection) throws(Failure) -> Bool {
+        try run { () throws(PostgresError) in
+            try c.execute(
+                """
+                SELECT s.mode = 'message' OR (s.acknowledged_at IS NOT NULL AND i.acknowledged_at IS NOT NULL) AS ok
+                FROM cimdb.proxy_settings s, cimdb.proxy_integrator i WHERE i.id = \(handle)::uuid
+                """
+            ).first?.bool("ok") ?? false
+        }
+    }
+
     /// Registers support instances (one message upstream for all the new ones); how many were new.
     public static func registerInstances(
         handle: String, instances: [(id: String, capabilities: String?)], on c: Connection

@@ -70,8 +70,8 @@ final class ProxySite: @unchecked Sendable {
     }
 
     /// An integrator's handle.
-    func register(_ name: String, _ version: String = "1.0") async throws -> String {
-        let result = try await call(["register", name, version])
+    func register(_ name: String, _ version: String = "1.0", _ extra: [String] = []) async throws -> String {
+        let result = try await call(["register", name, version] + extra)
         guard result.status == 0 else { throw TestFailure("register failed: \(result.output)") }
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -332,9 +332,9 @@ struct ProxyTests {
         let site = try await ProxySite()
         try await site.startUpstream()
         try site.startProxy()
-        try await site.waitUntilRegistered()
-        let h = try await site.register("bridge")
-        try await site.waitUntilAcknowledged(h)
+        // --wait returns once the upstream acknowledged the registration: data flows at once.
+        let h = try await site.register("bridge", "1.0", ["--wait", "60s"])
+        #expect(try await site.event(h, "at-once").status == 0)
         let bad = site.directory + "/bad.xml", good = site.directory + "/caps.xml"
         try "<capabilities><update/></capability>".write(toFile: bad, atomically: true, encoding: .utf8)
         try #"<capabilities><action name="reboot"/></capabilities>"#.write(toFile: good, atomically: true, encoding: .utf8)
