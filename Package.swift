@@ -187,7 +187,8 @@ let package = Package(
             name: "Benchmarks",
             dependencies: [
                 "AgentProtocol", "CIM", "CommandSupport", "Export", "Fleet", "Ingest", "Installation", "Inventory", "MOF",
-                "ModelStore", "ORM", "SchemaGen", "Server", "SQLCore", "Store", "Tasks", "TaskStore",
+                "ModelStore", "ORM", "SchemaGen", "Server", "SQLCore", "Store", "Tasks", "TaskStore", "Proxy", "ProxyService", "Upstream",
+                "HTTPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

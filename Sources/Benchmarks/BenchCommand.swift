@@ -13,7 +13,7 @@ public struct BenchCommand: AsyncParsableCommand {
             """,
         subcommands: [
             BenchMOF.self, BenchStore.self, BenchIngest.self, BenchExport.self, BenchAgentFootprint.self, BenchServerLoad.self, BenchTasks.self,
-            BenchTaskAgents.self,
+            BenchTaskAgents.self, BenchProxy.self,
         ]
     )
 

@@ -124,8 +124,8 @@ struct ProxyCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("A file holding the upstream's bearer token (mode 0600).", valueName: "file"))
         var tokenFile: String?
 
-        @Option(help: "Messages per batch at most.")
-        var batch = 500
+        @Option(help: "Messages per batch at most (urgent ones go in batches of their own).")
+        var batch = 200
 
         @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
         var logLevel = "info"

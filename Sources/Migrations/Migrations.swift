@@ -6995,8 +6995,11 @@ CREATE TABLE cimdb.proxy_message (
 CREATE INDEX proxy_message_order ON cimdb.proxy_message (precedence, id);
 CREATE INDEX proxy_message_expiry ON cimdb.proxy_message (expires_at, id) WHERE expires_at IS NOT NULL;
 
--- What is queued per precedence, kept by statement triggers (the size checks read three rows,
--- not the queue).
+-- What is queued per precedence, kept while a size limit is set (the size checks then read
+-- three rows, not the queue). Without a limit nothing needs the totals, and
+-- keeping them would make every enqueuer wait on these rows' locks until the one before it
+-- committed: unlimited queuing runs in parallel instead, under the shared queue lock, and
+-- setting a limit recounts under the exclusive one (proxy_settings_changed).
 CREATE TABLE cimdb.proxy_usage (
     precedence smallint PRIMARY KEY,
     messages bigint NOT NULL DEFAULT 0,
@@ -7004,24 +7007,31 @@ CREATE TABLE cimdb.proxy_usage (
 );
 INSERT INTO cimdb.proxy_usage (precedence) VALUES (0), (1), (2);
 
-CREATE FUNCTION cimdb.proxy_usage_added() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Whether a size limit is set: then room is decided, one enqueuer at a time.
+CREATE FUNCTION cimdb.proxy_limited() RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT total_bytes IS NOT NULL OR urgent_bytes IS NOT NULL OR normal_bytes IS NOT NULL OR bulk_bytes IS NOT NULL
+    FROM cimdb.proxy_settings
+$$;
+
+-- The queue lock (advisory 7163376960224458358): enqueuers take it exclusively while a size
+-- limit is set (room is decided one at a time), shared otherwise; every other writer of the
+-- queue (the forwarder's acknowledgements, expiry) takes it shared.
+CREATE FUNCTION cimdb.proxy_lock_queue(p_exclusive boolean) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE cimdb.proxy_usage u SET messages = u.messages + n.messages, bytes = u.bytes + n.bytes
-    FROM (SELECT precedence, count(*) AS messages, sum(bytes) AS bytes FROM added GROUP BY precedence) n
-    WHERE u.precedence = n.precedence;
-    RETURN NULL;
+    IF p_exclusive THEN
+        PERFORM pg_advisory_xact_lock(7163376960224458358);
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared(7163376960224458358);
+    END IF;
 END $$;
-CREATE FUNCTION cimdb.proxy_usage_removed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+
+-- The totals change with the queue only while a size limit is set: the enqueuer (under the
+-- exclusive lock), and the removals (discards, expiry, acknowledgements) count themselves out.
+CREATE FUNCTION cimdb.proxy_count_out(p_precedence smallint[], p_bytes integer[]) RETURNS void LANGUAGE sql AS $$
     UPDATE cimdb.proxy_usage u SET messages = u.messages - n.messages, bytes = u.bytes - n.bytes
-    FROM (SELECT precedence, count(*) AS messages, sum(bytes) AS bytes FROM removed GROUP BY precedence) n
-    WHERE u.precedence = n.precedence;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER proxy_usage_added AFTER INSERT ON cimdb.proxy_message
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION cimdb.proxy_usage_added();
-CREATE TRIGGER proxy_usage_removed AFTER DELETE ON cimdb.proxy_message
-    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION cimdb.proxy_usage_removed();
+    FROM (SELECT precedence, count(*) AS messages, sum(bytes) AS bytes FROM unnest(p_precedence, p_bytes) AS g(precedence, bytes) GROUP BY precedence) n
+    WHERE u.precedence = n.precedence AND cimdb.proxy_limited()
+$$;
 
 -- Every message that left the queue other than by delivery, and every message refused for want
 -- of room: rule 1–5 of the seed's queue management (1 oldest expired, 2 oldest bulk with normal
@@ -7071,23 +7081,49 @@ $$;
 
 -- Moves one queued message to the discard record.
 CREATE FUNCTION cimdb.proxy_discard_queued(p_id bigint, p_rule smallint, p_reason text) RETURNS void LANGUAGE sql AS $$
-    WITH gone AS (DELETE FROM cimdb.proxy_message WHERE id = p_id RETURNING *)
-    INSERT INTO cimdb.proxy_discard (rule, reason, message_id, precedence, persistence, kind, integrator, instance, event_id, bytes, queued_at)
-    SELECT p_rule, p_reason, message_id, precedence, persistence, kind, integrator, instance, event_id, bytes, queued_at FROM gone
+    WITH gone AS (DELETE FROM cimdb.proxy_message WHERE id = p_id RETURNING *),
+    recorded AS (
+        INSERT INTO cimdb.proxy_discard (rule, reason, message_id, precedence, persistence, kind, integrator, instance, event_id, bytes, queued_at)
+        SELECT p_rule, p_reason, message_id, precedence, persistence, kind, integrator, instance, event_id, bytes, queued_at FROM gone
+    )
+    SELECT cimdb.proxy_count_out(array_agg(precedence), array_agg(bytes)) FROM gone
 $$;
 
 -- Messages whose TTL has passed leave the queue (rule 1, never forwarded); how many.
 CREATE FUNCTION cimdb.proxy_expire() RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     n integer;
+    v_counted boolean;
 BEGIN
+    PERFORM cimdb.proxy_lock_queue(false);
     WITH gone AS (
         DELETE FROM cimdb.proxy_message WHERE expires_at <= clock_timestamp() RETURNING *
+    ), recorded AS (
+        INSERT INTO cimdb.proxy_discard (rule, reason, message_id, precedence, persistence, kind, integrator, instance, event_id, bytes, queued_at)
+        SELECT 1, 'its TTL passed before it was sent', message_id, precedence, persistence, kind, integrator, instance, event_id, bytes, queued_at
+        FROM gone ORDER BY id
     )
-    INSERT INTO cimdb.proxy_discard (rule, reason, message_id, precedence, persistence, kind, integrator, instance, event_id, bytes, queued_at)
-    SELECT 1, 'its TTL passed before it was sent', message_id, precedence, persistence, kind, integrator, instance, event_id, bytes, queued_at
-    FROM gone ORDER BY id;
-    GET DIAGNOSTICS n = ROW_COUNT;
+    SELECT count(*), cimdb.proxy_count_out(array_agg(precedence), array_agg(bytes)) IS NULL INTO n, v_counted FROM gone;
+    RETURN n;
+END $$;
+
+-- The upstream acknowledged these messages: they leave the queue, counted in the throttle's
+-- period (the forwarder, in one transaction with the acknowledgements). How many were queued.
+CREATE FUNCTION cimdb.proxy_acknowledge(p_ids uuid[]) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    n integer;
+    v_counted boolean;
+BEGIN
+    PERFORM cimdb.proxy_lock_queue(false);
+    WITH gone AS (
+        DELETE FROM cimdb.proxy_message WHERE message_id = ANY(p_ids) RETURNING precedence, bytes
+    ), counted AS (
+        INSERT INTO cimdb.proxy_throughput AS t (period_start, messages, bytes)
+        SELECT date_bin(s.period, clock_timestamp(), timestamptz '2000-01-01'), count(*), coalesce(sum(g.bytes), 0)
+        FROM gone g, cimdb.proxy_settings s GROUP BY 1 HAVING count(*) > 0
+        ON CONFLICT (period_start) DO UPDATE SET messages = t.messages + excluded.messages, bytes = t.bytes + excluded.bytes
+    )
+    SELECT count(*), cimdb.proxy_count_out(array_agg(precedence), array_agg(bytes)) IS NULL INTO n, v_counted FROM gone;
     RETURN n;
 END $$;
 
@@ -7115,6 +7151,7 @@ DECLARE
     v_over_mine boolean;
     v_victim bigint;
     v_discards integer := 0;
+    v_exclusive boolean;
 BEGIN
     IF v_precedence IS NULL THEN
         RAISE EXCEPTION 'precedence must be urgent, normal or bulk, not %', coalesce(p_precedence, 'NULL') USING ERRCODE = '22023';
@@ -7128,15 +7165,23 @@ BEGIN
     IF p_body IS NULL THEN
         RAISE EXCEPTION 'a message needs a body' USING ERRCODE = '22023';
     END IF;
-    -- One writer decides about room at a time: the checks below read the totals they change.
-    PERFORM pg_advisory_xact_lock(7163376960224458358);
+    -- With a size limit, one writer decides about room at a time (the checks below read the
+    -- totals they change); without one, enqueuers run side by side. A limit set while this
+    -- one waited for the lock admits this message as if it had come just before.
     SELECT * INTO s FROM cimdb.proxy_settings;
+    v_exclusive := s.total_bytes IS NOT NULL OR s.urgent_bytes IS NOT NULL OR s.normal_bytes IS NOT NULL OR s.bulk_bytes IS NOT NULL;
+    PERFORM cimdb.proxy_lock_queue(v_exclusive);
+    IF v_exclusive THEN
+        SELECT * INTO s FROM cimdb.proxy_settings;
+    END IF;
     IF p_integrator IS NOT NULL THEN
         SELECT * INTO v_integrator FROM cimdb.proxy_integrator WHERE id = p_integrator;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'no integrator has the handle %', p_integrator USING ERRCODE = '22023', HINT = 'register first: cimdb proxy register NAME VERSION';
         END IF;
-        UPDATE cimdb.proxy_integrator SET last_call_at = now() WHERE id = p_integrator AND last_call_at < now() - interval '10 seconds';
+        IF v_integrator.last_call_at < now() - interval '10 seconds' THEN
+            UPDATE cimdb.proxy_integrator SET last_call_at = now() WHERE id = p_integrator;
+        END IF;
     END IF;
     IF s.bytes_per_message IS NOT NULL AND v_bytes > s.bytes_per_message THEN
         RAISE EXCEPTION 'the message has % bytes; the limit is % bytes per message', v_bytes, s.bytes_per_message USING ERRCODE = '22023';
@@ -7158,7 +7203,7 @@ BEGIN
 
     v_limit := CASE v_precedence WHEN 0 THEN s.urgent_bytes WHEN 1 THEN s.normal_bytes ELSE s.bulk_bytes END;
     SELECT sum(bytes), sum(bytes) FILTER (WHERE precedence = v_precedence) INTO v_total, v_mine FROM cimdb.proxy_usage;
-    IF (s.total_bytes IS NOT NULL AND v_total + v_bytes > s.total_bytes) OR (v_limit IS NOT NULL AND v_mine + v_bytes > v_limit) THEN
+    IF v_exclusive AND ((s.total_bytes IS NOT NULL AND v_total + v_bytes > s.total_bytes) OR (v_limit IS NOT NULL AND v_mine + v_bytes > v_limit)) THEN
         -- No room: the seed's queue management, until there is. The block is a subtransaction
         -- (entered only here): when it ends in a rejection, the discards it made are undone —
         -- a rejected message costs nothing queued.
@@ -7222,9 +7267,17 @@ BEGIN
     INSERT INTO cimdb.proxy_message (precedence, persistence, kind, integrator, instance, event_id, body, bytes, expires_at)
     VALUES (v_precedence, p_persistence, p_kind, p_integrator, p_instance, p_event_id, p_body, v_bytes, clock_timestamp() + p_ttl)
     RETURNING proxy_message.message_id INTO message_id;
+    IF v_exclusive THEN
+        UPDATE cimdb.proxy_usage SET messages = messages + 1, bytes = bytes + v_bytes WHERE precedence = v_precedence;
+    END IF;
     outcome := 'queued';
     IF v_discards > 0 THEN detail := format('%s older message(s) discarded to make room', v_discards); END IF;
-    PERFORM pg_notify('cimdb_proxy', 'queued');
+    -- An urgent message wakes the forwarder at once; others are found by its next round (it
+    -- looks again every 100 ms when idle). A NOTIFY makes commits take a global lock in turn:
+    -- on every message it would serialize the enqueuers' commits.
+    IF v_precedence = 0 THEN
+        PERFORM pg_notify('cimdb_proxy', 'queued');
+    END IF;
 END $$;
 COMMENT ON FUNCTION cimdb.proxy_enqueue IS 'Queues one message under the queue rules (size limits and discard rules 1–5, session mode); outcome queued, discarded (rule 3), dropped (session mode, proxy not acknowledged) or rejected (rule 5). 22023: bad parameters; 55000: integrator not acknowledged.';
 
@@ -7308,14 +7361,24 @@ BEGIN
         jsonb_build_object('integrator', p_integrator, 'instance', p_instance)::text);
 END $$;
 
--- Settings changes wake the forwarder.
+-- Settings changes wake the forwarder; a size limit newly set recounts the usage, under the
+-- exclusive queue lock (so no enqueuer or acknowledgement is half counted).
 CREATE FUNCTION cimdb.proxy_settings_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF (new.total_bytes IS NOT NULL OR new.urgent_bytes IS NOT NULL OR new.normal_bytes IS NOT NULL OR new.bulk_bytes IS NOT NULL)
+       AND old.total_bytes IS NULL AND old.urgent_bytes IS NULL AND old.normal_bytes IS NULL AND old.bulk_bytes IS NULL THEN
+        PERFORM cimdb.proxy_lock_queue(true);
+        UPDATE cimdb.proxy_usage u SET messages = coalesce(n.messages, 0), bytes = coalesce(n.bytes, 0)
+        FROM (SELECT p.precedence, count(m.id) AS messages, sum(m.bytes) AS bytes
+              FROM (VALUES (0::smallint), (1::smallint), (2::smallint)) AS p(precedence)
+              LEFT JOIN cimdb.proxy_message m ON m.precedence = p.precedence GROUP BY p.precedence) n
+        WHERE u.precedence = n.precedence;
+    END IF;
     PERFORM pg_notify('cimdb_proxy', 'settings');
     RETURN NULL;
 END $$;
 CREATE TRIGGER proxy_settings_changed AFTER UPDATE ON cimdb.proxy_settings
-    FOR EACH STATEMENT EXECUTE FUNCTION cimdb.proxy_settings_changed();
+    FOR EACH ROW EXECUTE FUNCTION cimdb.proxy_settings_changed();
 
 -- The heartbeat: the status of every integrator (when it last called, its support instances)
 -- and the proxy's own (its queue), queued as one message (normal precedence, TTL two periods;
@@ -7331,8 +7394,8 @@ BEGIN
     PERFORM cimdb.proxy_enqueue(NULL, 'heartbeat', NULL, NULL, 'normal', 'normal', 2 * s.heartbeat,
         jsonb_build_object(
             'proxy', jsonb_build_object('id', s.proxy_id, 'status', CASE WHEN s.stopped THEN 'stopped' ELSE 'forwarding' END,
-                'queue', (SELECT jsonb_object_agg(cimdb.proxy_precedence_name(precedence), jsonb_build_object('messages', messages, 'bytes', bytes))
-                          FROM cimdb.proxy_usage)),
+                'queue', (SELECT jsonb_object_agg(cimdb.proxy_precedence_name(precedence), jsonb_build_object('messages', n, 'bytes', b))
+                          FROM (SELECT precedence, count(*) AS n, sum(bytes) AS b FROM cimdb.proxy_message GROUP BY precedence) q)),
             'integrators', coalesce((
                 SELECT jsonb_agg(jsonb_build_object(
                     'id', i.id, 'name', i.name, 'version', i.version, 'last_call_at', i.last_call_at,

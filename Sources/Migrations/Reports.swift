@@ -377,10 +377,11 @@ COMMENT ON VIEW report.task_grants IS 'Who may run which tool on which node or n
 
 -- What is queued, per precedence: messages, bytes, the oldest message's queue time.
 CREATE VIEW report.proxy_queue AS
-SELECT p.precedence AS rank, cimdb.proxy_precedence_name(p.precedence) AS precedence, u.messages, u.bytes,
-       (SELECT min(queued_at) FROM cimdb.proxy_message m WHERE m.precedence = p.precedence) AS oldest
+SELECT p.precedence AS rank, cimdb.proxy_precedence_name(p.precedence) AS precedence, count(m.id) AS messages,
+       coalesce(sum(m.bytes), 0) AS bytes, min(m.queued_at) AS oldest
 FROM (VALUES (0::smallint), (1::smallint), (2::smallint)) AS p(precedence)
-JOIN cimdb.proxy_usage u USING (precedence);
+LEFT JOIN cimdb.proxy_message m ON m.precedence = p.precedence
+GROUP BY p.precedence;
 COMMENT ON VIEW report.proxy_queue IS 'Queue depth per precedence (urgent, normal, bulk): messages, bytes, oldest queued_at.';
 
 -- Discards and rejections by rule: 1 oldest expired, 2 oldest bulk of normal persistence,

@@ -26,7 +26,7 @@ public struct Forwarder: Sendable {
         /// Bytes per batch at most (a single larger message goes alone).
         public var batchBytes: Int
 
-        public init(upstream: String, conninfo: String, site: String, token: String?, batchSize: Int = 500, batchBytes: Int = 4 << 20) {
+        public init(upstream: String, conninfo: String, site: String, token: String?, batchSize: Int = 200, batchBytes: Int = 4 << 20) {
             self.upstream = upstream
             self.conninfo = conninfo
             self.site = site
@@ -81,17 +81,16 @@ public struct Forwarder: Sendable {
         var lastHeartbeat: ContinuousClock.Instant?
         var heartbeats = 0
         var standingBy = false
+        var lastExpiry: ContinuousClock.Instant?
     }
 
     /// One round: nil when it sent something (go on at once), else how long to wait (seconds)
     /// unless woken.
     func step(database: DedicatedConnection, state: inout LoopState) async throws -> Double? {
-        // One forwarder per queue: a session lock, taken again if the connection was replaced.
-        let backend = try await database.run { c -> Int32? in
-            let pid = Int32(try c.execute("SELECT pg_backend_pid() AS pid").first?.int("pid") ?? 0)
-            return pid
-        }
-        if state.lockedBackend != backend {
+        // One forwarder per queue: a session lock, taken again if the connection was replaced
+        // (the settings' query says which backend answers).
+        var read = try await database.run { try Settings.read($0) }
+        if state.lockedBackend != read.backend {
             let got = try await database.run {
                 try $0.execute("SELECT pg_try_advisory_lock(\(Self.forwarderLock)) AS got").first?.bool("got") ?? false
             }
@@ -103,9 +102,10 @@ public struct Forwarder: Sendable {
             }
             if state.standingBy { logger.info("proxy: forwarding (the other proxy stopped)") }
             state.standingBy = false
-            state.lockedBackend = backend
+            state.lockedBackend = read.backend
+            read = try await database.run { try Settings.read($0) }
         }
-        let settings = try await database.run { try Settings.read($0) }
+        let settings = read
         if state.failures > 0 {
             logger.info("proxy: the upstream answers again")
             try await database.run { try Self.log($0, "forwarding resumed", nil) }
@@ -116,16 +116,27 @@ public struct Forwarder: Sendable {
         var budget = settings.budget
         if budget.messages <= 0 || budget.bytes <= 0 { return max(0.05, settings.windowLeft) }
         let limit = min(configuration.batchSize, budget.messages)
-        let rows = try await database.run { try Self.next(limit: limit, acknowledged: settings.sendsData, $0) }
+        let sendsData = settings.sendsData
+        let rows = try await database.run { try Self.next(limit: limit, acknowledged: sendsData, $0) }
         var messages: [ProxyWire.Message] = []
         var bytes = 0
+        // A batch that starts with urgent messages stays small (theirs and at most 50 more):
+        // an urgent message waits at most for the round under way, not for a full batch of
+        // normal or bulk ones behind it.
+        let urgentFirst = rows.first?.precedence == .urgent
+        var others = 0
         for row in rows {
+            if urgentFirst && row.precedence != .urgent {
+                others += 1
+                if others > 50 { break }
+            }
             if !messages.isEmpty && (bytes + row.bytes > configuration.batchBytes || bytes + row.bytes > budget.bytes) { break }
             if messages.isEmpty && row.bytes > budget.bytes && budget.bytes < settings.bytesPerPeriod { break }  // wait for a fresh period
             messages.append(row.message(proxy: settings.proxyID, site: configuration.site))
             bytes += row.bytes
         }
-        if messages.isEmpty { return rows.isEmpty ? 1 : max(0.05, settings.windowLeft) }
+        // Idle: look again in 100 ms (an urgent message wakes the loop at once, NOTIFY).
+        if messages.isEmpty { return rows.isEmpty ? 0.1 : max(0.05, settings.windowLeft) }
         budget.messages -= messages.count
         let answer = try await post(ProxyWire.Batch(proxy: settings.proxyID, site: configuration.site, mode: settings.mode, messages: messages))
         try await database.run { c in try Self.apply(answer, on: c) }
@@ -136,9 +147,13 @@ public struct Forwarder: Sendable {
     /// Registration (session mode: until acknowledged, resent every N heartbeats), the
     /// heartbeat, and messages whose TTL passed.
     func housekeeping(_ settings: Settings, database: DedicatedConnection, state: inout LoopState) async throws {
-        let expired = try await database.run { try $0.execute("SELECT cimdb.proxy_expire() AS n").first?.int("n") ?? 0 }
-        if expired > 0 { logger.info("proxy: \(expired) message(s) expired before they could be sent (rule 1)") }
         let now = ContinuousClock.now
+        // Expiry once a second (the next batch skips expired messages anyway).
+        if state.lastExpiry.map({ now - $0 >= .seconds(1) }) ?? true {
+            state.lastExpiry = now
+            let expired = try await database.run { try $0.execute("SELECT cimdb.proxy_expire() AS n").first?.int("n") ?? 0 }
+            if expired > 0 { logger.info("proxy: \(expired) message(s) expired before they could be sent (rule 1)") }
+        }
         let due = state.lastHeartbeat.map { now - $0 >= .seconds(settings.heartbeatSeconds) } ?? true
         guard due else { return }
         state.lastHeartbeat = now
@@ -181,15 +196,7 @@ public struct Forwarder: Sendable {
     /// records the acknowledgements: one transaction.
     static func apply(_ answer: ProxyWire.Answer, on c: Connection) throws {
         try c.transaction { c in
-            _ = try c.execute(
-                """
-                WITH gone AS (DELETE FROM cimdb.proxy_message WHERE message_id = ANY(\(answer.done)::uuid[]) RETURNING bytes),
-                     settings AS (SELECT period FROM cimdb.proxy_settings)
-                INSERT INTO cimdb.proxy_throughput AS t (period_start, messages, bytes)
-                SELECT date_bin(settings.period, clock_timestamp(), timestamptz '2000-01-01'), count(*), coalesce(sum(bytes), 0)
-                FROM gone, settings GROUP BY 1 HAVING count(*) > 0
-                ON CONFLICT (period_start) DO UPDATE SET messages = t.messages + excluded.messages, bytes = t.bytes + excluded.bytes
-                """)
+            _ = try c.execute("SELECT cimdb.proxy_acknowledge(\(answer.done)::uuid[])")
             if answer.acknowledgedProxy {
                 let changed = try c.execute("UPDATE cimdb.proxy_settings SET acknowledged_at = now() WHERE acknowledged_at IS NULL").affectedRows
                 if changed > 0 { try log(c, "registered", "the upstream acknowledged the proxy's registration") }
@@ -266,6 +273,8 @@ public struct Forwarder: Sendable {
 /// The settings row and what is left of the throttle's period.
 struct Settings: Sendable {
     var proxyID: String
+    /// The backend process that answered (the forwarder's session lock lives there).
+    var backend: Int32
     var mode: String
     var acknowledgedAt: String?
     var registrationSentAt: String?
@@ -283,7 +292,7 @@ struct Settings: Sendable {
     static func read(_ c: Connection) throws -> Settings {
         let row = try c.execute(
             """
-            SELECT s.proxy_id::text AS proxy_id, s.mode, s.acknowledged_at::text AS acknowledged_at,
+            SELECT s.proxy_id::text AS proxy_id, pg_backend_pid() AS backend, s.mode, s.acknowledged_at::text AS acknowledged_at,
                    s.registration_sent_at::text AS registration_sent_at, s.registration_every, s.stopped,
                    extract(epoch FROM s.heartbeat)::float8 AS heartbeat, s.bytes_per_period, s.messages_per_period,
                    coalesce(t.messages, 0) AS sent_messages, coalesce(t.bytes, 0) AS sent_bytes,
@@ -298,7 +307,8 @@ struct Settings: Sendable {
         let perPeriodBytes = row.int("bytes_per_period") ?? unlimited
         let bytesLeft = row.int("bytes_per_period").map { $0 - (row.int("sent_bytes") ?? 0) } ?? unlimited
         return Settings(
-            proxyID: row["proxy_id"] ?? "", mode: row["mode"] ?? "session", acknowledgedAt: row["acknowledged_at"],
+            proxyID: row["proxy_id"] ?? "", backend: Int32(row.int("backend") ?? 0), mode: row["mode"] ?? "session",
+            acknowledgedAt: row["acknowledged_at"],
             registrationSentAt: row["registration_sent_at"], registrationEvery: row.int("registration_every") ?? 5,
             stopped: row.bool("stopped") ?? false, heartbeatSeconds: row["heartbeat"].flatMap(Double.init) ?? 60, bytesPerPeriod: perPeriodBytes,
             budget: (perPeriodMessages, bytesLeft), windowLeft: row["left"].flatMap(Double.init) ?? 1)

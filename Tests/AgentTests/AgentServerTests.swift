@@ -204,9 +204,11 @@ struct AgentServerTests {
         try installation.setDisks("n1", ["d1": 11])
         try installation.setCaption("n1", "once")
         try await installation.startAgent("n1")
-        try await Task.sleep(for: .seconds(3))
+        // Waited for rather than slept on: a loaded machine may take seconds to start the agent.
+        try await eventually("n1 tried and found no server", timeout: .seconds(60)) {
+            installation.agentLog("n1").contains("enrollment: no server answered")
+        }
         #expect(try installation.count("SELECT count(*) FROM cimdb.node_credential") == 0)
-        #expect(installation.agentLog("n1").contains("enrollment: no server answered"))
         try await installation.startServer(0)
         try await eventually("n1 enrolled once the server is up") { try installation.count("SELECT count(*) FROM cimdb.node_credential") == 1 }
         try await eventually("n1 discovered") { try installation.fileSystems("n1") == ["/d1": 11] }
