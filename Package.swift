@@ -115,7 +115,10 @@ let package = Package(
         // The proxy's site side: the queue's calls (the rules are SQL functions) and the forwarder.
         .target(
             name: "ProxyService",
-            dependencies: ["Proxy", "SQLCore", "Store", "HTTPClient", "CLibXML2", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Proxy", "SQLCore", "Store", "HTTPClient", "CLibXML2", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // `cimdb upstream`: the service proxies forward to (Hummingbird), its own schema.

@@ -127,6 +127,9 @@ struct ProxyCommand: AsyncParsableCommand {
         @Option(help: "Messages per batch at most (urgent ones go in batches of their own).")
         var batch = 200
 
+        @Option(help: ArgumentHelp("Serve the integrator API (HTTP, bearer tokens) here, e.g. 127.0.0.1:7491.", valueName: "host:port"))
+        var listen: String?
+
         @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
         var logLevel = "info"
 
@@ -135,6 +138,7 @@ struct ProxyCommand: AsyncParsableCommand {
                 throw ValidationError("--upstream \(upstream): expected http://HOST:PORT")
             }
             guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+            if let listen, HostPort(listen) == nil { throw ValidationError("--listen \(listen): expected HOST:PORT") }
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         }
 
@@ -146,7 +150,23 @@ struct ProxyCommand: AsyncParsableCommand {
                 let configuration = Forwarder.Configuration(upstream: upstream, conninfo: conninfo, site: site, token: token, batchSize: batch)
                 logger.info("proxy: forwarding to \(upstream) as site \(site)")
                 let forwarder = Forwarder(configuration: configuration, logger: logger)
-                try await Signals.cancellingOnTermination { await forwarder.run() }
+                if let listen {
+                    // The HTTP server ends on SIGINT/SIGTERM (Hummingbird's service lifecycle); the forwarder follows.
+                    let address = HostPort(listen)!
+                    let api = IntegratorAPI(conninfo: conninfo, host: address.host, port: address.port, logger: logger)
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { await forwarder.run() }
+                        group.addTask {
+                            try await api.run { port in
+                                FileHandle.standardOutput.write(Data("cimdb proxy: integrator API on http://\(address.host):\(port)\n".utf8))
+                            }
+                        }
+                        try await group.next()
+                        group.cancelAll()
+                    }
+                } else {
+                    try await Signals.cancellingOnTermination { await forwarder.run() }
+                }
                 logger.info("proxy: stopped")
             }
         }

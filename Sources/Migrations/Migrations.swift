@@ -6961,9 +6961,10 @@ CREATE TABLE cimdb.proxy_integrator (
     registered_at timestamptz NOT NULL DEFAULT now(),
     acknowledged_at timestamptz,
     last_call_at timestamptz NOT NULL DEFAULT now(),
+    token_sha256 bytea UNIQUE,
     UNIQUE (name, version)
 );
-COMMENT ON TABLE cimdb.proxy_integrator IS 'Registered integrators; id is the handle (and remote services id); acknowledged_at: when the upstream acknowledged the registration.';
+COMMENT ON TABLE cimdb.proxy_integrator IS 'Registered integrators; id is the handle (and remote services id); acknowledged_at: when the upstream acknowledged the registration; token_sha256: the HTTP API''s bearer token, hashed.';
 
 -- Support instances (devices, hosts, components an integrator manages) as the integrator names them.
 CREATE TABLE cimdb.proxy_instance (

@@ -23,6 +23,21 @@ public struct QoS: Sendable, Hashable, Codable {
         self.ttlSeconds = ttlSeconds
         self.persistence = persistence
     }
+
+    enum CodingKeys: String, CodingKey {
+        case precedence, ttlSeconds = "ttl_seconds", persistence
+    }
+
+    /// Every field optional (the defaults above); an unknown precedence or persistence fails.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        precedence = try container.decodeIfPresent(Precedence.self, forKey: .precedence) ?? .normal
+        ttlSeconds = try container.decodeIfPresent(Int.self, forKey: .ttlSeconds)
+        persistence = try container.decodeIfPresent(Persistence.self, forKey: .persistence) ?? .normal
+        if let ttlSeconds, ttlSeconds <= 0 {
+            throw DecodingError.dataCorruptedError(forKey: .ttlSeconds, in: container, debugDescription: "a TTL must be positive")
+        }
+    }
 }
 
 /// A duration as people write it: `90`, `90s`, `15m`, `2h`, `7d` (seconds when unitless).

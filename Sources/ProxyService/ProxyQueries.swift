@@ -68,6 +68,20 @@ public enum ProxyQueries {
             ?? ""
     }
 
+    /// Issues an integrator's bearer token for the HTTP API (only its SHA-256 is kept).
+    public static func setToken(handle: String, token: String, on c: Connection) throws(Failure) {
+        try run { () throws(PostgresError) in
+            _ = try c.execute("UPDATE cimdb.proxy_integrator SET token_sha256 = sha256(convert_to(\(token), 'UTF8')) WHERE id = \(handle)::uuid")
+        }
+    }
+
+    /// The integrator a bearer token names.
+    public static func handle(forToken token: String, on c: Connection) throws(Failure) -> String? {
+        try run { () throws(PostgresError) in
+            try c.execute("SELECT id::text AS id FROM cimdb.proxy_integrator WHERE token_sha256 = sha256(convert_to(\(token), 'UTF8'))").first?["id"]
+        }
+    }
+
     /// Whether data from this integrator flows: message mode, or its registration acknowledged
     /// by the upstream (session mode).
     public static func isAcknowledged(_ handle: String, on c: Connection) throws(Failure) -> Bool {

@@ -26,17 +26,17 @@ enum UpstreamSchema {
         );
 
         CREATE TABLE IF NOT EXISTS upstream.support_instance (
-            integrator uuid NOT NULL,
-            external_id text NOT NULL,
-            proxy uuid NOT NULL,
             site text NOT NULL,
+            external_id text NOT NULL,
+            integrator uuid NOT NULL,
+            proxy uuid NOT NULL,
             capabilities text,
             active boolean NOT NULL DEFAULT true,
             registered_at timestamptz NOT NULL DEFAULT now(),
             deregistered_at timestamptz,
-            PRIMARY KEY (integrator, external_id)
+            PRIMARY KEY (site, external_id)
         );
-        COMMENT ON TABLE upstream.support_instance IS 'Support instances by their integrator and external id; a deregistered one is inactive (its data stays).';
+        COMMENT ON TABLE upstream.support_instance IS 'Support instances by site and external id (redundant proxies of a site register the same one once; integrator and proxy: the first to register it); a deregistered one is inactive (its data stays).';
 
         CREATE TABLE IF NOT EXISTS upstream.audit (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -63,7 +63,9 @@ enum UpstreamSchema {
             header jsonb NOT NULL,
             body jsonb NOT NULL
         );
-        COMMENT ON TABLE upstream.message IS 'Every event, alarm and data message recorded, once per remote services id, in arrival order (seq).';
+        COMMENT ON TABLE upstream.message IS 'Every event, alarm and data message recorded, once per remote services id, in arrival order (seq); an event once per site, support instance, event id and state (redundant proxies of a site send the same events).';
+        CREATE UNIQUE INDEX IF NOT EXISTS message_event_once ON upstream.message (site, support_instance, event_id, (body ->> 'state'))
+            WHERE kind = 'event' AND event_id IS NOT NULL;
 
         CREATE TABLE IF NOT EXISTS upstream.dropped (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -167,8 +167,9 @@ enum BatchRecorder {
                         ), saved AS (
                             INSERT INTO upstream.support_instance AS s (integrator, external_id, proxy, site, capabilities)
                             SELECT \(integrator)::uuid, external_id, \(batch.proxy)::uuid, \(batch.site), capabilities FROM given
-                            ON CONFLICT (integrator, external_id) DO UPDATE
-                                SET capabilities = excluded.capabilities, active = true, deregistered_at = NULL, proxy = excluded.proxy
+                            ON CONFLICT (site, external_id) DO UPDATE
+                                SET capabilities = excluded.capabilities, active = true, deregistered_at = NULL
+                                WHERE NOT s.active OR s.capabilities IS DISTINCT FROM excluded.capabilities
                             RETURNING external_id
                         )
                         INSERT INTO upstream.audit (what, proxy, integrator, external_id)
@@ -179,7 +180,7 @@ enum BatchRecorder {
                     let changed = try c.execute(
                         """
                         UPDATE upstream.support_instance SET active = false, deregistered_at = now()
-                        WHERE integrator = \(integrator)::uuid AND external_id = \(instance) AND active
+                        WHERE site = \(batch.site) AND external_id = \(instance) AND active
                         """
                     ).affectedRows
                     if changed > 0 {
@@ -235,7 +236,7 @@ enum BatchRecorder {
                                     \(accepted.map(\.queuedAt))::timestamptz[], \(headers)::jsonb[], \(accepted.map(\.body))::jsonb[])
                              WITH ORDINALITY AS m(id, integrator, instance, kind, event_id, precedence, queued_at, header, body, n)
                         ORDER BY m.n
-                        ON CONFLICT (message_id) DO NOTHING
+                        ON CONFLICT DO NOTHING
                         """
                     ).affectedRows
                     duplicates = accepted.count - inserted

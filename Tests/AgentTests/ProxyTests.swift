@@ -36,7 +36,9 @@ final class ProxySite: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    var upstreamURL: String { "http://127.0.0.1:\(port)" }
+    /// Where the proxy forwards: this site's upstream, or another site's (redundant proxies).
+    var upstreamOverride: String?
+    var upstreamURL: String { upstreamOverride ?? "http://127.0.0.1:\(port)" }
 
     func startUpstream() async throws {
         upstream = try Spawned(
@@ -49,14 +51,12 @@ final class ProxySite: @unchecked Sendable {
 
     func stopUpstream() { upstream?.stop(signal: SIGKILL) }
 
-    func startProxy(batch: Int = 500) throws {
+    func startProxy(batch: Int = 200, listen: String? = nil) throws {
         proxyRuns += 1
-        proxy = try Spawned(
-            [
-                "proxy", "run", "--upstream", upstreamURL, "--site", "rack-a", "--database-url", site, "--log-level", "debug", "--batch",
-                String(batch),
-            ],
-            log: directory + "/proxy.log")
+        let arguments = [
+            "proxy", "run", "--upstream", upstreamURL, "--site", "rack-a", "--database-url", site, "--log-level", "debug", "--batch", String(batch),
+        ]
+        proxy = try Spawned(arguments + (listen.map { ["--listen", $0] } ?? []), log: directory + "/proxy.log")
     }
 
     func killProxy() { proxy?.stop(signal: SIGKILL) }
@@ -391,5 +391,91 @@ struct ProxyTests {
         #expect(try await site.centralQuery("SELECT count(*) FROM upstream.received").first?.int64(0) == 1)
         let garbage = try await send(site.upstreamURL, "POST", "/v1/messages", body: Array("{".utf8), headers: headers)
         #expect(garbage.status == 400)
+    }
+
+    @Test("the integrator API over HTTP (--listen): a token per integrator; no token 401; −1 as 400, −2 as 503 (rejected); an event forwarded")
+    func integratorAPI() async throws {
+        let site = try await ProxySite()
+        try await site.startUpstream()
+        let port = try freePort()
+        try site.startProxy(listen: "127.0.0.1:\(port)")
+        let api = "http://127.0.0.1:\(port)"
+        try await eventually("the proxy's API answers /health", timeout: .seconds(60)) {
+            (try? await send(api, "GET", "/health", body: [], headers: []))?.status == 200
+        }
+        try await site.waitUntilRegistered()
+        let json = [(name: "Content-Type", value: "application/json")]
+        func object(_ answer: HTTPAnswer) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])
+        }
+        let registered = try await send(api, "POST", "/v1/integrators", body: Array(#"{"name":"http-bridge","version":"2"}"#.utf8), headers: json)
+        #expect(registered.status == 200)
+        let handle = try #require(try object(registered)["handle"] as? String)
+        let token = try #require(try object(registered)["token"] as? String)
+        #expect(token.count == 64)
+        try await site.waitUntilAcknowledged(handle)
+        let auth = json + [(name: "Authorization", value: "Bearer \(token)")]
+        func event(_ id: String, severity: String = "major", precedence: String = "urgent") -> [UInt8] {
+            Array(
+                """
+                {"event":{"instance":"node01","time":"2026-12-03T10:00:00Z","type":"disk","event_id":"\(id)","severity":"\(severity)",\
+                "state":"opened","text":"sdb"},"qos":{"precedence":"\(precedence)","persistence":"normal"}}
+                """.utf8)
+        }
+        #expect(try await send(api, "POST", "/v1/events", body: event("h0"), headers: json).status == 401)
+        let wrong = json + [(name: "Authorization", value: "Bearer \(String(repeating: "0", count: 64))")]
+        #expect(try await send(api, "POST", "/v1/events", body: event("h0"), headers: wrong).status == 401)
+        let badSeverity = try await send(api, "POST", "/v1/events", body: event("h0", severity: "awful"), headers: auth)
+        let badSeverityCode = try object(badSeverity)["code"] as? String
+        #expect(badSeverity.status == 400 && badSeverityCode == "-1")
+        #expect(try await send(api, "POST", "/v1/events", body: event("h0", precedence: "soon"), headers: auth).status == 400)
+        let queued = try await send(api, "POST", "/v1/events", body: event("h1"), headers: auth)
+        #expect(queued.status == 200)
+        #expect(try object(queued)["outcome"] as? String == "queued")
+        try await eventually("h1 recorded upstream") { try await site.received() == ["h1"] }
+        let instances = try await send(
+            api, "POST", "/v1/instances", body: Array(#"{"instances":[{"id":"node01"},{"id":"node02","capabilities":"<c/>"}]}"#.utf8), headers: auth)
+        let new = try object(instances)["new"] as? Int
+        #expect(instances.status == 200 && new == 2)
+        #expect(try await send(api, "DELETE", "/v1/instances/node02", body: [], headers: auth).status == 200)
+        // −2: no room (a limit smaller than one event) is a 503 with the rejection recorded.
+        #expect(try await site.call(["limits", "--total-bytes", "10"]).status == 0)
+        let rejected = try await send(api, "POST", "/v1/events", body: event("h2", precedence: "normal"), headers: auth)
+        #expect(rejected.status == 503, "\(String(decoding: rejected.body, as: UTF8.self))")
+        let (outcome, code) = (try object(rejected)["outcome"] as? String, try object(rejected)["code"] as? String)
+        #expect(outcome == "rejected" && code == "-2")
+        #expect(try await site.discards()["h2"] == 5)
+        #expect(try await send(api, "GET", "/v1/queue", body: [], headers: []).status == 200)
+    }
+
+    @Test("redundant proxies of one site: the upstream records each event (site, instance, event id, state) and each support instance once")
+    func redundantProxies() async throws {
+        let a = try await ProxySite(), b = try await ProxySite()
+        try await a.startUpstream()
+        b.upstreamOverride = a.upstreamURL
+        try a.startProxy()
+        try b.startProxy()
+        let ha = try await a.register("bridge", "1.0", ["--wait", "60s"])
+        let hb = try await b.register("bridge", "1.0", ["--wait", "60s"])
+        #expect(ha != hb, "two proxies, two registrations")
+        for (site, handle) in [(a, ha), (b, hb)] {
+            #expect(try await site.call(["instance", "add", "--handle", handle, "node01"]).status == 0)
+            for id in ["r1", "r2"] { #expect(try await site.event(handle, id).status == 0) }
+        }
+        #expect(try await b.event(hb, "r3").status == 0)
+        let closed = try await b.call(
+            [
+                "send-event", "--handle", hb, "--instance", "node01", "--type", "disk", "--event-id", "r1", "--severity", "major", "--state",
+                "closed",
+                "--text", "sdb: replaced", "--time", "2026-12-03T11:00:00Z",
+            ])
+        #expect(closed.status == 0)
+        try await eventually("both queues drained") {
+            let (left, right) = (try await a.queued(), try await b.queued())
+            return left == 0 && right == 0
+        }
+        try await eventually("r1 twice (opened, closed), r2 and r3 once") { try await a.received().sorted() == ["r1", "r1", "r2", "r3"] }
+        #expect(try await a.centralQuery("SELECT count(*) FROM upstream.support_instance WHERE external_id = 'node01'").first?.int64(0) == 1)
+        #expect(try await a.centralQuery("SELECT count(DISTINCT proxy) FROM upstream.message").first?.int64(0) == 2, "both proxies were heard")
     }
 }
