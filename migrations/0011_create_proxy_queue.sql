@@ -23,10 +23,12 @@ CREATE TABLE cimdb.proxy_settings (
     period interval NOT NULL DEFAULT '1 hour' CHECK (period >= interval '1 second'),
     stopped boolean NOT NULL DEFAULT false,
     heartbeat interval NOT NULL DEFAULT '60 seconds' CHECK (heartbeat >= interval '1 second'),
-    registration_every integer NOT NULL DEFAULT 5 CHECK (registration_every > 0)
+    registration_every integer NOT NULL DEFAULT 5 CHECK (registration_every > 0),
+    bulk_threshold integer NOT NULL DEFAULT 65536 CHECK (bulk_threshold > 0),
+    bulk_attempts integer NOT NULL DEFAULT 5 CHECK (bulk_attempts > 0)
 );
 INSERT INTO cimdb.proxy_settings DEFAULT VALUES;
-COMMENT ON TABLE cimdb.proxy_settings IS 'The proxy''s identity (proxy_id, its remote services id), mode (session: data flows after the upstream acknowledges the registration; message: at once), size limits (total and per precedence), throttle (bytes and messages per period, bytes per message, stopped) and heartbeat. NULL is unlimited.';
+COMMENT ON TABLE cimdb.proxy_settings IS 'The proxy''s identity (proxy_id, its remote services id), mode (session: data flows after the upstream acknowledges the registration; message: at once), size limits (total and per precedence), throttle (bytes and messages per period, bytes per message, stopped), heartbeat, and bulk transfers (bulk data and messages over bulk_threshold bytes are negotiated first; deferred ones retried with the heartbeat, bulk_attempts times). NULL is unlimited.';
 
 -- Integrators (integration modules) by name and version. Their id is their remote services id
 -- and the handle they identify themselves with.
@@ -140,6 +142,22 @@ CREATE TABLE cimdb.proxy_throughput (
     bytes bigint NOT NULL DEFAULT 0
 );
 
+-- Bulk transfers (bulk data, and any message over bulk_threshold bytes) are negotiated with the
+-- upstream before they are sent, apart from the main sender; a deferred one is tried again with
+-- the next heartbeat, up to bulk_attempts times. One row per message that was deferred.
+CREATE TABLE cimdb.proxy_bulk_attempt (
+    message_id uuid PRIMARY KEY,
+    attempts integer NOT NULL,
+    last_reason text,
+    next_try_at timestamptz NOT NULL
+);
+
+-- Whether a message goes by negotiated bulk transfer.
+CREATE FUNCTION cimdb.proxy_negotiated(p_kind text, p_precedence smallint, p_bytes integer, p_threshold integer) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (p_kind = 'data' AND p_precedence = 2) OR p_bytes > p_threshold
+$$;
+
 -- What the proxy did that someone may ask about later: registrations acknowledged, forwarding
 -- failures and recoveries, rejections.
 CREATE TABLE cimdb.proxy_log (
@@ -181,6 +199,25 @@ BEGIN
         FROM gone ORDER BY id
     )
     SELECT count(*), cimdb.proxy_count_out(array_agg(precedence), array_agg(bytes)) IS NULL INTO n, v_counted FROM gone;
+    RETURN n;
+END $$;
+
+-- A queued message leaves the queue other than by delivery or a size rule (a bulk transfer
+-- rejected or aborted): recorded with rule NULL and the reason.
+CREATE FUNCTION cimdb.proxy_drop_queued(p_message_id uuid, p_reason text) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    n integer;
+    v_counted boolean;
+BEGIN
+    PERFORM cimdb.proxy_lock_queue(false);
+    WITH gone AS (
+        DELETE FROM cimdb.proxy_message WHERE message_id = p_message_id RETURNING *
+    ), recorded AS (
+        INSERT INTO cimdb.proxy_discard (rule, reason, message_id, precedence, persistence, kind, integrator, instance, event_id, bytes, queued_at)
+        SELECT NULL, p_reason, message_id, precedence, persistence, kind, integrator, instance, event_id, bytes, queued_at FROM gone
+    )
+    SELECT count(*), cimdb.proxy_count_out(array_agg(precedence), array_agg(bytes)) IS NULL INTO n, v_counted FROM gone;
+    DELETE FROM cimdb.proxy_bulk_attempt WHERE message_id = p_message_id;
     RETURN n;
 END $$;
 

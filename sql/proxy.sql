@@ -40,3 +40,8 @@ SELECT i.name AS integrator, p.instance, p.deregistered_at IS NULL AS active, p.
 FROM cimdb.proxy_instance p JOIN cimdb.proxy_integrator i ON i.id = p.integrator
 ORDER BY i.name, p.instance;
 COMMENT ON VIEW report.proxy_instances IS 'Support instances per integrator, active or deregistered (kept, with the time).';
+
+-- Bulk transfers deferred or rejected by the upstream, and aborted after too many deferrals.
+CREATE VIEW report.proxy_bulk_transfers AS
+SELECT at, what, detail FROM cimdb.proxy_log WHERE what LIKE 'bulk %' ORDER BY id;
+COMMENT ON VIEW report.proxy_bulk_transfers IS 'Bulk transfers negotiated with the upstream: deferred (with the reason), rejected (with its code), aborted after too many deferrals, sent.';

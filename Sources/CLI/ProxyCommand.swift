@@ -424,6 +424,10 @@ struct ProxyCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The heartbeat's period.", valueName: "duration")) var heartbeat: String?
         @Option(help: ArgumentHelp("session (data flows once the upstream acknowledges the registration) or message.", valueName: "mode"))
         var mode: String?
+        @Option(help: ArgumentHelp("Messages over this many bytes (and all bulk data) are negotiated with the upstream first.", valueName: "bytes"))
+        var bulkThreshold: Int?
+        @Option(help: ArgumentHelp("Deferrals a bulk transfer gets (one per heartbeat) before it is dropped.", valueName: "n"))
+        var bulkAttempts: Int?
 
         static func limit(_ text: String?, _ name: String) throws -> Int64?? {
             guard let text else { return nil }
@@ -456,11 +460,19 @@ struct ProxyCommand: AsyncParsableCommand {
                     guard ["session", "message"].contains(mode) else { throw ValidationError("--mode \(mode): session or message") }
                     limits.mode = mode
                 }
+                if let bulkThreshold {
+                    guard bulkThreshold > 0 else { throw ValidationError("--bulk-threshold must be positive") }
+                    limits.bulkThreshold = bulkThreshold
+                }
+                if let bulkAttempts {
+                    guard bulkAttempts > 0 else { throw ValidationError("--bulk-attempts must be positive") }
+                    limits.bulkAttempts = bulkAttempts
+                }
                 let connection = try await database.connect(quiet: true)
                 defer { connection.close() }
                 try ProxyCommand.call { () throws(ProxyQueries.Failure) in try ProxyQueries.setLimits(limits, on: connection) }
                 for (name, value) in try ProxyCommand.call({ () throws(ProxyQueries.Failure) in try ProxyQueries.settings(on: connection) }) {
-                    let isLimit = name.hasSuffix("_bytes") || name.hasSuffix("_period") || name == "bytes_per_message"
+                    let isLimit = (name.hasSuffix("_bytes") || name.hasSuffix("_period") || name == "bytes_per_message") && name != "bulk_threshold"
                     print("\(name)\t\(value ?? (isLimit ? "unlimited" : "-"))")
                 }
             }

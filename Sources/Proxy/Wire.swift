@@ -119,4 +119,46 @@ public enum ProxyWire {
             case done, duplicates, dropped, acknowledgedProxy = "acknowledged_proxy", acknowledgedIntegrators = "acknowledged_integrators"
         }
     }
+
+    public static let bulkPath = "/v1/bulk"
+
+    /// Asked before a bulk transfer (bulk data, or a message over the proxy's threshold): what
+    /// and how much. The answer says okay (and where to send it), deferred (why; the proxy asks
+    /// again with a later heartbeat) or rejected (a code and why; the proxy drops it).
+    public struct BulkRequest: Sendable, Hashable, Codable {
+        public var proxy: String
+        public var site: String
+        /// The message's id.
+        public var id: String
+        public var kind: String
+        /// The data's class and subclass, for choosing who takes it.
+        public var type: String
+        public var bytes: Int
+
+        public init(proxy: String, site: String, id: String, kind: String, type: String, bytes: Int) {
+            self.proxy = proxy
+            self.site = site
+            self.id = id
+            self.kind = kind
+            self.type = type
+            self.bytes = bytes
+        }
+    }
+
+    public struct BulkAnswer: Sendable, Hashable, Codable {
+        /// `okay`, `deferred` or `rejected`.
+        public var status: String
+        /// Where to POST the transfer (a batch of this one message), absolute or relative to the upstream.
+        public var url: String?
+        public var reason: String?
+        /// Why a request or a transfer was rejected, as a code.
+        public var code: String?
+
+        public init(status: String, url: String? = nil, reason: String? = nil, code: String? = nil) {
+            self.status = status
+            self.url = url
+            self.reason = reason
+            self.code = code
+        }
+    }
 }

@@ -41,6 +41,7 @@ public struct Forwarder: Sendable {
     public var configuration: Configuration
     public var logger: Logger
     var client = HTTPClient(connectTimeout: .seconds(5), timeout: .seconds(30))
+    let forwarding = ForwardingFlag()
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -53,6 +54,8 @@ public struct Forwarder: Sendable {
         let wakeups = Wakeups(conninfo: configuration.conninfo, logger: logger)
         let listening = Task { await wakeups.listen() }
         defer { listening.cancel() }
+        let bulk = Task { await BulkSender(configuration: configuration, logger: logger, forwarding: forwarding).run() }
+        defer { bulk.cancel() }
         var state = LoopState()
         while !Task.isCancelled {
             do {
@@ -71,6 +74,8 @@ public struct Forwarder: Sendable {
             }
         }
         listening.cancel()
+        bulk.cancel()
+        await bulk.value
         await wakeups.close()
         await database.close()
     }
@@ -98,11 +103,13 @@ public struct Forwarder: Sendable {
                 if !state.standingBy { logger.info("proxy: another proxy forwards this queue; standing by") }
                 state.standingBy = true
                 state.lockedBackend = nil
+                forwarding.set(false)
                 return 2
             }
             if state.standingBy { logger.info("proxy: forwarding (the other proxy stopped)") }
             state.standingBy = false
             state.lockedBackend = read.backend
+            forwarding.set(true)
             read = try await database.run { try Settings.read($0) }
         }
         let settings = read
@@ -218,7 +225,7 @@ public struct Forwarder: Sendable {
         _ = try c.execute("INSERT INTO cimdb.proxy_log (what, detail) VALUES (\(what), \(detail))")
     }
 
-    struct Row {
+    struct Row: Sendable {
         var messageID: String
         var kind: String
         var precedence: QoS.Precedence
@@ -230,6 +237,31 @@ public struct Forwarder: Sendable {
         var expiresAt: String?
         var body: String
         var bytes: Int
+
+        init(row: SQLCore.Row) {
+            self.init(
+                messageID: row["message_id"] ?? "", kind: row["kind"] ?? "", precedence: QoS.Precedence.allCases[row.int("precedence") ?? 1],
+                persistence: QoS.Persistence(rawValue: row["persistence"] ?? "") ?? .normal, integrator: row["integrator"],
+                instance: row["instance"], eventID: row["event_id"], queuedAt: row["queued_at"] ?? "", expiresAt: row["expires_at"],
+                body: row["body"] ?? "{}", bytes: row.int("bytes") ?? 0)
+        }
+
+        init(
+            messageID: String, kind: String, precedence: QoS.Precedence, persistence: QoS.Persistence, integrator: String?, instance: String?,
+            eventID: String?, queuedAt: String, expiresAt: String?, body: String, bytes: Int
+        ) {
+            self.messageID = messageID
+            self.kind = kind
+            self.precedence = precedence
+            self.persistence = persistence
+            self.integrator = integrator
+            self.instance = instance
+            self.eventID = eventID
+            self.queuedAt = queuedAt
+            self.expiresAt = expiresAt
+            self.body = body
+            self.bytes = bytes
+        }
 
         func message(proxy: String, site: String) -> ProxyWire.Message {
             let header = ProxyWire.Header(
@@ -256,17 +288,11 @@ public struct Forwarder: Sendable {
             WHERE (m.expires_at IS NULL OR m.expires_at > clock_timestamp())
               AND (\(acknowledged) OR m.kind = 'register-proxy')
               AND (m.kind <> 'register-instances' OR i.acknowledged_at IS NOT NULL OR s.mode = 'message')
+              AND NOT cimdb.proxy_negotiated(m.kind, m.precedence, m.bytes, s.bulk_threshold)
             ORDER BY m.precedence, m.id
             LIMIT \(limit)
             """
-        ).map { row in
-            Row(
-                messageID: row["message_id"] ?? "", kind: row["kind"] ?? "",
-                precedence: QoS.Precedence.allCases[row.int("precedence") ?? 1],
-                persistence: QoS.Persistence(rawValue: row["persistence"] ?? "") ?? .normal,
-                integrator: row["integrator"], instance: row["instance"], eventID: row["event_id"], queuedAt: row["queued_at"] ?? "",
-                expiresAt: row["expires_at"], body: row["body"] ?? "{}", bytes: row.int("bytes") ?? 0)
-        }
+        ).map(Row.init(row:))
     }
 }
 

@@ -158,6 +158,10 @@ public enum ProxyQueries {
         public var periodSeconds: Int?
         public var heartbeatSeconds: Int?
         public var mode: String?
+        /// Messages over this many bytes (and all bulk data) are negotiated first.
+        public var bulkThreshold: Int?
+        /// How many deferrals a bulk transfer gets before it is dropped.
+        public var bulkAttempts: Int?
 
         public init() {}
     }
@@ -175,6 +179,8 @@ public enum ProxyQueries {
         if let seconds = limits.periodSeconds { assignments.append("period = \("\(seconds) seconds")::interval") }
         if let seconds = limits.heartbeatSeconds { assignments.append("heartbeat = \("\(seconds) seconds")::interval") }
         if let mode = limits.mode { assignments.append("mode = \(mode)") }
+        if let bytes = limits.bulkThreshold { assignments.append("bulk_threshold = \(bytes)") }
+        if let attempts = limits.bulkAttempts { assignments.append("bulk_attempts = \(attempts)") }
         guard !assignments.isEmpty else { return }
         var statement: SQL = "UPDATE cimdb.proxy_settings SET "
         for (index, assignment) in assignments.enumerated() {
@@ -196,7 +202,7 @@ public enum ProxyQueries {
                 """
                 SELECT proxy_id::text, mode, acknowledged_at::text, total_bytes::text, urgent_bytes::text, normal_bytes::text, \
                 bulk_bytes::text, bytes_per_message::text, bytes_per_period::text, messages_per_period::text, period::text, \
-                stopped::text, heartbeat::text FROM cimdb.proxy_settings
+                stopped::text, heartbeat::text, bulk_threshold::text, bulk_attempts::text FROM cimdb.proxy_settings
                 """)
             guard let row = result.first else { return [] }
             return result.columns.map { ($0, row[$0]) }

@@ -78,6 +78,29 @@ enum UpstreamSchema {
         );
         COMMENT ON TABLE upstream.dropped IS 'Messages not recorded, and why (data from an unregistered integrator, in message mode).';
 
+        -- How bulk transfer requests are answered: deferred (with defer_reason) while not accepting,
+        -- rejected (code too-large) over max_bytes, else okay. Change it in SQL; it applies at once.
+        CREATE TABLE IF NOT EXISTS upstream.bulk_policy (
+            only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+            accepting boolean NOT NULL DEFAULT true,
+            defer_reason text NOT NULL DEFAULT 'busy',
+            max_bytes bigint CHECK (max_bytes > 0)
+        );
+        INSERT INTO upstream.bulk_policy DEFAULT VALUES ON CONFLICT DO NOTHING;
+        COMMENT ON TABLE upstream.bulk_policy IS 'How bulk transfer requests are answered: deferred while not accepting, rejected over max_bytes, else okay.';
+
+        CREATE TABLE IF NOT EXISTS upstream.bulk_request (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at timestamptz NOT NULL DEFAULT now(),
+            message_id uuid NOT NULL,
+            proxy uuid NOT NULL,
+            type text NOT NULL,
+            bytes bigint NOT NULL,
+            status text NOT NULL,
+            detail text
+        );
+        COMMENT ON TABLE upstream.bulk_request IS 'Every bulk transfer request and how it was answered (okay, deferred, rejected).';
+
         CREATE OR REPLACE VIEW upstream.received AS
         SELECT message_id, proxy, support_instance, kind, event_id, precedence, received_at, seq, integrator, site, queued_at
         FROM upstream.message;

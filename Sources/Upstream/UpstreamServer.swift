@@ -89,6 +89,48 @@ public struct UpstreamServer: Sendable {
                 return Self.json(.serviceUnavailable, ["error": "the batch was not recorded: \(error)"])
             }
         }
+        router.post(.init(ProxyWire.bulkPath)) { request, _ -> Response in
+            if let token = configuration.token, request.headers[.authorization] != "Bearer \(token)" {
+                return Self.json(.unauthorized, ["error": "this upstream needs Authorization: Bearer TOKEN"])
+            }
+            guard let body = try? await request.body.collect(upTo: 1 << 20),
+                let ask = try? JSONDecoder().decode(ProxyWire.BulkRequest.self, from: Data(body.readableBytesView)),
+                UUID(uuidString: ask.id) != nil, UUID(uuidString: ask.proxy) != nil
+            else { return Self.json(.badRequest, ["error": "not a bulk transfer request"]) }
+            do {
+                let answer = try await pool.withConnection { c in try BulkPolicy.answer(ask, on: c) }
+                return Self.encoded(.ok, answer)
+            } catch {
+                return Self.json(.serviceUnavailable, ["error": "the request was not recorded: \(error)"])
+            }
+        }
+        router.post(.init(ProxyWire.bulkPath + "/:id")) { request, context -> Response in
+            if let token = configuration.token, request.headers[.authorization] != "Bearer \(token)" {
+                return Self.json(.unauthorized, ["error": "this upstream needs Authorization: Bearer TOKEN"])
+            }
+            let id = context.parameters.get("id") ?? ""
+            guard let body = try? await request.body.collect(upTo: configuration.maximumBodyBytes),
+                let batch = try? JSONDecoder().decode(ProxyWire.Batch.self, from: Data(body.readableBytesView)),
+                batch.messages.count == 1, batch.messages[0].id.lowercased() == id.lowercased()
+            else {
+                return Self.encoded(
+                    .badRequest, ProxyWire.BulkAnswer(status: "rejected", reason: "not a transfer of message \(id)", code: "malformed"))
+            }
+            do {
+                let answer = try await pool.withConnection { c -> ProxyWire.Answer? in
+                    guard try BulkPolicy.wasAccepted(id, on: c) else { return nil }
+                    return try BatchRecorder.record(batch, on: c)
+                }
+                guard let answer else {
+                    return Self.encoded(
+                        .conflict,
+                        ProxyWire.BulkAnswer(status: "rejected", reason: "message \(id) was not accepted for transfer", code: "not-negotiated"))
+                }
+                return Self.encoded(.ok, answer)
+            } catch {
+                return Self.json(.serviceUnavailable, ["error": "the transfer was not recorded: \(error)"])
+            }
+        }
         router.get("/health") { _, _ -> Response in
             do {
                 _ = try await pool.withConnection { try $0.execute("SELECT 1") }
@@ -101,6 +143,11 @@ public struct UpstreamServer: Sendable {
             router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "cimdb-upstream"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
         try await app.runService()
+    }
+
+    static func encoded(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        let data = (try? JSONEncoder().encode(value)) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static func json(_ status: HTTPResponse.Status, _ object: [String: String]) -> Response {
@@ -246,5 +293,30 @@ enum BatchRecorder {
                 done: batch.messages.map(\.id), duplicates: duplicates, dropped: dropped, acknowledgedProxy: acknowledgedProxy,
                 acknowledgedIntegrators: acknowledgedIntegrators)
         }
+    }
+}
+
+/// Answers bulk transfer requests from `upstream.bulk_policy`, recording each.
+enum BulkPolicy {
+    static func answer(_ ask: ProxyWire.BulkRequest, on c: Connection) throws -> ProxyWire.BulkAnswer {
+        let policy = try c.execute("SELECT accepting, defer_reason, max_bytes FROM upstream.bulk_policy").first
+        let answer: ProxyWire.BulkAnswer
+        if policy?.bool("accepting") == false {
+            answer = .init(status: "deferred", reason: policy?["defer_reason"] ?? "busy")
+        } else if let max = policy?.int64("max_bytes"), Int64(ask.bytes) > max {
+            answer = .init(status: "rejected", reason: "\(ask.bytes) bytes; this upstream takes at most \(max)", code: "too-large")
+        } else {
+            answer = .init(status: "okay", url: "\(ProxyWire.bulkPath)/\(ask.id)")
+        }
+        _ = try c.execute(
+            """
+            INSERT INTO upstream.bulk_request (message_id, proxy, type, bytes, status, detail)
+            VALUES (\(ask.id)::uuid, \(ask.proxy)::uuid, \(ask.type), \(Int64(ask.bytes)), \(answer.status), \(answer.reason ?? answer.code))
+            """)
+        return answer
+    }
+
+    static func wasAccepted(_ id: String, on c: Connection) throws -> Bool {
+        try c.execute("SELECT count(*) AS n FROM upstream.bulk_request WHERE message_id = \(id)::uuid AND status = 'okay'").first?.int("n") ?? 0 > 0
     }
 }

@@ -478,4 +478,74 @@ struct ProxyTests {
         #expect(try await a.centralQuery("SELECT count(*) FROM upstream.support_instance WHERE external_id = 'node01'").first?.int64(0) == 1)
         #expect(try await a.centralQuery("SELECT count(DISTINCT proxy) FROM upstream.message").first?.int64(0) == 2, "both proxies were heard")
     }
+
+    @Test(
+        "bulk transfers negotiated apart from the main sender: okay sent, deferred retried with the heartbeat then aborted, rejected dropped with its code; urgent messages never wait"
+    )
+    func bulkTransfers() async throws {
+        let site = try await ProxySite()
+        try await site.startUpstream()
+        #expect(try await site.call(["limits", "--heartbeat", "1s", "--bulk-attempts", "3", "--bulk-threshold", "4096"]).status == 0)
+        try site.startProxy()
+        let h = try await site.register("bridge", "1.0", ["--wait", "60s"])
+        let file = site.directory + "/dmi.xml"
+        try String(repeating: "<slot/>", count: 200).write(toFile: file, atomically: true, encoding: .utf8)
+        func data(_ subclass: String, _ extra: [String] = ["--precedence", "bulk"]) async throws -> String {
+            let result = try await site.call(
+                [
+                    "send-data", "--handle", h, "--instance", "node01", "--class", "inventory", "--subclass", subclass, "--file", file, "--mime",
+                    "application/xml",
+                ]
+                    + extra)
+            #expect(result.status == 0, "\(result.output)")
+            return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func bulkRequests(_ status: String) async throws -> Int64 {
+            try await site.centralQuery("SELECT count(*) FROM upstream.bulk_request WHERE status = \(status)").first?.int64(0) ?? -1
+        }
+        // Okay: negotiated, then sent.
+        let okay = try await data("dmi")
+        try await eventually("the bulk data recorded upstream") {
+            try await site.centralQuery("SELECT count(*) FROM upstream.message WHERE message_id = \(okay)::uuid").first?.int64(0) == 1
+        }
+        #expect(try await bulkRequests("okay") == 1)
+        // Over the threshold, even when normal: negotiated too.
+        let large = site.directory + "/large.txt"
+        try String(repeating: "x", count: 5000).write(toFile: large, atomically: true, encoding: .utf8)
+        let big = try await site.call(
+            ["send-data", "--handle", h, "--instance", "node01", "--class", "logs", "--subclass", "syslog", "--file", large, "--mime", "text/plain"])
+        #expect(big.status == 0)
+        try await eventually("the large normal message negotiated and sent") { try await bulkRequests("okay") == 2 }
+
+        // Deferred: asked again with each heartbeat; after three, dropped and logged. Meanwhile
+        // urgent events go at once.
+        _ = try await site.centralQuery("UPDATE upstream.bulk_policy SET accepting = false, defer_reason = 'maintenance window'")
+        let deferred = try await data("lshw")
+        for index in 1...3 {
+            let sent = try await site.event(h, "u\(index)", ["--precedence", "urgent"])
+            #expect(sent.status == 0)
+        }
+        try await eventually("urgent events delivered while the bulk transfer is deferred", timeout: .seconds(10)) {
+            try await site.received().filter { $0.hasPrefix("u") }.count == 3
+        }
+        try await eventually("deferred three times, then aborted", timeout: .seconds(30)) {
+            try await site.siteQuery("SELECT count(*) FROM cimdb.proxy_log WHERE what = 'bulk aborted'").first?.int64(0) == 1
+        }
+        #expect(try await bulkRequests("deferred") == 3)
+        #expect(try await site.siteQuery("SELECT count(*) FROM cimdb.proxy_log WHERE what = 'bulk deferred'").first?.int64(0) == 2)
+        let abortReason = try await site.siteQuery("SELECT reason FROM cimdb.proxy_discard WHERE message_id = \(deferred)::uuid").first?["reason"]
+        #expect(abortReason?.contains("maintenance window") == true, "\(abortReason ?? "no discard row")")
+
+        // Rejected: dropped at once, with the upstream's code.
+        _ = try await site.centralQuery("UPDATE upstream.bulk_policy SET accepting = true, max_bytes = 100")
+        let rejected = try await data("too-big")
+        try await eventually("the rejection recorded") {
+            try await site.siteQuery("SELECT count(*) FROM cimdb.proxy_discard WHERE message_id = \(rejected)::uuid AND reason LIKE '%too-large%'")
+                .first?.int64(0) == 1
+        }
+        #expect(try await site.siteQuery("SELECT count(*) FROM report.proxy_bulk_transfers WHERE what = 'bulk rejected'").first?.int64(0) == 1)
+        try await eventually("the queue drains") { try await site.queued() == 0 }
+        // Conservation: sent, or dropped with a reason.
+        #expect(try await site.centralQuery("SELECT count(*) FROM upstream.message WHERE kind = 'data'").first?.int64(0) == 2)
+    }
 }
