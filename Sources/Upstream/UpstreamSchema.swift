@@ -34,6 +34,8 @@ enum UpstreamSchema {
             active boolean NOT NULL DEFAULT true,
             registered_at timestamptz NOT NULL DEFAULT now(),
             deregistered_at timestamptz,
+            removal_requested_at timestamptz,
+            removal_due_at timestamptz,
             PRIMARY KEY (site, external_id)
         );
         COMMENT ON TABLE upstream.support_instance IS 'Support instances by site and external id (redundant proxies of a site register the same one once; integrator and proxy: the first to register it); a deregistered one is inactive (its data stays).';
@@ -100,6 +102,56 @@ enum UpstreamSchema {
             detail text
         );
         COMMENT ON TABLE upstream.bulk_request IS 'Every bulk transfer request and how it was answered (okay, deferred, rejected).';
+
+        -- Permanent removal of a deregistered (inactive) support instance and all its data: only on
+        -- request, after a grace period (7 days unless given), revocable during it; every step an
+        -- audit record. `cimdb upstream` removes what is due every few seconds.
+        CREATE OR REPLACE FUNCTION upstream.request_removal(p_site text, p_external_id text, p_grace interval DEFAULT '7 days')
+        RETURNS timestamptz LANGUAGE plpgsql AS $$
+        DECLARE
+            v_due timestamptz;
+        BEGIN
+            UPDATE upstream.support_instance SET removal_requested_at = now(), removal_due_at = now() + p_grace
+            WHERE site = p_site AND external_id = p_external_id AND NOT active
+            RETURNING removal_due_at INTO v_due;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'site % has no inactive support instance %', p_site, p_external_id
+                    USING HINT = 'only a deregistered support instance can be removed';
+            END IF;
+            INSERT INTO upstream.audit (what, external_id, detail)
+            VALUES ('removal requested', p_external_id, format('site %s; removed at %s unless revoked', p_site, v_due));
+            RETURN v_due;
+        END $$;
+        COMMENT ON FUNCTION upstream.request_removal IS 'Asks for the permanent removal of an inactive support instance and its data after a grace period (default 7 days); revocable until then.';
+
+        CREATE OR REPLACE FUNCTION upstream.revoke_removal(p_site text, p_external_id text) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE upstream.support_instance SET removal_requested_at = NULL, removal_due_at = NULL
+            WHERE site = p_site AND external_id = p_external_id AND removal_due_at IS NOT NULL;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'site % has no removal pending for support instance %', p_site, p_external_id;
+            END IF;
+            INSERT INTO upstream.audit (what, external_id, detail) VALUES ('removal revoked', p_external_id, format('site %s', p_site));
+        END $$;
+
+        CREATE OR REPLACE FUNCTION upstream.remove_due() RETURNS integer LANGUAGE plpgsql AS $$
+        DECLARE
+            n integer;
+        BEGIN
+            WITH due AS (
+                DELETE FROM upstream.support_instance WHERE removal_due_at <= now() RETURNING site, external_id, integrator, proxy
+            ), data AS (
+                DELETE FROM upstream.message m USING due WHERE m.site = due.site AND m.support_instance = due.external_id
+                RETURNING due.site, due.external_id
+            ), audited AS (
+                INSERT INTO upstream.audit (what, proxy, integrator, external_id, detail)
+                SELECT 'removed', d.proxy, d.integrator, d.external_id,
+                       format('site %s; %s message(s) removed with it', d.site, (SELECT count(*) FROM data x WHERE x.site = d.site AND x.external_id = d.external_id))
+                FROM due d
+            )
+            SELECT count(*) INTO n FROM due;
+            RETURN n;
+        END $$;
 
         CREATE OR REPLACE VIEW upstream.received AS
         SELECT message_id, proxy, support_instance, kind, event_id, precedence, received_at, seq, integrator, site, queued_at

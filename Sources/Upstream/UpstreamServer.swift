@@ -142,6 +142,19 @@ public struct UpstreamServer: Sendable {
         let app = Application(
             router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "cimdb-upstream"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
+        // Permanent removals whose grace period has passed (upstream.request_removal).
+        let removals = Task {
+            while !Task.isCancelled {
+                do {
+                    let removed = try await pool.withConnection { try $0.execute("SELECT upstream.remove_due() AS n").first?.int("n") ?? 0 }
+                    if removed > 0 { logger.notice("upstream: \(removed) support instance(s) removed permanently, with their data") }
+                } catch {
+                    logger.warning("upstream: removing support instances due: \(error)")
+                }
+                try? await Task.sleep(for: .seconds(2))
+            }
+        }
+        defer { removals.cancel() }
         try await app.runService()
     }
 

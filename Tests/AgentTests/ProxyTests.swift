@@ -86,6 +86,8 @@ final class ProxySite: @unchecked Sendable {
     }
 
     /// A query off the cooperative pool.
+    struct QueryFailure: Error, CustomStringConvertible { let description: String }
+
     static func query(_ conninfo: String, _ sql: SQL) async throws -> QueryResult {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
@@ -93,7 +95,10 @@ final class ProxySite: @unchecked Sendable {
                     with: Result {
                         let connection = try Connection(conninfo)
                         defer { connection.close() }
-                        return try connection.execute(sql)
+                        do { return try connection.execute(sql) } catch let error as PostgresError {
+                            // What the server said, in the test's report (the description is generic).
+                            throw QueryFailure(description: String(reflecting: error))
+                        }
                     })
             }
         }
@@ -362,6 +367,28 @@ struct ProxyTests {
         // Its data stays for reports: an event about it before the deregistration is still there.
         let report = try await site.siteQuery("SELECT instance, active FROM report.proxy_instances ORDER BY instance")
         #expect(report.map { "\($0["instance"] ?? ""):\($0["active"] ?? "")" } == ["node01:t", "node02:f"])
+
+        // Permanent removal upstream: only on request, only an inactive instance, after a grace
+        // period, revocable during it; its data goes with it; every step audited.
+        // A message about node02, as the upstream holds it.
+        _ = try await site.centralQuery(
+            "INSERT INTO upstream.message (message_id, proxy, site, support_instance, kind, precedence, header, body) SELECT gen_random_uuid(), s.proxy, s.site, 'node02', 'event', 'normal', '{}'::jsonb, '{}'::jsonb FROM upstream.support_instance s WHERE s.external_id = 'node02'"
+        )
+        await #expect(throws: (any Error).self, "an active instance cannot be removed") {
+            _ = try await site.centralQuery("SELECT upstream.request_removal('rack-a', 'node01', '1 second')")
+        }
+        _ = try await site.centralQuery("SELECT upstream.request_removal('rack-a', 'node02', '3 seconds')")
+        _ = try await site.centralQuery("SELECT upstream.revoke_removal('rack-a', 'node02')")
+        try await Task.sleep(for: .seconds(5))
+        #expect(try await site.centralQuery("SELECT count(*) FROM upstream.support_instance WHERE external_id = 'node02'").first?.int64(0) == 1)
+        _ = try await site.centralQuery("SELECT upstream.request_removal('rack-a', 'node02', '1 second')")
+        try await eventually("node02 removed with its data once the grace period passed", timeout: .seconds(30)) {
+            try await site.centralQuery("SELECT count(*) FROM upstream.support_instance WHERE external_id = 'node02'").first?.int64(0) == 0
+        }
+        #expect(try await site.centralQuery("SELECT count(*) FROM upstream.message WHERE support_instance = 'node02'").first?.int64(0) == 0)
+        let audit = try await site.centralQuery("SELECT what FROM upstream.audit WHERE external_id = 'node02' ORDER BY id").compactMap { $0["what"] }
+        #expect(
+            audit == ["registered", "marked inactive", "removal requested", "removal revoked", "removal requested", "removed"], "\(audit)")
     }
 
     @Test("the upstream records each id once, drops data from an unregistered integrator (and says so), and refuses what is not a batch")
