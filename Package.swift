@@ -20,6 +20,10 @@
 //          Ingest + Export + Installation + CommandSupport + Hummingbird ← Server   middleware, routes, ingest queue
 //          HTTPClient + CLibSSL                        http:// and https:// over POSIX sockets, no Foundation (the agent's client)
 //          AgentProtocol + HTTPClient + CSQLite + Subprocess ← Agent
+//   pure   Proxy                                       the remote-services protocol (batches, answers, back channel) and QoS
+//          Proxy + HTTPClient ← ProxyClient            an integrator's client of the proxy's HTTP API (a library)
+//          Proxy + Store + HTTPClient + CLibXML2 + Hummingbird ← ProxyService   the proxy's site side: integrator calls, forwarder
+//          Proxy + Store + Hummingbird ← Upstream      `cimdb upstream`: the receiving service and its schema
 //          SQLCore ← CommandSupport ← AgentCLI ← cimdb-agent   errors, version, signals, logging; the agent command; the node's executable
 //          all ← Benchmarks, CLI ← cimdb               `cimdb bench`; the command tree; the executable
 //          MOF + SchemaGen ← cimdb-generate            regenerates what is generated (no database, no generated code)
@@ -45,6 +49,7 @@ let package = Package(
         .library(name: "MOF", targets: ["MOF"]),
         .library(name: "CIM", targets: ["CIM"]),
         .library(name: "Store", targets: ["Store"]),
+        .library(name: "ProxyClient", targets: ["ProxyClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -121,6 +126,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // An integrator's client of the proxy's HTTP API: forward calls and the back channel's long poll.
+        .target(name: "ProxyClient", dependencies: ["Proxy", "HTTPClient"], swiftSettings: strict),
         // `cimdb upstream`: the service proxies forward to (Hummingbird), its own schema.
         .target(
             name: "Upstream",
@@ -279,7 +286,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "Agent", "AgentProtocol", "Server", "Ingest", "Inventory", "SQLCore", "Store", "StoreTesting", "InstallationTesting", "Migrations",
-                "Installation", "ModelStore", "cimdb", "HTTPClient", "Tasks", "TaskStore",
+                "Installation", "ModelStore", "cimdb", "HTTPClient", "Tasks", "TaskStore", "Proxy", "ProxyClient",
             ],
             exclude: ["Fixtures"], swiftSettings: strict
         ),

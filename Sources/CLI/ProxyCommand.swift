@@ -36,12 +36,15 @@ struct ProxyCommand: AsyncParsableCommand {
                   --severity major --state opened --text 'sdb: 12 reallocated sectors' --precedence urgent
               cimdb proxy send-data --handle $H --instance node17 --class inventory --subclass dmi \\
                   --file dmi.xml --mime application/xml --precedence bulk --ttl 1d
+              cimdb proxy requests --handle $H --wait 60s     # the back channel: one JSON line each
+              cimdb proxy send-data --handle $H --instance node17 --class answer --subclass collect \\
+                  --file out.xml --mime application/xml --request-id REQUEST
               cimdb proxy limits --total-bytes 100000000 --bytes-per-period 5000000 --period 1h
               cimdb proxy stop; cimdb proxy queue; cimdb proxy start
             """,
         subcommands: [
-            Run.self, Register.self, Instance.self, SendEvent.self, SendAlarm.self, SendData.self, Stop.self, Start.self, Limits.self,
-            Queue.self,
+            Run.self, Register.self, Instance.self, SendEvent.self, SendAlarm.self, SendData.self, Requests.self, Stop.self, Start.self,
+            Limits.self, Queue.self,
         ]
     )
 
@@ -428,6 +431,8 @@ struct ProxyCommand: AsyncParsableCommand {
         var bulkThreshold: Int?
         @Option(help: ArgumentHelp("Deferrals a bulk transfer gets (one per heartbeat) before it is dropped.", valueName: "n"))
         var bulkAttempts: Int?
+        @Option(help: ArgumentHelp("How long a back-channel request waits for its integrator to take it: 90s, 1h.", valueName: "duration"))
+        var requestHold: String?
 
         static func limit(_ text: String?, _ name: String) throws -> Int64?? {
             guard let text else { return nil }
@@ -468,12 +473,65 @@ struct ProxyCommand: AsyncParsableCommand {
                     guard bulkAttempts > 0 else { throw ValidationError("--bulk-attempts must be positive") }
                     limits.bulkAttempts = bulkAttempts
                 }
+                if let requestHold {
+                    guard let seconds = DurationText.seconds(requestHold), seconds > 0 else {
+                        throw ValidationError("--request-hold \(requestHold): a duration like 90s, 1h")
+                    }
+                    limits.requestHoldSeconds = seconds
+                }
                 let connection = try await database.connect(quiet: true)
                 defer { connection.close() }
                 try ProxyCommand.call { () throws(ProxyQueries.Failure) in try ProxyQueries.setLimits(limits, on: connection) }
                 for (name, value) in try ProxyCommand.call({ () throws(ProxyQueries.Failure) in try ProxyQueries.settings(on: connection) }) {
                     let isLimit = (name.hasSuffix("_bytes") || name.hasSuffix("_period") || name == "bytes_per_message") && name != "bulk_threshold"
                     print("\(name)\t\(value ?? (isLimit ? "unlimited" : "-"))")
+                }
+            }
+        }
+    }
+
+    struct Requests: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take the back-channel requests held for an integrator; prints each as a line of JSON.",
+            discussion: """
+                The upstream's requests (getStatus, managementAction, getCapabilities, \
+                receiveUpdate) for this integrator or one of its support instances wait here, \
+                well-formed, until it takes them — for --request-hold (cimdb proxy limits), then \
+                they are discarded and the upstream is told. Each is printed once, as \
+                {"id", "kind", "destination", "instance", "body", "received_at"}; answer with \
+                cimdb proxy send-data --request-id ID. --wait waits for the first (a long poll); \
+                no request is not an error.
+
+                Example (an integrator's loop):
+                  while true; do cimdb proxy requests --handle $H --wait 60s | handle-requests; done
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The integrator's handle.") var handle: String
+        @Option(help: ArgumentHelp("Wait up to this long for a request: 30s, 2m (default: answer at once).", valueName: "duration"))
+        var wait: String?
+        @Option(help: "Requests at most.") var limit = 100
+
+        func validate() throws {
+            if let wait, DurationText.seconds(wait) == nil { throw ValidationError("--wait \(wait): a duration like 30s") }
+            guard limit > 0 else { throw ValidationError("--limit must be positive") }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                let connection = try await database.connect(quiet: true)
+                defer { connection.close() }
+                let deadline = ContinuousClock.now + .seconds(wait.flatMap(DurationText.seconds) ?? 0)
+                let (handle, limit) = (handle, limit)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                while true {
+                    let requests = try ProxyCommand.call { () throws(ProxyQueries.Failure) in
+                        try ProxyQueries.takeRequests(handle: handle, limit: limit, on: connection)
+                    }
+                    for request in requests { print(String(decoding: try encoder.encode(request), as: UTF8.self)) }
+                    if !requests.isEmpty || ContinuousClock.now >= deadline { return }
+                    try await Task.sleep(for: .milliseconds(200))
                 }
             }
         }

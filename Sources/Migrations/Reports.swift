@@ -372,7 +372,7 @@ FROM cimdb.task_authorization a JOIN cimdb.role_tool r ON r.role = a.role;
 COMMENT ON VIEW report.task_grants IS 'Who may run which tool on which node or node group (through which role).';
 
 -- ==== sql/proxy.sql
--- The remote-services proxy's site side, for psql (SPEC §8; migrations/0011). Installed with the
+-- The remote-services proxy's site side, for psql (SPEC §8; migrations/0011, 0012). Installed with the
 -- reports (cimdb migrate); read-only views over cimdb.proxy_*.
 
 -- What is queued, per precedence: messages, bytes, the oldest message's queue time.
@@ -419,6 +419,20 @@ COMMENT ON VIEW report.proxy_instances IS 'Support instances per integrator, act
 CREATE VIEW report.proxy_bulk_transfers AS
 SELECT at, what, detail FROM cimdb.proxy_log WHERE what LIKE 'bulk %' ORDER BY id;
 COMMENT ON VIEW report.proxy_bulk_transfers IS 'Bulk transfers negotiated with the upstream: deferred (with the reason), rejected (with its code), aborted after too many deferrals, sent.';
+
+-- Back-channel requests from the upstream (migrations/0012): where each was routed and what
+-- became of it — held for its integrator, delivered, answered by the proxy, misrouted,
+-- malformed, expired (its integrator offline too long) or refused.
+CREATE VIEW report.proxy_requests AS
+SELECT r.id AS request, r.kind, r.destination, i.name AS integrator, r.instance, r.status, r.received_at, r.status_at, r.hold_until, r.detail
+FROM cimdb.proxy_request r LEFT JOIN cimdb.proxy_integrator i ON i.id = r.integrator
+ORDER BY r.received_at, r.id;
+COMMENT ON VIEW report.proxy_requests IS 'Back-channel requests: kind, destination, the integrator and support instance they were routed to, status (held, delivered, answered, misrouted, malformed, expired, refused), when, and why.';
+
+-- Back-channel requests per status.
+CREATE VIEW report.proxy_request_counts AS
+SELECT status, count(*) AS requests, max(status_at) AS last FROM cimdb.proxy_request GROUP BY status ORDER BY status;
+COMMENT ON VIEW report.proxy_request_counts IS 'Back-channel requests per status (held, delivered, answered, misrouted, malformed, expired, refused).';
 
 """#
 }

@@ -94,4 +94,33 @@ public enum IntegratorMessage {
 
     /// The severities sendEvent and sendAlarm take (CIM's PerceivedSeverity names).
     public static let severities = ["unknown", "information", "degraded", "minor", "major", "critical", "fatal"]
+    /// A back-channel request as its integrator takes it (`cimdb proxy requests`, `GET
+    /// /v1/requests`): the upstream's call, routed here by its destination.
+    public struct Request: Sendable, Hashable, Codable {
+        public var id: String
+        /// getStatus, managementAction, getCapabilities or receiveUpdate.
+        public var kind: String
+        /// The remote services id it was sent to: the integrator's, or a support instance's.
+        public var destination: String
+        /// The support instance it is for (nil: the integrator itself).
+        public var instance: String?
+        /// managementAction: the XML action (its id, name, parameters); receiveUpdate: the file
+        /// reference. Well-formed XML: the proxy checked it.
+        public var body: String?
+        /// When the proxy received it, ISO 8601 UTC.
+        public var receivedAt: String
+
+        public init(id: String, kind: String, destination: String, instance: String?, body: String?, receivedAt: String) {
+            self.id = id
+            self.kind = kind
+            self.destination = destination
+            self.instance = instance
+            self.body = body
+            self.receivedAt = receivedAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, kind, destination, instance, body, receivedAt = "received_at"
+        }
+    }
 }

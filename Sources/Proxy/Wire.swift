@@ -36,7 +36,7 @@ public enum ProxyWire {
         /// The remote services id of this message.
         public var id: String
         /// event, alarm, data, register-proxy, register-integrator, register-instances,
-        /// deregister-instance, heartbeat.
+        /// deregister-instance, heartbeat, request-status.
         public var kind: String
         public var precedence: QoS.Precedence
         public var persistence: QoS.Persistence
@@ -97,6 +97,31 @@ public enum ProxyWire {
         }
     }
 
+    /// A back-channel request (session mode), carried in an answer: for a destination — the
+    /// remote services id of an integrator, of a support instance, or of the proxy itself.
+    /// The proxy reports what became of it with a `request-status` message (body: request,
+    /// status, detail, answer); until the upstream hears of it, it sends it again.
+    public struct Request: Sendable, Hashable, Codable {
+        /// The request's id (a uuid); the integrator's answer (sendData) carries it.
+        public var id: String
+        public var destination: String
+        /// getStatus, managementAction, getCapabilities or receiveUpdate.
+        public var kind: String
+        /// managementAction: the XML action; receiveUpdate: the file reference; well-formed XML
+        /// when present (the proxy checks).
+        public var body: String?
+
+        public init(id: String, destination: String, kind: String, body: String?) {
+            self.id = id
+            self.destination = destination
+            self.kind = kind
+            self.body = body
+        }
+
+        /// The calls the back channel carries (seed 004's back-channel API).
+        public static let kinds: Set<String> = ["getStatus", "managementAction", "getCapabilities", "receiveUpdate"]
+    }
+
     public struct Answer: Sendable, Hashable, Codable {
         /// Every message of the batch whose life ends: recorded, duplicate or dropped.
         public var done: [String]
@@ -106,17 +131,34 @@ public enum ProxyWire {
         /// Registrations acknowledged with this answer (session mode's back channel).
         public var acknowledgedProxy: Bool
         public var acknowledgedIntegrators: [String]
+        /// Back-channel requests for this proxy's integrators (absent: none).
+        public var requests: [Request]
 
-        public init(done: [String], duplicates: Int, dropped: [Dropped], acknowledgedProxy: Bool, acknowledgedIntegrators: [String]) {
+        public init(
+            done: [String], duplicates: Int, dropped: [Dropped], acknowledgedProxy: Bool, acknowledgedIntegrators: [String],
+            requests: [Request] = []
+        ) {
             self.done = done
             self.duplicates = duplicates
             self.dropped = dropped
             self.acknowledgedProxy = acknowledgedProxy
             self.acknowledgedIntegrators = acknowledgedIntegrators
+            self.requests = requests
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            done = try container.decode([String].self, forKey: .done)
+            duplicates = try container.decode(Int.self, forKey: .duplicates)
+            dropped = try container.decode([Dropped].self, forKey: .dropped)
+            acknowledgedProxy = try container.decode(Bool.self, forKey: .acknowledgedProxy)
+            acknowledgedIntegrators = try container.decode([String].self, forKey: .acknowledgedIntegrators)
+            requests = try container.decodeIfPresent([Request].self, forKey: .requests) ?? []
         }
 
         enum CodingKeys: String, CodingKey {
-            case done, duplicates, dropped, acknowledgedProxy = "acknowledged_proxy", acknowledgedIntegrators = "acknowledged_integrators"
+            case done, duplicates, dropped, acknowledgedProxy = "acknowledged_proxy", acknowledgedIntegrators = "acknowledged_integrators",
+                requests
         }
     }
 

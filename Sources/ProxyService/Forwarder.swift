@@ -160,6 +160,8 @@ public struct Forwarder: Sendable {
             state.lastExpiry = now
             let expired = try await database.run { try $0.execute("SELECT cimdb.proxy_expire() AS n").first?.int("n") ?? 0 }
             if expired > 0 { logger.info("proxy: \(expired) message(s) expired before they could be sent (rule 1)") }
+            let unclaimed = try await database.run { try $0.execute("SELECT cimdb.proxy_expire_requests() AS n").first?.int("n") ?? 0 }
+            if unclaimed > 0 { logger.info("proxy: \(unclaimed) back-channel request(s) discarded: their integrator did not take them in time") }
         }
         let due = state.lastHeartbeat.map { now - $0 >= .seconds(settings.heartbeatSeconds) } ?? true
         guard due else { return }
@@ -218,6 +220,22 @@ public struct Forwarder: Sendable {
                 for name in names { try log(c, "integrator registered", name) }
             }
             for dropped in answer.dropped { try log(c, "dropped upstream", "\(dropped.id): \(dropped.reason)") }
+            try receive(answer.requests, on: c)
+        }
+    }
+
+    /// Back-channel requests from an answer: routed, checked and held (or refused) by
+    /// cimdb.proxy_receive_request, which also queues what became of each for the upstream.
+    /// The XML is checked here (libxml2), so that integrators only ever get well-formed XML.
+    static func receive(_ requests: [ProxyWire.Request], on c: Connection) throws {
+        for request in requests {
+            guard UUID(uuidString: request.id) != nil else {
+                try log(c, "request refused", "\(request.id.prefix(64)): its id is not a uuid")
+                continue
+            }
+            let problem = request.body.flatMap { $0.isEmpty ? nil : WellFormedXML.problem(Array($0.utf8)) }
+            _ = try c.execute(
+                "SELECT cimdb.proxy_receive_request(\(request.id)::uuid, \(request.destination), \(request.kind), \(request.body), \(problem))")
         }
     }
 

@@ -21,6 +21,7 @@ import Store
 /// | `POST /v1/events` | `{event: {instance, time, type, event_id, severity, state, text, data?}, qos?}` | `{outcome, message_id, detail}` |
 /// | `POST /v1/alarms` | `{alarm: {instance, time, type, severity, text, data?}, qos?}` | the same |
 /// | `POST /v1/data` | `{data: {instance, class, subclass, request_id?, data}, qos?}` | the same |
+/// | `GET /v1/requests?wait=S&limit=N` | | `[{id, kind, destination, instance, body, received_at}]`: the back channel's requests held for it (a long poll up to S ≤ 60 seconds), delivered from now on |
 /// | `GET /v1/queue` | | `[{precedence, messages, bytes, oldest}]` |
 /// | `GET /health` | | `{status}` |
 ///
@@ -144,6 +145,21 @@ public struct IntegratorAPI: Sendable {
                 let handle = try await Self.integrator(request, pool)
                 let body: DataRequest = try await Self.decode(request)
                 return try await Self.send(pool, handle, "data", body.data.instance, nil, body.qos, body.data)
+            }
+        }
+        // The back channel's callback, a long poll: the requests held for this integrator, or
+        // an empty list after `wait` seconds (at most 60) without one.
+        router.get("/v1/requests") { request, _ in
+            await Self.answering {
+                let handle = try await Self.integrator(request, pool)
+                let wait = min(max(request.uri.queryParameters.get("wait").flatMap { Double($0) } ?? 0, 0), 60)
+                let limit = min(max(request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 100, 1), 1000)
+                let deadline = ContinuousClock.now + .milliseconds(Int(wait * 1000))
+                while true {
+                    let taken = try await Self.database(pool) { c in try ProxyQueries.takeRequests(handle: handle, limit: limit, on: c) }
+                    if !taken.isEmpty || ContinuousClock.now >= deadline { return Self.json(.ok, taken) }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
             }
         }
         router.get("/v1/queue") { _, _ in

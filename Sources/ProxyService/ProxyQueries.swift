@@ -128,6 +128,24 @@ public enum ProxyQueries {
         return Outcome(outcome: outcome, messageID: row["message_id"], detail: row["detail"])
     }
 
+    /// The integrator's callback: the requests held for it (oldest first, at most `limit`),
+    /// delivered from now on (the upstream is told). Empty when there are none.
+    public static func takeRequests(handle: String, limit: Int, on c: Connection) throws(Failure) -> [IntegratorMessage.Request] {
+        try run { () throws(PostgresError) in
+            try c.execute(
+                """
+                SELECT id::text AS id, kind, destination, instance, body,
+                       to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS received_at
+                FROM cimdb.proxy_take_requests(\(handle)::uuid, \(limit)) ORDER BY received_at, id
+                """
+            ).map { row in
+                IntegratorMessage.Request(
+                    id: row["id"] ?? "", kind: row["kind"] ?? "", destination: row["destination"] ?? "", instance: row["instance"],
+                    body: row["body"], receivedAt: row["received_at"] ?? "")
+            }
+        }
+    }
+
     /// Queued messages and bytes per precedence, and the oldest's age.
     public struct Depth: Sendable, Hashable {
         public var precedence: String
@@ -162,6 +180,8 @@ public enum ProxyQueries {
         public var bulkThreshold: Int?
         /// How many deferrals a bulk transfer gets before it is dropped.
         public var bulkAttempts: Int?
+        /// How long a back-channel request waits for its integrator.
+        public var requestHoldSeconds: Int?
 
         public init() {}
     }
@@ -181,6 +201,7 @@ public enum ProxyQueries {
         if let mode = limits.mode { assignments.append("mode = \(mode)") }
         if let bytes = limits.bulkThreshold { assignments.append("bulk_threshold = \(bytes)") }
         if let attempts = limits.bulkAttempts { assignments.append("bulk_attempts = \(attempts)") }
+        if let seconds = limits.requestHoldSeconds { assignments.append("request_hold = \("\(seconds) seconds")::interval") }
         guard !assignments.isEmpty else { return }
         var statement: SQL = "UPDATE cimdb.proxy_settings SET "
         for (index, assignment) in assignments.enumerated() {
@@ -202,7 +223,7 @@ public enum ProxyQueries {
                 """
                 SELECT proxy_id::text, mode, acknowledged_at::text, total_bytes::text, urgent_bytes::text, normal_bytes::text, \
                 bulk_bytes::text, bytes_per_message::text, bytes_per_period::text, messages_per_period::text, period::text, \
-                stopped::text, heartbeat::text, bulk_threshold::text, bulk_attempts::text FROM cimdb.proxy_settings
+                stopped::text, heartbeat::text, bulk_threshold::text, bulk_attempts::text, request_hold::text FROM cimdb.proxy_settings
                 """)
             guard let row = result.first else { return [] }
             return result.columns.map { ($0, row[$0]) }

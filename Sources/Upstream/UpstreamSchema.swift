@@ -153,6 +153,64 @@ enum UpstreamSchema {
             RETURN n;
         END $$;
 
+        -- The back channel (session mode): requests for a site's integrators and support
+        -- instances, queued here (upstream.send_request) and carried in the answers to the
+        -- proxy's batches; the proxy reports each turn of a request's life (request-status), and
+        -- the integrator's answer is data carrying the request id.
+        CREATE TABLE IF NOT EXISTS upstream.request (
+            id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            site text NOT NULL,
+            destination text NOT NULL,
+            kind text NOT NULL CHECK (kind IN ('getStatus', 'managementAction', 'getCapabilities', 'receiveUpdate')),
+            body text,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            status text NOT NULL DEFAULT 'queued',
+            proxy uuid,
+            sent_at timestamptz,
+            sends integer NOT NULL DEFAULT 0,
+            status_at timestamptz NOT NULL DEFAULT now(),
+            detail text,
+            answer jsonb,
+            answer_message uuid
+        );
+        CREATE INDEX IF NOT EXISTS request_open ON upstream.request (site, created_at) WHERE status IN ('queued', 'sent');
+        COMMENT ON TABLE upstream.request IS 'Back-channel requests (getStatus, managementAction, getCapabilities, receiveUpdate) for a destination at a site: status queued, sent (through proxy; again after 10 s until the proxy reports), held, delivered, answered (answer_message: the data answering it, or answer: the proxy''s status), misrouted, malformed, expired, refused.';
+
+        CREATE OR REPLACE FUNCTION upstream.request_rank(p_status text) RETURNS integer LANGUAGE sql IMMUTABLE AS $$
+            SELECT CASE p_status WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'held' THEN 2 WHEN 'delivered' THEN 3 ELSE 4 END
+        $$;
+
+        -- Through which proxy a destination is reached: for a support instance, the proxy the
+        -- upstream first heard it from (seed 004, redundant proxies) while that proxy is heard
+        -- from; an integrator through its own proxy; a proxy itself; else the site's proxy heard
+        -- from last (which reports a destination it does not know as misrouted).
+        CREATE OR REPLACE FUNCTION upstream.request_route(p_site text, p_destination text) RETURNS uuid LANGUAGE sql STABLE AS $$
+            SELECT coalesce(
+                (SELECT s.proxy FROM upstream.support_instance s JOIN upstream.proxy p ON p.id = s.proxy
+                 WHERE s.site = p_site AND s.external_id = p_destination AND s.active AND p.last_heard_at > now() - interval '5 minutes'),
+                (SELECT i.proxy FROM upstream.integrator i JOIN upstream.proxy p ON p.id = i.proxy
+                 WHERE i.id::text = lower(p_destination) AND p.site = p_site),
+                (SELECT p.id FROM upstream.proxy p WHERE p.id::text = lower(p_destination) AND p.site = p_site),
+                (SELECT p.id FROM upstream.proxy p WHERE p.site = p_site AND p.mode = 'session' ORDER BY p.last_heard_at DESC LIMIT 1))
+        $$;
+
+        CREATE OR REPLACE FUNCTION upstream.send_request(p_site text, p_destination text, p_kind text, p_body text DEFAULT NULL)
+        RETURNS uuid LANGUAGE plpgsql AS $$
+        DECLARE
+            v_id uuid;
+        BEGIN
+            IF p_kind IS NULL OR p_kind NOT IN ('getStatus', 'managementAction', 'getCapabilities', 'receiveUpdate') THEN
+                RAISE EXCEPTION 'a back-channel request is getStatus, managementAction, getCapabilities or receiveUpdate, not %', coalesce(p_kind, 'NULL')
+                    USING ERRCODE = '22023';
+            END IF;
+            IF NOT EXISTS (SELECT 1 FROM upstream.proxy WHERE site = p_site AND mode = 'session') THEN
+                RAISE EXCEPTION 'site % has no proxy in session mode (only session mode has a back channel)', p_site USING ERRCODE = '22023';
+            END IF;
+            INSERT INTO upstream.request (site, destination, kind, body) VALUES (p_site, p_destination, p_kind, p_body) RETURNING id INTO v_id;
+            RETURN v_id;
+        END $$;
+        COMMENT ON FUNCTION upstream.send_request IS 'Queues a back-channel request for a destination (an integrator''s, a support instance''s or a proxy''s remote services id) at a site; its id. Follow it in upstream.request.';
+
         CREATE OR REPLACE VIEW upstream.received AS
         SELECT message_id, proxy, support_instance, kind, event_id, precedence, received_at, seq, integrator, site, queued_at
         FROM upstream.message;

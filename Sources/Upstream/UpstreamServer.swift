@@ -119,7 +119,7 @@ public struct UpstreamServer: Sendable {
             do {
                 let answer = try await pool.withConnection { c -> ProxyWire.Answer? in
                     guard try BulkPolicy.wasAccepted(id, on: c) else { return nil }
-                    return try BatchRecorder.record(batch, on: c)
+                    return try BatchRecorder.record(batch, deliverRequests: false, on: c)
                 }
                 guard let answer else {
                     return Self.encoded(
@@ -179,7 +179,31 @@ enum BatchRecorder {
 
     static let dataKinds: Set<String> = ["event", "alarm", "data"]
 
-    static func record(_ batch: ProxyWire.Batch, on c: Connection) throws -> ProxyWire.Answer {
+    /// Back-channel requests this proxy carries to its site (upstream.request_route): the new
+    /// ones, and those sent more than 10 s ago that the proxy has not reported on yet (the
+    /// answer carrying them may have been lost). At most 100 per answer, oldest first.
+    static func requestsFor(_ batch: ProxyWire.Batch, on c: Connection) throws -> [ProxyWire.Request] {
+        try c.execute(
+            """
+            WITH due AS (
+                SELECT r.id FROM upstream.request r
+                WHERE r.site = \(batch.site) AND (r.status = 'queued' OR (r.status = 'sent' AND r.sent_at < now() - interval '10 seconds'))
+                  AND EXISTS (SELECT 1 FROM upstream.proxy p WHERE p.id = \(batch.proxy)::uuid)
+                  AND upstream.request_route(r.site, r.destination) = \(batch.proxy)::uuid
+                ORDER BY r.created_at LIMIT 100 FOR UPDATE SKIP LOCKED
+            )
+            UPDATE upstream.request r SET status = 'sent', proxy = \(batch.proxy)::uuid, sent_at = now(), sends = sends + 1, status_at = now()
+            FROM due WHERE r.id = due.id
+            RETURNING r.id::text AS id, r.destination, r.kind, r.body, r.created_at
+            """
+        )
+        .sorted { ($0["created_at"] ?? "", $0["id"] ?? "") < ($1["created_at"] ?? "", $1["id"] ?? "") }
+        .map { ProxyWire.Request(id: $0["id"] ?? "", destination: $0["destination"] ?? "", kind: $0["kind"] ?? "", body: $0["body"]) }
+    }
+
+    /// Records a batch; with `deliverRequests`, its answer carries the back channel's requests
+    /// for this proxy (not on a bulk transfer's: the bulk sender does not read them).
+    static func record(_ batch: ProxyWire.Batch, deliverRequests: Bool = true, on c: Connection) throws -> ProxyWire.Answer {
         guard UUID(uuidString: batch.proxy) != nil else { throw Invalid(description: "proxy \(batch.proxy) is not a uuid") }
         for message in batch.messages {
             guard UUID(uuidString: message.id) != nil else { throw Invalid(description: "message id \(message.id) is not a uuid") }
@@ -250,6 +274,16 @@ enum BatchRecorder {
                             VALUES ('marked inactive', \(batch.proxy)::uuid, \(integrator)::uuid, \(instance), 'deregistered by its integrator')
                             """)
                     }
+                case "request-status":
+                    // What became of a back-channel request; a status never goes back (a late
+                    // report after a later one changes nothing).
+                    _ = try c.execute(
+                        """
+                        UPDATE upstream.request r
+                        SET status = b->>'status', status_at = now(), detail = b->>'detail', answer = coalesce(nullif(b->'answer', 'null'), r.answer)
+                        FROM (SELECT \(message.body)::jsonb AS b) x
+                        WHERE r.id::text = lower(b->>'request') AND upstream.request_rank(r.status) < upstream.request_rank(b->>'status')
+                        """)
                 case "heartbeat":
                     _ = try c.execute(
                         "UPDATE upstream.proxy SET last_heartbeat_at = now(), last_status = \(message.body)::jsonb WHERE id = \(batch.proxy)::uuid")
@@ -300,11 +334,21 @@ enum BatchRecorder {
                         """
                     ).affectedRows
                     duplicates = accepted.count - inserted
+                    // Data answering a back-channel request (its body's request_id).
+                    _ = try c.execute(
+                        """
+                        UPDATE upstream.request r SET status = 'answered', status_at = now(), answer_message = m.message_id,
+                            detail = 'answered by its integrator'
+                        FROM upstream.message m
+                        WHERE m.message_id = ANY(\(accepted.filter { $0.kind == "data" }.map(\.id))::uuid[])
+                          AND r.id::text = lower(m.body->>'request_id') AND upstream.request_rank(r.status) < 4
+                        """)
                 }
             }
+            let requests = deliverRequests && batch.mode == "session" ? try requestsFor(batch, on: c) : []
             return ProxyWire.Answer(
                 done: batch.messages.map(\.id), duplicates: duplicates, dropped: dropped, acknowledgedProxy: acknowledgedProxy,
-                acknowledgedIntegrators: acknowledgedIntegrators)
+                acknowledgedIntegrators: acknowledgedIntegrators, requests: requests)
         }
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import Proxy
+import ProxyClient
 import SQLCore
 import Store
 import StoreTesting
@@ -391,6 +393,109 @@ struct ProxyTests {
             audit == ["registered", "marked inactive", "removal requested", "removal revoked", "removal requested", "removed"], "\(audit)")
     }
 
+    @Test(
+        "the back channel: requests routed by destination, held for an offline integrator then delivered, answered on the forward channel; misrouted, malformed and expired ones reported upstream; the proxy's own getStatus"
+    )
+    func backChannel() async throws {
+        let site = try await ProxySite()
+        try await site.startUpstream()
+        // Answers carry the requests: with a heartbeat each second, an idle proxy still asks often.
+        #expect(try await site.call(["limits", "--heartbeat", "1s"]).status == 0)
+        try site.startProxy()
+        let h = try await site.register("bridge", "1.0", ["--wait", "60s"])
+        #expect(try await site.call(["instance", "add", "--handle", h, "node01"]).status == 0)
+        try await eventually("node01 registered upstream") {
+            try await site.centralQuery("SELECT count(*) FROM upstream.support_instance WHERE external_id = 'node01'").first?.int64(0) == 1
+        }
+        func request(_ destination: String, _ kind: String, _ body: String? = nil) async throws -> String {
+            try #require(
+                try await site.centralQuery("SELECT upstream.send_request('rack-a', \(destination), \(kind), \(body))::text AS id").first?["id"])
+        }
+        func status(_ id: String) async throws -> String? {
+            try await site.centralQuery("SELECT status FROM upstream.request WHERE id = \(id)::uuid").first?["status"]
+        }
+        /// The requests taken, one JSON object per line (their string fields; null ones absent).
+        @Sendable func take(_ extra: [String] = []) async throws -> [[String: String]] {
+            let result = try await site.call(["requests", "--handle", h] + extra)
+            #expect(result.status == 0, "\(result.output)")
+            return try result.output.split(separator: "\n").map {
+                let object = try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], "\($0)")
+                return object.compactMapValues { $0 as? String }
+            }
+        }
+
+        // The integrator is not listening: the request waits at the proxy (the upstream hears
+        // it is held), and is delivered, once, when the integrator calls.
+        let action = try await request("node01", "managementAction", #"<action id="a1" name="collect"><param>dmi</param></action>"#)
+        try await eventually("the request held at the proxy, the upstream told") { try await status(action) == "held" }
+        let taken = try await take()
+        #expect(taken.count == 1)
+        #expect(taken.first?["id"] == action)
+        #expect(taken.first?["kind"] == "managementAction" && taken.first?["instance"] == "node01")
+        #expect(taken.first?["body"]?.contains(#"name="collect""#) == true)
+        #expect(try await take().isEmpty, "a request is delivered once")
+        try await eventually("delivered, the upstream told") { try await status(action) == "delivered" }
+        // The answer goes on the forward channel, carrying the request id.
+        let answer = site.directory + "/dmi.xml"
+        try "<dmi><slot/></dmi>".write(toFile: answer, atomically: true, encoding: .utf8)
+        let sent = try await site.call(
+            [
+                "send-data", "--handle", h, "--instance", "node01", "--class", "answer", "--subclass", "collect", "--file", answer, "--mime",
+                "application/xml", "--request-id", action,
+            ])
+        #expect(sent.status == 0, "\(sent.output)")
+        try await eventually("answered: the upstream correlated the data with its request") { try await status(action) == "answered" }
+        #expect(
+            try await site.centralQuery(
+                "SELECT count(*) FROM upstream.request r JOIN upstream.message m ON m.message_id = r.answer_message WHERE r.id = \(action)::uuid"
+            ).first?.int64(0) == 1)
+
+        // A long poll returns as soon as a request comes (the integrator's own id as destination).
+        async let polled = take(["--wait", "60s"])
+        try await Task.sleep(for: .seconds(1))
+        let capabilities = try await request(h, "getCapabilities")
+        let got = try await polled
+        #expect(got.map { $0["id"] } == [capabilities])
+        #expect(got.first?["instance"] == nil, "addressed to the integrator itself")
+
+        // Routing exceptions: an unknown destination is misrouted, XML that is not well-formed is
+        // refused; neither reaches the integrator, and the upstream hears of both.
+        let lost = try await request("node99", "getStatus")
+        let bad = try await request("node01", "managementAction", #"<action name="x">"#)
+        try await eventually("misrouted and malformed reported upstream") {
+            let (a, b) = (try await status(lost), try await status(bad))
+            return a == "misrouted" && b == "malformed"
+        }
+        #expect(
+            try await site.centralQuery("SELECT detail FROM upstream.request WHERE id = \(bad)::uuid").first?["detail"]?.contains("line 1") == true)
+        #expect(try await take().isEmpty)
+
+        // Addressed to the proxy itself: it answers getStatus with its integrators and instances.
+        let proxyID = try #require(try await site.siteQuery("SELECT proxy_id::text AS id FROM cimdb.proxy_settings").first?["id"])
+        let own = try await request(proxyID, "getStatus")
+        try await eventually("the proxy answered getStatus") { try await status(own) == "answered" }
+        #expect(
+            try await site.centralQuery("SELECT answer->'integrators'->0->'instances'->>0 AS i FROM upstream.request WHERE id = \(own)::uuid")
+                .first?["i"] == "node01")
+
+        // The integrator offline longer than the hold: discarded, the upstream told.
+        #expect(try await site.call(["limits", "--request-hold", "2s"]).status == 0)
+        let late = try await request("node01", "receiveUpdate", #"<update file="https://example.com/bridge-1.1.tar"/>"#)
+        try await eventually("expired, the upstream told", timeout: .seconds(60)) { try await status(late) == "expired" }
+        #expect(try await take().isEmpty)
+
+        // Conservation: every request ended in a stated status, on both ends.
+        let upstream = try await site.centralQuery("SELECT status, count(*) AS n FROM upstream.request GROUP BY status ORDER BY status")
+        #expect(
+            upstream.map { "\($0["status"] ?? ""):\($0["n"] ?? "")" }
+                == ["answered:2", "delivered:1", "expired:1", "malformed:1", "misrouted:1"])
+        let report = try await site.siteQuery("SELECT status, requests FROM report.proxy_request_counts")
+        #expect(
+            report.map { "\($0["status"] ?? ""):\($0["requests"] ?? "")" }
+                == ["answered:1", "delivered:2", "expired:1", "malformed:1", "misrouted:1"])
+        #expect(site.proxyLog.contains("discarded: their integrator did not take them in time"))
+    }
+
     @Test("the upstream records each id once, drops data from an unregistered integrator (and says so), and refuses what is not a batch")
     func upstreamProtocol() async throws {
         let site = try await ProxySite()
@@ -475,11 +580,71 @@ struct ProxyTests {
         #expect(try await send(api, "GET", "/v1/queue", body: [], headers: []).status == 200)
     }
 
+    @Test(
+        "a Swift integrator through ProxyClient: registered, instances, an event and data forwarded, the back channel's long poll answered; refusals with the seed's codes"
+    )
+    func clientLibrary() async throws {
+        let site = try await ProxySite()
+        try await site.startUpstream()
+        #expect(try await site.call(["limits", "--heartbeat", "1s"]).status == 0)
+        let port = try freePort()
+        try site.startProxy(listen: "127.0.0.1:\(port)")
+        let api = "http://127.0.0.1:\(port)"
+        try await eventually("the proxy's API answers /health", timeout: .seconds(60)) {
+            (try? await send(api, "GET", "/health", body: [], headers: []))?.status == 200
+        }
+        try await site.waitUntilRegistered()
+        let client = try await ProxyClient.register(at: api, name: "swift-bridge", version: "3.1")
+        try await site.waitUntilAcknowledged(client.handle)
+        #expect(try await client.registerInstances([("node01", #"<capabilities><action name="collect"/></capabilities>"#), ("node02", nil)]) == 2)
+        await #expect(throws: ProxyClient.Failure.self, "capabilities that are not XML are −1") {
+            _ = try await client.registerInstances([("node03", "<capabilities>")])
+        }
+        try await client.deregisterInstance("node02")
+        let event = IntegratorMessage.Event(
+            instance: "node01", time: "2026-12-03T10:00:00Z", type: "disk", eventID: "c1", severity: "major", state: "opened", text: "sdb")
+        let sent = try await client.send(event, qos: QoS(precedence: .urgent))
+        #expect(sent.outcome == "queued" && UUID(uuidString: sent.messageID) != nil)
+        do {
+            var bad = event
+            bad.severity = "awful"
+            _ = try await client.send(bad)
+            Issue.record("a bad severity was accepted")
+        } catch {
+            #expect(error.code == -1, "\(error)")
+        }
+        let stranger = ProxyClient(endpoint: api, handle: client.handle, token: String(repeating: "0", count: 64))
+        await #expect(throws: ProxyClient.Failure.parameters("unknown token: register again (POST /v1/integrators)")) {
+            _ = try await stranger.send(event)
+        }
+        try await eventually("c1 recorded upstream") { try await site.received() == ["c1"] }
+
+        // The back channel: a long poll returns the request as it comes; the answer is data.
+        async let polled = client.requests(wait: .seconds(60))
+        try await Task.sleep(for: .seconds(1))
+        let request = try #require(
+            try await site.centralQuery("SELECT upstream.send_request('rack-a', 'node01', 'getCapabilities')::text AS id").first?["id"])
+        let requests = try await polled
+        #expect(requests.map(\.id) == [request] && requests.first?.instance == "node01" && requests.first?.kind == "getCapabilities")
+        let capabilities = IntegratorMessage.Payload(
+            mime: "application/xml", bytes: Array(#"<capabilities><action name="collect"/></capabilities>"#.utf8))
+        let answer = try await client.send(
+            IntegratorMessage.Data(instance: "node01", class: "capabilities", subclass: "node01", requestID: request, data: capabilities))
+        #expect(answer.outcome == "queued")
+        try await eventually("the request answered upstream") {
+            try await site.centralQuery("SELECT answer_message::text AS m FROM upstream.request WHERE id = \(request)::uuid").first?["m"]
+                == answer.messageID
+        }
+        #expect(try await client.requests().isEmpty)
+    }
+
     @Test("redundant proxies of one site: the upstream records each event (site, instance, event id, state) and each support instance once")
     func redundantProxies() async throws {
         let a = try await ProxySite(), b = try await ProxySite()
         try await a.startUpstream()
         b.upstreamOverride = a.upstreamURL
+        // Heartbeats each second: the answers to them carry the back channel (below).
+        for site in [a, b] { #expect(try await site.call(["limits", "--heartbeat", "1s"]).status == 0) }
         try a.startProxy()
         try b.startProxy()
         let ha = try await a.register("bridge", "1.0", ["--wait", "60s"])
@@ -504,6 +669,19 @@ struct ProxyTests {
         try await eventually("r1 twice (opened, closed), r2 and r3 once") { try await a.received().sorted() == ["r1", "r1", "r2", "r3"] }
         #expect(try await a.centralQuery("SELECT count(*) FROM upstream.support_instance WHERE external_id = 'node01'").first?.int64(0) == 1)
         #expect(try await a.centralQuery("SELECT count(DISTINCT proxy) FROM upstream.message").first?.int64(0) == 2, "both proxies were heard")
+
+        // The back channel to node01 goes through the proxy the upstream first heard it from.
+        let first = try #require(
+            try await a.centralQuery("SELECT proxy::text AS p FROM upstream.support_instance WHERE external_id = 'node01'").first?["p"])
+        let aIsFirst = try await a.siteQuery("SELECT proxy_id::text AS p FROM cimdb.proxy_settings").first?["p"] == first
+        let (firstSite, otherSite) = aIsFirst ? (a, b) : (b, a)
+        let request = try #require(
+            try await a.centralQuery("SELECT upstream.send_request('rack-a', 'node01', 'getCapabilities')::text AS id").first?["id"])
+        try await eventually("held at the first-heard proxy") {
+            try await firstSite.siteQuery("SELECT status FROM cimdb.proxy_request WHERE id = \(request)::uuid").first?["status"] == "held"
+        }
+        #expect(try await a.centralQuery("SELECT proxy::text AS p FROM upstream.request WHERE id = \(request)::uuid").first?["p"] == first)
+        #expect(try await otherSite.siteQuery("SELECT count(*) FROM cimdb.proxy_request").first?.int64(0) == 0)
     }
 
     @Test(
