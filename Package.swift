@@ -24,6 +24,7 @@
 //          Proxy + HTTPClient ← ProxyClient            an integrator's client of the proxy's HTTP API (a library)
 //          Proxy + Store + HTTPClient + CLibXML2 + Hummingbird ← ProxyService   the proxy's site side: integrator calls, forwarder
 //          Proxy + Store + Hummingbird ← Upstream      `cimdb upstream`: the receiving service and its schema
+//          ProxyService + Export ← ProxyFeed           the inventory as an integrator: change events upstream, as events or CIM-XML
 //          SQLCore ← CommandSupport ← AgentCLI ← cimdb-agent   errors, version, signals, logging; the agent command; the node's executable
 //          all ← Benchmarks, CLI ← cimdb               `cimdb bench`; the command tree; the executable
 //          MOF + SchemaGen ← cimdb-generate            regenerates what is generated (no database, no generated code)
@@ -126,6 +127,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The inventory as an integrator: its change events forwarded upstream as events or CIM-XML.
+        .target(
+            name: "ProxyFeed",
+            dependencies: [
+                "CIM", "Export", "ModelStore", "ORM", "Proxy", "ProxyService", "SQLCore", "Store",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // An integrator's client of the proxy's HTTP API: forward calls and the back channel's long poll.
         .target(name: "ProxyClient", dependencies: ["Proxy", "HTTPClient"], swiftSettings: strict),
         // `cimdb upstream`: the service proxies forward to (Hummingbird), its own schema.
@@ -214,7 +224,7 @@ let package = Package(
             dependencies: [
                 "AgentCLI", "AgentProtocol", "Benchmarks", "CIM", "CommandSupport", "Export", "Ingest", "Installation", "Inventory",
                 "MOF", "ModelStore", "ORM", "SchemaGen", "Server", "SQLCore", "Store", "Tasks", "TaskStore", "Proxy", "ProxyService",
-                "Upstream", "HTTPClient",
+                "ProxyFeed", "Upstream", "HTTPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],

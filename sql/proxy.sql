@@ -59,3 +59,11 @@ COMMENT ON VIEW report.proxy_requests IS 'Back-channel requests: kind, destinati
 CREATE VIEW report.proxy_request_counts AS
 SELECT status, count(*) AS requests, max(status_at) AS last FROM cimdb.proxy_request GROUP BY status ORDER BY status;
 COMMENT ON VIEW report.proxy_request_counts IS 'Back-channel requests per status (held, delivered, answered, misrouted, malformed, expired, refused).';
+
+-- The inventory's feeds to the upstream (cimdb proxy feed): what, filters, how far, how many.
+CREATE VIEW report.proxy_feeds AS
+SELECT f.id, f.what, coalesce(f.class_name, '*') AS class, coalesce(f.node, '*') AS node, f.precedence, f.ttl, f.forwarded_through,
+       (SELECT count(*) FROM cimdb.event e WHERE e.id > f.forwarded_through) AS events_newer, f.events_forwarded, f.messages_queued,
+       f.last_forwarded_at, f.last_error
+FROM cimdb.proxy_feed f ORDER BY f.id;
+COMMENT ON VIEW report.proxy_feeds IS 'Feeds of the inventory''s change events to the upstream: events or export, class and node filters, the last event queued, how many events are newer (matching or not: the feed skips past the rest), events and messages queued, the last error.';

@@ -3,6 +3,7 @@ import CommandSupport
 import Foundation
 import Logging
 import Proxy
+import ProxyFeed
 import ProxyService
 import SQLCore
 import Store
@@ -43,8 +44,8 @@ struct ProxyCommand: AsyncParsableCommand {
               cimdb proxy stop; cimdb proxy queue; cimdb proxy start
             """,
         subcommands: [
-            Run.self, Register.self, Instance.self, SendEvent.self, SendAlarm.self, SendData.self, Requests.self, Stop.self, Start.self,
-            Limits.self, Queue.self,
+            Run.self, Register.self, Instance.self, SendEvent.self, SendAlarm.self, SendData.self, Requests.self, Feed.self, Stop.self,
+            Start.self, Limits.self, Queue.self,
         ]
     )
 
@@ -153,12 +154,14 @@ struct ProxyCommand: AsyncParsableCommand {
                 let configuration = Forwarder.Configuration(upstream: upstream, conninfo: conninfo, site: site, token: token, batchSize: batch)
                 logger.info("proxy: forwarding to \(upstream) as site \(site)")
                 let forwarder = Forwarder(configuration: configuration, logger: logger)
+                let feed = InventoryFeed(conninfo: conninfo, site: site, version: cimdbVersion, logger: logger)
                 if let listen {
                     // The HTTP server ends on SIGINT/SIGTERM (Hummingbird's service lifecycle); the forwarder follows.
                     let address = HostPort(listen)!
                     let api = IntegratorAPI(conninfo: conninfo, host: address.host, port: address.port, logger: logger)
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask { await forwarder.run() }
+                        group.addTask { await feed.run() }
                         group.addTask {
                             try await api.run { port in
                                 FileHandle.standardOutput.write(Data("cimdb proxy: integrator API on http://\(address.host):\(port)\n".utf8))
@@ -168,7 +171,12 @@ struct ProxyCommand: AsyncParsableCommand {
                         group.cancelAll()
                     }
                 } else {
-                    try await Signals.cancellingOnTermination { await forwarder.run() }
+                    try await Signals.cancellingOnTermination {
+                        await withTaskGroup(of: Void.self) { group in
+                            group.addTask { await forwarder.run() }
+                            group.addTask { await feed.run() }
+                        }
+                    }
                 }
                 logger.info("proxy: stopped")
             }
@@ -532,6 +540,90 @@ struct ProxyCommand: AsyncParsableCommand {
                     for request in requests { print(String(decoding: try encoder.encode(request), as: UTF8.self)) }
                     if !requests.isEmpty || ContinuousClock.now >= deadline { return }
                     try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+        }
+    }
+
+    struct Feed: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The inventory as an integrator: forward its change events upstream, as events or as CIM-XML.",
+            discussion: """
+                `cimdb proxy run` reads every feed after the last change it queued and queues the \
+                next ones as the integrator cimdb-inventory (registered on first use; in session \
+                mode nothing is read before the upstream acknowledges it), in the transaction that \
+                moves the feed on: each change is queued once. --events: one event per change \
+                (sendEvent: type the class, state created/deleted/changed, event id \
+                cimdb-event-ID, the severity mapped to the seed's, the node as the support \
+                instance). --export: CIM-XML export messages (DSP0201 ExportIndication, what \
+                cimdb subscription delivers), up to 100 changes each, as data of class cim-xml. \
+                report.proxy_feeds shows each feed's progress.
+
+                Examples:
+                  cimdb proxy feed add --events --class CIM_FileSystem --precedence urgent
+                  cimdb proxy feed add --export --node node17 --precedence bulk --ttl 1d
+                  cimdb proxy feed list
+                  cimdb proxy feed rm 2
+                """,
+            subcommands: [Add.self, List.self, Remove.self])
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Add a feed; prints its id.")
+            @OptionGroup var database: DatabaseOptions
+            @Flag(help: "One event per change (sendEvent).") var events = false
+            @Flag(help: "CIM-XML export messages (sendData).") var export = false
+            @Option(name: .customLong("class"), help: "Changes of this class and its subclasses only.") var className: String?
+            @Option(help: "Changes of this node only.") var node: String?
+            @Option(help: "urgent, normal or bulk.") var precedence = "normal"
+            @Option(help: ArgumentHelp("How long each message may wait to be sent: 90s, 1d (default: no limit).", valueName: "duration"))
+            var ttl: String?
+            @Flag(help: "From the first change on record (default: from the next change).") var fromStart = false
+
+            func validate() throws {
+                guard events != export else { throw ValidationError("give --events or --export") }
+                guard ["urgent", "normal", "bulk"].contains(precedence) else {
+                    throw ValidationError("--precedence \(precedence): urgent, normal or bulk")
+                }
+                if let ttl, DurationText.seconds(ttl) == nil { throw ValidationError("--ttl \(ttl): a duration like 90s, 1d") }
+            }
+
+            func run() async throws {
+                try await reportingErrors {
+                    let connection = try await database.connect(quiet: true)
+                    defer { connection.close() }
+                    let id = try Feeds.add(
+                        what: events ? "events" : "export", className: className, node: node, precedence: precedence,
+                        ttlSeconds: ttl.flatMap(DurationText.seconds), fromStart: fromStart, on: connection)
+                    print(id)
+                }
+            }
+        }
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "The feeds and how far each is (report.proxy_feeds).")
+            @OptionGroup var database: DatabaseOptions
+
+            func run() async throws {
+                try await reportingErrors {
+                    let connection = try await database.connect(quiet: true)
+                    defer { connection.close() }
+                    let result = try Feeds.list(on: connection)
+                    print(result.columns.joined(separator: "\t"))
+                    for row in result { print(result.columns.map { row[$0] ?? "-" }.joined(separator: "\t")) }
+                }
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a feed (what it queued stays queued).")
+            @OptionGroup var database: DatabaseOptions
+            @Argument(help: "The feed's id.") var id: Int64
+
+            func run() async throws {
+                try await reportingErrors {
+                    let connection = try await database.connect(quiet: true)
+                    defer { connection.close() }
+                    guard try Feeds.remove(id, on: connection) else { throw CommandFailure("no feed has the id \(id)") }
                 }
             }
         }

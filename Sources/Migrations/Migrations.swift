@@ -7624,6 +7624,29 @@ BEGIN
     RETURN n;
 END $$;
 
+-- The inventory as an integrator (issue 15, scope 9): feeds of the inventory's change events
+-- (cimdb.event) to the upstream, each as sendEvent ('events') or as CIM-XML export messages
+-- sent as data ('export'), filtered by class (and its subclasses) and node like subscriptions.
+-- `cimdb proxy run` reads each feed after forwarded_through and queues what it read in the same
+-- transaction that moves the cursor: every event is queued exactly once (event ids are visible
+-- in commit order, migration 0009). The integrator is `cimdb-inventory`; its support instances
+-- are the nodes (and `inventory` for events without one).
+CREATE TABLE cimdb.proxy_feed (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    what text NOT NULL CHECK (what IN ('events', 'export')),
+    class_name text,
+    node text,
+    precedence text NOT NULL DEFAULT 'normal' CHECK (precedence IN ('urgent', 'normal', 'bulk')),
+    ttl interval CHECK (ttl > interval '0'),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    forwarded_through bigint NOT NULL,
+    events_forwarded bigint NOT NULL DEFAULT 0,
+    messages_queued bigint NOT NULL DEFAULT 0,
+    last_forwarded_at timestamptz,
+    last_error text
+);
+COMMENT ON TABLE cimdb.proxy_feed IS 'The inventory''s change events forwarded upstream: as events (sendEvent) or as CIM-XML export messages (sendData), by class (with subclasses) and node; forwarded_through: the last event id queued; last_error: why the last round did not queue (e.g. the queue is full: retried).';
+
 """#),
     ]
 }

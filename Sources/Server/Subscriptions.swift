@@ -187,16 +187,14 @@ struct SubscriptionDelivery: Sendable {
         for lease: Lease, catalog: ModelCatalog, model: Model?, batch: Int, idle: Duration, host: String,
         on c: Connection
     ) throws -> Message? {
-        let classes = lease.className.map { filter in catalog.classes.filter { catalog.isClass($0.name, kindOf: filter) }.map(\.name) }
-        let horizon = try c.execute("SELECT coalesce(max(id), 0) AS id FROM cimdb.event").first?.int64("id") ?? 0
-        let events = try c.execute(
-            """
-            SELECT id, to_char(time AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS.US') || '+000' AS time, kind, instance_path, severity,
-                   (SELECT i.id FROM cimdb.instance i WHERE i.path = e.instance_path) AS instance_id
-            FROM cimdb.event e
-            WHERE e.id > \(lease.through) AND e.id <= \(horizon) AND (\(classes) IS NULL OR e.class_name = ANY (\(classes))) AND (\(lease.node)::text IS NULL OR e.node = \(lease.node))
-            ORDER BY e.id LIMIT \(batch)
-            """)
+        let horizon = try ChangeExport.horizon(on: c)
+        var options = CIMXMLExporter.Options(host: host)
+        options.model = model
+        let exporter = CIMXMLExporter(catalog: catalog, options: options)
+        let selection = ChangeExport.Selection(
+            through: lease.through, classes: ChangeExport.classes(lease.className, in: catalog), node: lease.node, horizon: horizon,
+            limit: batch)
+        let events = try ChangeExport.events(selection, exporter: exporter, on: c)
         if events.isEmpty {
             // Nothing matched up to the newest event: skip past it, and look again after the
             // idle pause (due again at once, it would be leased again and again).
@@ -207,16 +205,8 @@ struct SubscriptionDelivery: Sendable {
                 """)
             return nil
         }
-        var options = CIMXMLExporter.Options(host: host)
-        options.model = model
-        let exporter = CIMXMLExporter(catalog: catalog, options: options)
-        let current = try exporter.instanceElements(ids: events.compactMap { $0.int64("instance_id") }, on: c)
-        let last = events[events.count - 1].int64("id") ?? lease.through
-        let changes = events.map { row in
-            ChangeEvent(
-                id: row.int64("id") ?? 0, time: row["time"] ?? "", kind: row["kind"] ?? "", instancePath: row["instance_path"] ?? "",
-                severity: row["severity"] ?? "info", sourceInstance: row.int64("instance_id").flatMap { current[$0] })
-        }
+        let last = events[events.count - 1].change.id
+        let changes = events.map(\.change)
         let document = try IndicationDocument.make(events: changes, messageID: "\(lease.id)-\(last)", host: host)
         return Message(document: document, events: events.count, last: last)
     }

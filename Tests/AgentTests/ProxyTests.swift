@@ -496,6 +496,76 @@ struct ProxyTests {
         #expect(site.proxyLog.contains("discarded: their integrator did not take them in time"))
     }
 
+    @Test(
+        "the inventory as an integrator: its change events forwarded upstream as events (by class) and as CIM-XML export data (by node), each change once"
+    )
+    func inventoryFeeds() async throws {
+        let site = try await ProxySite()
+        try await site.startUpstream()
+        let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/ingest").path
+        let apply = try await cimdb(["inventory", "apply", "--default", "--database-url", site.site])
+        #expect(apply.status == 0, "\(apply.output)")
+        let events = try await site.call(["feed", "add", "--events", "--class", "cim_filesystem", "--precedence", "urgent"])
+        #expect(events.status == 0, "\(events.output)")
+        let export = try await site.call(["feed", "add", "--export", "--node", "n1", "--precedence", "bulk"])
+        #expect(export.status == 0, "\(export.output)")
+        let unknown = try await site.call(["feed", "add", "--events", "--class", "CIM_NoSuchClass"])
+        #expect(unknown.status == 1 && unknown.output.contains("unknown class CIM_NoSuchClass"), "\(unknown.output)")
+        #expect(try await site.call(["feed", "add", "--class", "CIM_FileSystem"]).status != 0, "neither --events nor --export")
+        try site.startProxy()
+        // Real changes through the ingest: two file systems appear, then one goes.
+        for (which, expected) in [("two", "5 created"), ("one", "2 deleted")] {
+            let ingested = try await cimdb(
+                [
+                    "ingest", "discovery", "--node", "n1", "--monitor", "default", "--settings", "ComputerSystem=\(fixtures)/computer-system.rs",
+                    "--settings", "FileSystem=\(fixtures)/file-systems-\(which).rs",
+                    "--associations", "FileSystem=\(fixtures)/file-systems-\(which).links", "--database-url", site.site,
+                ])
+            #expect(ingested.status == 0 && ingested.output.contains(expected), "\(ingested.output)")
+        }
+        let fileSystemEvents = try await site.siteQuery("SELECT id, kind FROM cimdb.event WHERE class_name = 'CIM_FileSystem' ORDER BY id")
+        let n1Events = try await site.siteQuery("SELECT count(*) FROM cimdb.event WHERE node = 'n1'").first?.int64(0) ?? 0
+        #expect(fileSystemEvents.count == 3 && n1Events == 7, "\(fileSystemEvents.count) file-system events, \(n1Events) of n1")
+        let inventory: SQL = "(SELECT id FROM upstream.integrator WHERE name = 'cimdb-inventory')"
+        try await eventually("every file-system change upstream as an event", timeout: .seconds(60)) {
+            try await site.centralQuery("SELECT count(*) FROM upstream.message WHERE kind = 'event' AND integrator = \(inventory)").first?
+                .int64(0) == 3
+        }
+        let upstream = try await site.centralQuery(
+            """
+            SELECT event_id, support_instance, precedence, body->>'state' AS state, body->>'type' AS type, body->>'severity' AS severity
+            FROM upstream.message WHERE kind = 'event' AND integrator = \(inventory) ORDER BY seq
+            """)
+        #expect(upstream.map { $0["event_id"] } == fileSystemEvents.map { "cimdb-event-\($0["id"] ?? "")" }, "each change once, in order")
+        #expect(upstream.map { $0["state"] } == fileSystemEvents.map { $0["kind"] })
+        #expect(upstream.allSatisfy { $0["support_instance"] == "n1" && $0["type"] == "CIM_FileSystem" && $0["precedence"] == "urgent" })
+        #expect(upstream.allSatisfy { ["information", "minor", "major"].contains($0["severity"] ?? "") }, "the seed's severities")
+        // The export feed: n1's changes as CIM-XML indications, every one once, valid CIM-XML.
+        try await eventually("n1's changes upstream as CIM-XML", timeout: .seconds(60)) {
+            let documents = try await site.centralQuery(
+                "SELECT body->'data'->>'content' AS xml FROM upstream.message WHERE kind = 'data' AND integrator = \(inventory)"
+            ).compactMap { $0["xml"] }
+            return documents.map { $0.components(separatedBy: "<SIMPLEEXPREQ>").count - 1 }.reduce(0, +) == Int(n1Events)
+        }
+        let documents = try await site.centralQuery(
+            "SELECT body->'data'->>'content' AS xml, precedence FROM upstream.message WHERE kind = 'data' AND integrator = \(inventory) ORDER BY seq")
+        #expect(documents.allSatisfy { $0["precedence"] == "bulk" })
+        for (index, document) in documents.enumerated() {
+            let file = site.directory + "/feed-\(index).xml"
+            try (document["xml"] ?? "").write(toFile: file, atomically: true, encoding: .utf8)
+            let checked = try await run(
+                "/opt/cimxml-venv/bin/python", [repositoryRoot.appendingPathComponent("Tests/crosscheck/cim-xml/check_cimxml.py").path, file])
+            #expect(checked.status == 0, "\(file): \(checked.output)")
+        }
+        #expect(documents.compactMap { $0["xml"] }.joined().contains("CIM_InstDeletion"))
+        // The feeds' progress, in SQL and on the command line.
+        let feeds = try await site.siteQuery("SELECT what, events_forwarded, last_error FROM report.proxy_feeds ORDER BY id")
+        #expect(feeds.map { "\($0["what"] ?? ""):\($0["events_forwarded"] ?? "")" } == ["events:3", "export:\(n1Events)"])
+        #expect(try await site.call(["feed", "list"]).output.contains("export"))
+        #expect(try await site.call(["feed", "rm", "2"]).status == 0)
+        #expect(try await site.call(["feed", "rm", "2"]).status == 1)
+    }
+
     @Test("the upstream records each id once, drops data from an unregistered integrator (and says so), and refuses what is not a batch")
     func upstreamProtocol() async throws {
         let site = try await ProxySite()
