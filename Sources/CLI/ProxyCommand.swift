@@ -83,6 +83,17 @@ struct ProxyCommand: AsyncParsableCommand {
         }
     }
 
+    /// The site's database; none is an infrastructure problem (the seed's −2: exit 2), not bad
+    /// parameters — a script tells "try again later" from "fix the call".
+    static func connect(_ database: DatabaseOptions) async throws -> Connection {
+        do {
+            return try await database.connect(quiet: true)
+        } catch let failure as CommandFailure {
+            Output.error("cimdb proxy: \(failure.description)")
+            throw ExitCode(2)
+        }
+    }
+
     static func report(_ outcome: ProxyQueries.Outcome) throws {
         switch outcome.outcome {
         case "queued":
@@ -209,7 +220,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let connection = try await database.connect(quiet: true)
+                let connection = try await ProxyCommand.connect(database)
                 defer { connection.close() }
                 let handle = try ProxyCommand.call { () throws(ProxyQueries.Failure) in
                     try ProxyQueries.register(name: name, version: version, on: connection)
@@ -258,7 +269,7 @@ struct ProxyCommand: AsyncParsableCommand {
                         }
                         document = String(decoding: bytes, as: UTF8.self)
                     }
-                    let connection = try await database.connect(quiet: true)
+                    let connection = try await ProxyCommand.connect(database)
                     defer { connection.close() }
                     let instances = ids.map { (id: $0, capabilities: document) }
                     let new = try ProxyCommand.call { () throws(ProxyQueries.Failure) in
@@ -283,7 +294,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
             func run() async throws {
                 try await reportingErrors {
-                    let connection = try await database.connect(quiet: true)
+                    let connection = try await ProxyCommand.connect(database)
                     defer { connection.close() }
                     try ProxyCommand.call { () throws(ProxyQueries.Failure) in
                         try ProxyQueries.deregisterInstance(handle: handle, instance: id, on: connection)
@@ -304,7 +315,7 @@ struct ProxyCommand: AsyncParsableCommand {
         /// Queues the message and reports its outcome (exit 2 when rejected).
         func send(kind: String, eventID: String?, body: some Encodable) async throws {
             let body = try ProxyCommand.json(body)
-            let connection = try await database.connect(quiet: true)
+            let connection = try await ProxyCommand.connect(database)
             defer { connection.close() }
             let (qos, handle, instance) = (self.qos.qos, handle, instance)
             try ProxyCommand.report(
@@ -396,7 +407,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let connection = try await database.connect(quiet: true)
+                let connection = try await ProxyCommand.connect(database)
                 defer { connection.close() }
                 try ProxyCommand.call { () throws(ProxyQueries.Failure) in try ProxyQueries.setStopped(true, on: connection) }
                 Output.error("forwarding stopped (cimdb proxy start resumes it)")
@@ -410,7 +421,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let connection = try await database.connect(quiet: true)
+                let connection = try await ProxyCommand.connect(database)
                 defer { connection.close() }
                 try ProxyCommand.call { () throws(ProxyQueries.Failure) in try ProxyQueries.setStopped(false, on: connection) }
                 Output.error("forwarding resumed")
@@ -487,7 +498,7 @@ struct ProxyCommand: AsyncParsableCommand {
                     }
                     limits.requestHoldSeconds = seconds
                 }
-                let connection = try await database.connect(quiet: true)
+                let connection = try await ProxyCommand.connect(database)
                 defer { connection.close() }
                 try ProxyCommand.call { () throws(ProxyQueries.Failure) in try ProxyQueries.setLimits(limits, on: connection) }
                 for (name, value) in try ProxyCommand.call({ () throws(ProxyQueries.Failure) in try ProxyQueries.settings(on: connection) }) {
@@ -527,7 +538,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let connection = try await database.connect(quiet: true)
+                let connection = try await ProxyCommand.connect(database)
                 defer { connection.close() }
                 let deadline = ContinuousClock.now + .seconds(wait.flatMap(DurationText.seconds) ?? 0)
                 let (handle, limit) = (handle, limit)
@@ -589,7 +600,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
             func run() async throws {
                 try await reportingErrors {
-                    let connection = try await database.connect(quiet: true)
+                    let connection = try await ProxyCommand.connect(database)
                     defer { connection.close() }
                     let id = try Feeds.add(
                         what: events ? "events" : "export", className: className, node: node, precedence: precedence,
@@ -605,7 +616,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
             func run() async throws {
                 try await reportingErrors {
-                    let connection = try await database.connect(quiet: true)
+                    let connection = try await ProxyCommand.connect(database)
                     defer { connection.close() }
                     let result = try Feeds.list(on: connection)
                     print(result.columns.joined(separator: "\t"))
@@ -621,7 +632,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
             func run() async throws {
                 try await reportingErrors {
-                    let connection = try await database.connect(quiet: true)
+                    let connection = try await ProxyCommand.connect(database)
                     defer { connection.close() }
                     guard try Feeds.remove(id, on: connection) else { throw CommandFailure("no feed has the id \(id)") }
                 }
@@ -635,7 +646,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let connection = try await database.connect(quiet: true)
+                let connection = try await ProxyCommand.connect(database)
                 defer { connection.close() }
                 print("precedence\tmessages\tbytes\toldest")
                 for depth in try ProxyCommand.call({ () throws(ProxyQueries.Failure) in try ProxyQueries.depth(on: connection) }) {

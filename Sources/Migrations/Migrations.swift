@@ -7647,6 +7647,23 @@ CREATE TABLE cimdb.proxy_feed (
 );
 COMMENT ON TABLE cimdb.proxy_feed IS 'The inventory''s change events forwarded upstream: as events (sendEvent) or as CIM-XML export messages (sendData), by class (with subclasses) and node; forwarded_through: the last event id queued; last_error: why the last round did not queue (e.g. the queue is full: retried).';
 
+-- What an integrator call acknowledges is on disk when the call returns, whatever the
+-- cluster's default (the embedded cluster commits asynchronously: synchronous_commit off): a
+-- statement-level trigger on the queue and on the record of discards makes the transaction
+-- that inserts into them commit synchronously — every way in (the CLI, the HTTP API, a program
+-- using ProxyQueries, psql) included. Found by the test that kills the site's PostgreSQL: a
+-- send that had returned its message id was gone after the restart.
+CREATE FUNCTION cimdb.proxy_durable_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('synchronous_commit', 'on', true);
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION cimdb.proxy_durable_commit() IS 'Makes the current transaction commit synchronously (synchronous_commit = on until it ends): what the proxy acknowledges is durable.';
+CREATE TRIGGER proxy_message_durable AFTER INSERT ON cimdb.proxy_message
+    FOR EACH STATEMENT EXECUTE FUNCTION cimdb.proxy_durable_commit();
+CREATE TRIGGER proxy_discard_durable AFTER INSERT ON cimdb.proxy_discard
+    FOR EACH STATEMENT EXECUTE FUNCTION cimdb.proxy_durable_commit();
+
 """#),
     ]
 }

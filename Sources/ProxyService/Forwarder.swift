@@ -114,7 +114,7 @@ public struct Forwarder: Sendable {
         }
         let settings = read
         if state.failures > 0 {
-            logger.info("proxy: the upstream answers again")
+            logger.info("proxy: forwarding again (the upstream and the database answer)")
             try await database.run { try Self.log($0, "forwarding resumed", nil) }
             state.failures = 0
         }

@@ -10,8 +10,8 @@ import Store
 /// It records every event, alarm and data message once per remote services id, acknowledges
 /// registrations in its answers, keeps support instances (inactive when deregistered, with an
 /// audit record) and drops data from integrators that never registered (recorded in
-/// `upstream.dropped`). A 200 means the batch is committed (`synchronous_commit` as the
-/// database has it: on by default).
+/// `upstream.dropped`). A 200 means the batch is committed durably (`synchronous_commit` on
+/// for its connections, whatever the database's default).
 ///
 /// | Route | What |
 /// |---|---|
@@ -49,7 +49,9 @@ public struct UpstreamServer: Sendable {
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let pool = ConnectionPool(
             conninfo: configuration.conninfo, size: configuration.connections,
-            settings: [(name: "idle_in_transaction_session_timeout", value: "10s")])
+            // synchronous_commit on: a 200 lets the proxy delete what it names, so the commit
+            // must be on disk first, whatever the database's default (the embedded cluster's is off).
+            settings: [(name: "idle_in_transaction_session_timeout", value: "10s"), (name: "synchronous_commit", value: "on")])
         defer { Task { await pool.close() } }
         try await pool.withConnection { c in
             try c.transaction { c in

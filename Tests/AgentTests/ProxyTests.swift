@@ -23,9 +23,19 @@ final class ProxySite: @unchecked Sendable {
     private(set) var proxy: Spawned?
     private var proxyRuns = 0
 
-    init() async throws {
-        site = try await TestPostgres.createDatabase()
-        central = try await TestPostgres.createDatabase()
+    /// `siteDatabase`, `centralDatabase`: the site's and the upstream's databases somewhere else
+    /// than the suite's cluster (in one a test may kill).
+    init(siteDatabase: String? = nil, centralDatabase: String? = nil) async throws {
+        if let siteDatabase {
+            site = siteDatabase
+        } else {
+            site = try await TestPostgres.createDatabase()
+        }
+        if let centralDatabase {
+            central = centralDatabase
+        } else {
+            central = try await TestPostgres.createDatabase()
+        }
         directory = try temporaryDirectory("proxy")
         port = try freePort()
         let migrate = try await cimdb(["migrate", "--database-url", site])
@@ -88,8 +98,6 @@ final class ProxySite: @unchecked Sendable {
     }
 
     /// A query off the cooperative pool.
-    struct QueryFailure: Error, CustomStringConvertible { let description: String }
-
     static func query(_ conninfo: String, _ sql: SQL) async throws -> QueryResult {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
@@ -142,6 +150,9 @@ final class ProxySite: @unchecked Sendable {
         return result
     }
 }
+
+/// What the server said, in a test's report (a PostgresError's description is generic).
+struct QueryFailure: Error, CustomStringConvertible { let description: String }
 
 @Suite("remote-services proxy: queue rules, forwarding, registration, throttle, kills", .serialized)
 struct ProxyTests {
@@ -564,6 +575,99 @@ struct ProxyTests {
         #expect(try await site.call(["feed", "list"]).output.contains("export"))
         #expect(try await site.call(["feed", "rm", "2"]).status == 0)
         #expect(try await site.call(["feed", "rm", "2"]).status == 1)
+    }
+
+    @Test(
+        "PostgreSQL killed with kill -9 and restarted mid-run, the site's and then the upstream's: every send that succeeded is recorded upstream once, in order; the proxy carries on"
+    )
+    func postgresKilled() async throws {
+        // The site's and the upstream's databases in clusters of their own (the embedded
+        // cluster's settings: commits asynchronous unless a transaction asks), so that killing
+        // them leaves the suite's alone.
+        let home = try temporaryDirectory("proxy-pg")
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let siteCluster = EmbeddedCluster(home: home + "/site", settings: ["fsync": "off"])
+        let centralCluster = EmbeddedCluster(home: home + "/central", settings: ["fsync": "off"])
+        for cluster in [siteCluster, centralCluster] { _ = try await cluster.start() }
+        defer { Task { for cluster in [siteCluster, centralCluster] { try? await cluster.stop() } } }
+        let site = try await ProxySite(siteDatabase: siteCluster.connectionString(), centralDatabase: centralCluster.connectionString())
+        try await site.startUpstream()
+        try site.startProxy()
+        let h = try await site.register("bridge", "1.0", ["--wait", "60s"])
+
+        /// Kills the postmaster and every process it started (a crash: recovery at the next start).
+        func crash(_ cluster: EmbeddedCluster) async throws {
+            let postmaster = try #require(try await cluster.status().pid)
+            let children = Self.children(of: postmaster)
+            for pid in children + [postmaster] { kill(pid, SIGKILL) }
+            try await eventually("the cluster's processes are gone") { !([postmaster] + children).contains(where: isAlive) }
+            // Nobody reaps the killed postmaster here (the sandbox's init does not): as a zombie
+            // its pid still answers kill(0), and PostgreSQL would take its lock files for a live
+            // server's. Gone, as after a machine's crash.
+            for lock in [cluster.dataDirectory + "/postmaster.pid", cluster.socketDirectory + "/.s.PGSQL.5432.lock"] {
+                try? FileManager.default.removeItem(atPath: lock)
+            }
+        }
+        func restart(_ cluster: EmbeddedCluster) async throws {
+            do {
+                _ = try await cluster.start()
+            } catch let error as PostgresError {
+                let log = (try? String(contentsOfFile: cluster.logFile, encoding: .utf8)) ?? ""
+                throw QueryFailure(description: "restarting a cluster: \(String(reflecting: error)); its log ends: \(log.suffix(1500))")
+            }
+        }
+        // Sends go on throughout; a send that fails (the database is down) is reported to its
+        // sender (exit 2) and may or may not have been queued; one that succeeded must arrive.
+        let total = 240
+        var succeeded: [String] = []
+        var failed: [String] = []
+        for n in 1...total {
+            let id = String(format: "%05d", n)
+            let result = try await site.event(h, id)
+            if result.status == 0 {
+                succeeded.append(id)
+            } else {
+                #expect(result.status == 2, "\(id): \(result.output)")
+                failed.append(id)
+            }
+            if n == 80 {
+                // The site's: the queue. Sends while it is down fail, and say so (−2).
+                try await crash(siteCluster)
+                let down = try await site.event(h, "down")
+                #expect(down.status == 2, "\(down.output)")
+                try await restart(siteCluster)
+            }
+            if n == 160 {
+                // The upstream's, right after what it acknowledged last: nothing it answered 200 for is lost.
+                try await eventually("the upstream caught up", timeout: .seconds(60)) { try await site.queued() == 0 }
+                try await crash(centralCluster)
+                try await Task.sleep(for: .seconds(1))
+                try await restart(centralCluster)
+            }
+        }
+        #expect(succeeded.count >= total - 10, "\(failed.count) sends failed: \(failed)")
+        try await eventually("the queue drains after the restarts", timeout: .seconds(120)) { try await site.queued() == 0 }
+        let received = try await site.received()
+        #expect(Set(received).count == received.count, "recorded twice: \(received.count - Set(received).count)")
+        #expect(Set(succeeded).isSubset(of: Set(received)), "lost: \(Set(succeeded).subtracting(received).sorted())")
+        #expect(Set(received).isSubset(of: Set(succeeded + failed)), "recorded but never sent")
+        #expect(received == received.sorted(), "not in FIFO order")
+        #expect(site.proxyLog.contains("forwarding failed") && site.proxyLog.contains("forwarding again"), "the outages were not noticed")
+        for cluster in [siteCluster, centralCluster] {
+            let log = (try? String(contentsOfFile: cluster.logFile, encoding: .utf8)) ?? ""
+            #expect(log.contains("was interrupted") && log.contains("redo"), "\(cluster.home): no crash recovery in its log")
+        }
+    }
+
+    /// The processes whose parent is `pid` (from /proc).
+    static func children(of pid: pid_t) -> [pid_t] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let child = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && pid_t(fields[1]) == pid ? child : nil
+        }
     }
 
     @Test("the upstream records each id once, drops data from an unregistered integrator (and says so), and refuses what is not a batch")
