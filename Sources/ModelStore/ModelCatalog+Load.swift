@@ -4,6 +4,12 @@ public import SQLCore
 public import Store
 
 extension ModelCatalog {
+    /// The installed model's spelling of a class name given in any case (`cim_filesystem` →
+    /// `CIM_FileSystem`), without loading the catalog; nil when the model has no such class.
+    public static func installedName(of className: String, on connection: Connection) throws(PostgresError) -> String? {
+        try connection.execute("SELECT name FROM cimdb.model_class WHERE class_key = lower(\(className))").first?["name"]
+    }
+
     /// Reads the installed model from the database (empty when no model is installed).
     public static func load(from connection: Connection) throws(PostgresError) -> ModelCatalog {
         let classRows = try connection.execute(

@@ -18,24 +18,7 @@ public struct ProxyClient: Sendable {
     /// Why a call failed, with the seed's codes: −1 bad parameters (or, in session mode, an
     /// integrator whose registration the upstream has not acknowledged yet), −2 the proxy's
     /// infrastructure (a full queue, its database, or no answer at all).
-    public enum Failure: Error, Sendable, Hashable, CustomStringConvertible {
-        case parameters(String)
-        case notAcknowledged(String)
-        case infrastructure(String)
-
-        public var code: Int {
-            switch self {
-            case .parameters, .notAcknowledged: -1
-            case .infrastructure: -2
-            }
-        }
-
-        public var description: String {
-            switch self {
-            case .parameters(let text), .notAcknowledged(let text), .infrastructure(let text): text
-            }
-        }
-    }
+    public typealias Failure = IntegratorFailure
 
     /// What became of a message: queued, discarded (rule 3), dropped (session mode before the
     /// proxy's registration is acknowledged); a rejection (rule 5) is thrown as −2.

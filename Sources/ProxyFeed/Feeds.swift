@@ -1,3 +1,5 @@
+import ModelStore
+import ORM
 public import SQLCore
 public import Store
 
@@ -5,26 +7,23 @@ public import Store
 public enum Feeds {
     public enum Failure: Error, CustomStringConvertible, Equatable, Sendable {
         case unknownClass(String)
-        case badPrecedence(String)
 
         public var description: String {
             switch self {
             case .unknownClass(let name): "unknown class \(name) (not in the installed model)"
-            case .badPrecedence(let text): "precedence \(text): urgent, normal or bulk"
             }
         }
     }
 
     /// A feed of `what` (`events` or `export`) for a class and its subclasses (nil: every class)
     /// and a node (nil: every node), from the next change on (or from the first, `fromStart`).
-    /// Its id.
+    /// Its id. The table's checks refuse a precedence other than urgent, normal or bulk.
     public static func add(
         what: String, className: String?, node: String?, precedence: String, ttlSeconds: Int?, fromStart: Bool, on c: Connection
     ) throws -> Int64 {
-        guard ["urgent", "normal", "bulk"].contains(precedence) else { throw Failure.badPrecedence(precedence) }
         var canonical: String?
         if let className {
-            guard let name = try c.execute("SELECT name FROM cimdb.model_class WHERE class_key = lower(\(className))").first?["name"] else {
+            guard let name = try ModelCatalog.installedName(of: className, on: c) else {
                 throw Failure.unknownClass(className)
             }
             canonical = name

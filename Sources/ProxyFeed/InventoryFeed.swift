@@ -131,9 +131,9 @@ public struct InventoryFeed: Sendable {
         let instances = Set(events.map { feed.what == "export" ? feed.node ?? inventoryInstance : $0.node ?? inventoryInstance })
         _ = try ProxyQueries.registerInstances(handle: handle, instances: instances.sorted().map { (id: $0, capabilities: nil) }, on: c)
         var messages = 0
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         func queue(_ kind: String, _ instance: String, _ eventID: String?, _ body: some Encodable) throws {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let text = String(decoding: try encoder.encode(body), as: UTF8.self)
             let outcome = try ProxyQueries.send(handle: handle, kind: kind, instance: instance, eventID: eventID, qos: feed.qos, body: text, on: c)
             guard outcome.isSuccess else { throw Rejected(description: "feed \(id): \(outcome.detail ?? "the queue is full"); tried again") }

@@ -7,40 +7,8 @@ public import Store
 /// hold the queue's rules (migrations/0011): a call returns only once its message is durably
 /// queued (or its outcome recorded).
 public enum ProxyQueries {
-    /// Why a call failed, as the seed's C API tells it: bad parameters (−1) or the
-    /// infrastructure (−2: the database, a full queue).
-    public enum Failure: Error, CustomStringConvertible, Sendable {
-        /// −1: the parameters (an unknown handle, a bad precedence, a message over the size limit …).
-        case parameters(String)
-        /// −1 too, but worth telling apart: in session mode, the upstream has not acknowledged
-        /// this integrator's registration yet.
-        case notAcknowledged(String)
-        /// −2: the proxy's infrastructure (no database, a full queue).
-        case infrastructure(String)
-
-        public var description: String {
-            switch self {
-            case .parameters(let text), .notAcknowledged(let text), .infrastructure(let text): text
-            }
-        }
-
-        /// The seed's return value.
-        public var code: Int32 {
-            switch self {
-            case .parameters, .notAcknowledged: -1
-            case .infrastructure: -2
-            }
-        }
-
-        static func from(_ error: PostgresError) -> Failure {
-            let text = error.hint.map { "\(error.message) (\($0))" } ?? error.message
-            switch error.sqlState {
-            case "22023", "22P02", "22007", "22008": return .parameters(text)
-            case "55000": return .notAcknowledged(text)
-            default: return .infrastructure(text)
-            }
-        }
-    }
+    /// Why a call failed: bad parameters (−1) or the infrastructure (−2).
+    public typealias Failure = IntegratorFailure
 
     /// What became of a message handed to the queue.
     public struct Outcome: Sendable, Hashable {
@@ -227,6 +195,19 @@ public enum ProxyQueries {
                 """)
             guard let row = result.first else { return [] }
             return result.columns.map { ($0, row[$0]) }
+        }
+    }
+}
+
+extension IntegratorFailure {
+    /// A database error as the seed's codes: the queue functions' parameter errors (22023 and
+    /// the cast errors) and 55000 (not acknowledged) as −1, anything else as −2.
+    static func from(_ error: PostgresError) -> IntegratorFailure {
+        let text = error.hint.map { "\(error.message) (\($0))" } ?? error.message
+        switch error.sqlState {
+        case "22023", "22P02", "22007", "22008": return .parameters(text)
+        case "55000": return .notAcknowledged(text)
+        default: return .infrastructure(text)
         }
     }
 }

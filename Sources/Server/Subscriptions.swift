@@ -23,7 +23,7 @@ public enum Subscriptions {
         }
         var canonical: String?
         if let className {
-            guard let name = try connection.execute("SELECT name FROM cimdb.model_class WHERE class_key = lower(\(className))").first?["name"] else {
+            guard let name = try ModelCatalog.installedName(of: className, on: connection) else {
                 throw SubscriptionError.unknownClass(className)
             }
             canonical = name

@@ -71,6 +71,17 @@ final class ProxySite: @unchecked Sendable {
         proxy = try Spawned(arguments + (listen.map { ["--listen", $0] } ?? []), log: directory + "/proxy.log")
     }
 
+    /// The proxy with its integrator API on a free loopback port, once it answers; its URL.
+    func startProxyWithAPI() async throws -> String {
+        let port = try freePort()
+        try startProxy(listen: "127.0.0.1:\(port)")
+        let api = "http://127.0.0.1:\(port)"
+        try await eventually("the proxy's API answers /health", timeout: .seconds(60)) {
+            (try? await send(api, "GET", "/health", body: [], headers: []))?.status == 200
+        }
+        return api
+    }
+
     func killProxy() { proxy?.stop(signal: SIGKILL) }
 
     var proxyLog: String { (try? String(contentsOfFile: directory + "/proxy.log", encoding: .utf8)) ?? "" }
@@ -703,12 +714,7 @@ struct ProxyTests {
     func integratorAPI() async throws {
         let site = try await ProxySite()
         try await site.startUpstream()
-        let port = try freePort()
-        try site.startProxy(listen: "127.0.0.1:\(port)")
-        let api = "http://127.0.0.1:\(port)"
-        try await eventually("the proxy's API answers /health", timeout: .seconds(60)) {
-            (try? await send(api, "GET", "/health", body: [], headers: []))?.status == 200
-        }
+        let api = try await site.startProxyWithAPI()
         try await site.waitUntilRegistered()
         let json = [(name: "Content-Type", value: "application/json")]
         func object(_ answer: HTTPAnswer) throws -> [String: Any] {
@@ -761,12 +767,7 @@ struct ProxyTests {
         let site = try await ProxySite()
         try await site.startUpstream()
         #expect(try await site.call(["limits", "--heartbeat", "1s"]).status == 0)
-        let port = try freePort()
-        try site.startProxy(listen: "127.0.0.1:\(port)")
-        let api = "http://127.0.0.1:\(port)"
-        try await eventually("the proxy's API answers /health", timeout: .seconds(60)) {
-            (try? await send(api, "GET", "/health", body: [], headers: []))?.status == 200
-        }
+        let api = try await site.startProxyWithAPI()
         try await site.waitUntilRegistered()
         let client = try await ProxyClient.register(at: api, name: "swift-bridge", version: "3.1")
         try await site.waitUntilAcknowledged(client.handle)
